@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tollgate needs to build, test and run the demo.
+# Idempotent and silent when everything is already installed.
+set -euo pipefail
+
+build_pkgs=(
+  g++ cmake make pkg-config python3
+  libboost-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev
+  libcli11-dev libspdlog-dev libfmt-dev libvips-dev libgtest-dev libgmock-dev
+  libbenchmark-dev curl
+)
+
+missing=()
+for p in "${build_pkgs[@]}" "$@"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

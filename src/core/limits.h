@@ -1,0 +1,39 @@
+// Every hard limit in tollgate, in one place. Configuration may narrow a limit
+// but never widen it; the static_asserts state how limits relate.
+#pragma once
+
+#include <cstdint>
+
+namespace tollgate::core::limits {
+
+// Uploads.
+inline constexpr std::int64_t kUploadBytesMax = 64ll * 1024 * 1024;
+inline constexpr std::int64_t kImagePixelsMax = 100'000'000;  // 100 MP
+inline constexpr std::int64_t kImageSideMax = 30'000;
+inline constexpr int kMultipartPartsMax = 16;
+inline constexpr std::int64_t kJsonBodyBytesMax = 64 * 1024;
+
+// HTTP.
+inline constexpr int kHttpHeaderBytesMax = 16 * 1024;
+inline constexpr int kHttpRequestTimeoutMs = 60'000;
+
+// Money.
+inline constexpr std::int64_t kGrantTokensMax = 1'000'000'000'000;  // 1e12
+inline constexpr std::int64_t kQuoteTokensMax = 1'000'000'000;
+
+// Jobs and dispatch.
+inline constexpr int kJobTimeoutMsMax = 30 * 60 * 1000;
+inline constexpr int kComfyRequestTimeoutMs = 30'000;
+inline constexpr std::int64_t kComfyResultBytesMax = 256ll * 1024 * 1024;
+inline constexpr int kComfyMessageBytesMax = 16 * 1024 * 1024;
+inline constexpr int kDispatchThreadsMax = 256;
+
+// Names and keys.
+inline constexpr int kAccountNameBytesMax = 200;
+inline constexpr int kReasonBytesMax = 500;
+
+static_assert(kImagePixelsMax <= kImageSideMax * kImageSideMax);
+static_assert(kQuoteTokensMax < kGrantTokensMax);
+static_assert(kComfyRequestTimeoutMs < kJobTimeoutMsMax);
+
+}  // namespace tollgate::core::limits

@@ -1,0 +1,98 @@
+// A small HTTP/1.1 + WebSocket server behind a plain C++ interface.
+//
+// Owns: listening, connection lifetimes, request parsing with size limits and
+// timeouts, keep-alive, and WebSocket upgrades. Knows nothing of routes: every
+// request goes to one Handler, which callers write in plain C++ (no Asio in
+// their headers). Boost.Beast lives only in server.cc.
+//
+// Threads: the server runs `threads` I/O threads. Handlers are called on those
+// threads and may block briefly (SQLite work); long work belongs elsewhere.
+// WsSession::send_text may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tollgate::http {
+
+// Header names are stored lowercase.
+struct Request {
+    std::string method;  // "GET", "POST", ...
+    std::string target;  // raw target, e.g. "/v1/jobs?workflow=person"
+    std::string path;    // target before '?', percent-decoded
+    std::string query;   // raw text after '?', without the '?'
+    std::map<std::string, std::string> headers;
+    std::string body;
+    std::string remote_address;
+
+    // Lowercase name; empty string when absent.
+    const std::string& header(const std::string& lower_name) const;
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+// A WebSocket connection accepted by the server.
+class WsSession {
+public:
+    virtual ~WsSession() = default;
+    // Queue a text frame; returns false once the socket is closed. Thread-safe.
+    virtual bool send_text(std::string text) = 0;
+    // Queue a binary frame; returns false once the socket is closed. Thread-safe.
+    virtual bool send_binary(std::string bytes) = 0;
+    // Close the socket (idempotent). Thread-safe.
+    virtual void close() = 0;
+    virtual bool is_open() const = 0;
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+// Called once a WebSocket upgrade on `request` has completed. The session
+// lives while the server holds it (until the peer closes or close() is
+// called); keep a shared_ptr to send later. `on_message` receives every text
+// frame from the client, `on_close` runs once when the socket ends.
+struct WsHandlers {
+    // Decides whether `request` may upgrade. Return nullopt to accept, or a
+    // Response to send instead (for example 404 for an unknown path).
+    std::function<std::optional<Response>(const Request&)> accept;
+    std::function<void(const std::shared_ptr<WsSession>&, const Request&)> on_open;
+    std::function<void(const std::shared_ptr<WsSession>&, const std::string&)> on_message;
+    std::function<void(const std::shared_ptr<WsSession>&)> on_close;
+};
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;  // 0 picks a free port; see Server::port().
+    int threads = 2;
+    std::int64_t body_bytes_max = 64ll * 1024 * 1024;
+    int header_bytes_max = 16 * 1024;
+    int request_timeout_ms = 60'000;  // whole request, headers and body
+    int idle_timeout_ms = 30'000;     // keep-alive idle between requests
+};
+
+class Server {
+public:
+    virtual ~Server() = default;
+    // Binds and starts the I/O threads; returns once accepting.
+    virtual core::Status start() = 0;
+    // The bound port (after start()).
+    virtual std::uint16_t port() const = 0;
+    // Stops accepting, closes connections, joins threads. Idempotent.
+    virtual void stop() = 0;
+};
+
+// `ws` may be empty (no upgrades: requests for them get the handler's answer).
+std::unique_ptr<Server> make_server(ServerOptions options, Handler handler, WsHandlers ws = {});
+
+}  // namespace tollgate::http
