@@ -1,0 +1,25 @@
+// Jobs in the shared SQLite file (table `jobs`). Joins an open transaction,
+// so a job's final state commits with its capture or void.
+#pragma once
+
+#include <memory>
+
+#include "jobs/job_store.h"
+#include "store/sqlite.h"
+
+namespace tollgate::jobs {
+
+class SqliteJobStore final : public JobStore {
+public:
+    static core::Result<std::unique_ptr<SqliteJobStore>> open(store::Database& db);
+    core::Status insert(const Job& job) override;
+    core::Status transition(const std::string& job_id, JobState to, const Job& update) override;
+    core::Result<std::optional<Job>> get(const std::string& job_id) override;
+    core::Result<std::vector<Job>> unfinished() override;
+
+private:
+    explicit SqliteJobStore(store::Database& db) : db_(db) {}
+    store::Database& db_;
+};
+
+}  // namespace tollgate::jobs

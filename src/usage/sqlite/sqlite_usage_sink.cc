@@ -1,0 +1,115 @@
+#include "usage/sqlite/sqlite_usage_sink.h"
+
+namespace tollgate::usage {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS usage_records (
+  job_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  workflow TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  tokens INTEGER NOT NULL,
+  quoted_tokens INTEGER NOT NULL,
+  book_version TEXT NOT NULL,
+  md5 TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  worker TEXT NOT NULL,
+  queue_wait_ms INTEGER NOT NULL,
+  execution_ms INTEGER NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'failed')),
+  failure_reason TEXT NOT NULL,
+  finished_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS usage_by_account ON usage_records(account_id, finished_ms);
+)sql";
+
+constexpr const char* kColumns =
+    "job_id, account_id, workflow, width, height, tokens, quoted_tokens, book_version, md5, "
+    "sha256, worker, queue_wait_ms, execution_ms, outcome, failure_reason, finished_ms";
+
+UsageRecord read_record(const store::Statement& st) {
+    UsageRecord r;
+    r.job_id = st.column_text(0);
+    r.account_id = st.column_text(1);
+    r.workflow = st.column_text(2);
+    r.width = st.column_int64(3);
+    r.height = st.column_int64(4);
+    r.tokens = st.column_int64(5);
+    r.quoted_tokens = st.column_int64(6);
+    r.book_version = st.column_text(7);
+    r.md5_hex = st.column_text(8);
+    r.sha256_hex = st.column_text(9);
+    r.worker = st.column_text(10);
+    r.queue_wait_ms = st.column_int64(11);
+    r.execution_ms = st.column_int64(12);
+    r.outcome = st.column_text(13);
+    r.failure_reason = st.column_text(14);
+    r.finished_ms = st.column_int64(15);
+    return r;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<SqliteUsageSink>> SqliteUsageSink::open(store::Database& db) {
+    core::Status s = db.exec(kSchema);
+    if (!s.ok()) return s.error();
+    return std::unique_ptr<SqliteUsageSink>(new SqliteUsageSink(db));
+}
+
+core::Status SqliteUsageSink::write(const UsageRecord& r) {
+    return store::transact(db_, [&]() -> core::Status {
+        // Idempotent by job id: a replay of the same record writes nothing.
+        store::Statement(db_, std::string("INSERT INTO usage_records(") + kColumns +
+                                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                                  "?13, ?14, ?15, ?16) ON CONFLICT(job_id) DO NOTHING")
+            .bind(1, r.job_id)
+            .bind(2, r.account_id)
+            .bind(3, r.workflow)
+            .bind(4, r.width)
+            .bind(5, r.height)
+            .bind(6, r.tokens)
+            .bind(7, r.quoted_tokens)
+            .bind(8, r.book_version)
+            .bind(9, r.md5_hex)
+            .bind(10, r.sha256_hex)
+            .bind(11, r.worker)
+            .bind(12, r.queue_wait_ms)
+            .bind(13, r.execution_ms)
+            .bind(14, r.outcome)
+            .bind(15, r.failure_reason)
+            .bind(16, r.finished_ms)
+            .run();
+        return {};
+    });
+}
+
+core::Result<std::optional<UsageRecord>> SqliteUsageSink::find(const std::string& job_id) {
+    std::optional<UsageRecord> out;
+    core::Status s = store::transact(db_, [&]() -> core::Status {
+        store::Statement st(db_, std::string("SELECT ") + kColumns +
+                                     " FROM usage_records WHERE job_id = ?1");
+        if (st.bind(1, job_id).step()) out = read_record(st);
+        return {};
+    });
+    if (!s.ok()) return s.error();
+    return out;
+}
+
+core::Result<std::vector<UsageRecord>> SqliteUsageSink::for_account(
+    const std::string& account_id) {
+    std::vector<UsageRecord> out;
+    core::Status s = store::transact(db_, [&]() -> core::Status {
+        store::Statement st(db_, std::string("SELECT ") + kColumns +
+                                     " FROM usage_records WHERE account_id = ?1 ORDER BY "
+                                     "finished_ms");
+        st.bind(1, account_id);
+        while (st.step()) out.push_back(read_record(st));
+        return {};
+    });
+    if (!s.ok()) return s.error();
+    return out;
+}
+
+}  // namespace tollgate::usage

@@ -1,0 +1,30 @@
+// One usage record per finished job: what was priced, what ran, what it cost.
+// It feeds reports, price calibration and capacity forecasts, and is keyed by
+// job id so that writing it twice changes nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tollgate::usage {
+
+struct UsageRecord {
+    std::string job_id;
+    std::string account_id;
+    std::string workflow;
+    std::int64_t width = 0;
+    std::int64_t height = 0;
+    std::int64_t tokens = 0;  // charged: the locked quote on success, 0 on failure
+    std::int64_t quoted_tokens = 0;
+    std::string book_version;
+    std::string md5_hex;
+    std::string sha256_hex;
+    std::string worker;
+    std::int64_t queue_wait_ms = 0;
+    std::int64_t execution_ms = 0;
+    std::string outcome;  // succeeded | failed
+    std::string failure_reason;
+    std::int64_t finished_ms = 0;
+};
+
+}  // namespace tollgate::usage

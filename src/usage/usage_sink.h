@@ -1,0 +1,21 @@
+// Where usage records go. write() is idempotent by job id. Implementations
+// are thread-safe.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "core/result.h"
+#include "usage/usage_record.h"
+
+namespace tollgate::usage {
+
+class UsageSink {
+public:
+    virtual ~UsageSink() = default;
+    virtual core::Status write(const UsageRecord& record) = 0;
+    virtual core::Result<std::optional<UsageRecord>> find(const std::string& job_id) = 0;
+    virtual core::Result<std::vector<UsageRecord>> for_account(const std::string& account_id) = 0;
+};
+
+}  // namespace tollgate::usage
