@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `make demo`: two simulated ComfyUI workers, the embedded gateway on
+# 127.0.0.1:8080 (SQLite under ./data), and a demo account with 50 tokens.
+# Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=build
+CONFIG=config/tollgate.toml
+ADMIN_TOKEN=demo-admin-token
+GATEWAY=http://127.0.0.1:8080
+pids=()
+
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "demo stopped"
+}
+trap cleanup EXIT INT TERM
+
+wait_for() {  # url
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "timed out waiting for $1" >&2
+  exit 1
+}
+
+mkdir -p data/comfysim-person data/comfysim-building
+"$BIN/comfysim" --listen 127.0.0.1:8188 --data-dir data/comfysim-person \
+  --cost-base-s 1 --cost-per-mp-s 0.5 >data/comfysim-person.log 2>&1 &
+pids+=($!)
+"$BIN/comfysim" --listen 127.0.0.1:8189 --data-dir data/comfysim-building \
+  --cost-base-s 2 --cost-per-mp-s 0.5 >data/comfysim-building.log 2>&1 &
+pids+=($!)
+wait_for http://127.0.0.1:8188/system_stats
+wait_for http://127.0.0.1:8189/system_stats
+
+"$BIN/tollgate" serve --config "$CONFIG" --data-dir data >data/tollgate.log 2>&1 &
+pids+=($!)
+wait_for "$GATEWAY/healthz"
+
+admin() {  # method path [json]
+  curl -fsS -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' ${3:+-d "$3"} "$GATEWAY$2"
+}
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+account=$(admin POST /admin/accounts '{"name":"demo"}' | field account_id)
+admin POST "/admin/accounts/$account/grants" '{"tokens":50,"reason":"demo credit"}' >/dev/null
+key=$(admin POST "/admin/accounts/$account/keys" | field api_key)
+
+cat <<TXT
+
+Tollgate is running on $GATEWAY (logs in data/tollgate.log).
+Demo account $account has 50 tokens. Its API key:
+
+  export KEY=$key
+
+Price the bundled 800x600 portrait (charges nothing):
+
+  curl -s -X POST "$GATEWAY/v1/quote?workflow=person" -H "Authorization: Bearer \$KEY" \\
+       --data-binary @config/samples/portrait_800x600.jpg
+
+Colorize it (holds 10 tokens, captured when the job succeeds):
+
+  curl -s -X POST "$GATEWAY/v1/jobs?workflow=person" -H "Authorization: Bearer \$KEY" \\
+       --data-binary @config/samples/portrait_800x600.jpg
+
+Then, with the job_id it returns:
+
+  curl -s "$GATEWAY/v1/jobs/JOB_ID" -H "Authorization: Bearer \$KEY"
+  curl -s "$GATEWAY/v1/jobs/JOB_ID/result" -H "Authorization: Bearer \$KEY" -o colorized.png
+  curl -s "$GATEWAY/v1/account" -H "Authorization: Bearer \$KEY"
+
+Press Ctrl-C to stop.
+TXT
+wait

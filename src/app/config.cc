@@ -1,0 +1,211 @@
+#include "app/config.h"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "core/limits.h"
+
+namespace tollgate::app {
+namespace {
+
+core::Error config_error(const std::string& source, const toml::source_region& where,
+                         const std::string& what) {
+    std::string at = source;
+    if (where.begin.line > 0) at += ":" + std::to_string(where.begin.line);
+    return core::make_error("invalid_config", at + ": " + what);
+}
+
+std::string resolve(const std::string& base_dir, const std::string& path) {
+    std::filesystem::path p(path);
+    if (p.is_absolute()) return p.lexically_normal().string();
+    return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+// Reads an optional integer key within [lo, hi].
+core::Status read_int(const toml::table& t, const char* key, std::int64_t lo, std::int64_t hi,
+                      const std::string& source, const std::string& table_name,
+                      std::int64_t* out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return {};
+    auto v = n->value<std::int64_t>();
+    if (!n->is_integer() || !v || *v < lo || *v > hi) {
+        return config_error(source, n->source(),
+                            table_name + "." + key + " must be an integer from " +
+                                std::to_string(lo) + " to " + std::to_string(hi));
+    }
+    *out = *v;
+    return {};
+}
+
+core::Status read_string(const toml::table& t, const char* key, const std::string& source,
+                         const std::string& table_name, std::string* out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return {};
+    if (!n->is_string()) {
+        return config_error(source, n->source(), table_name + "." + key + " must be a string");
+    }
+    *out = *n->value<std::string>();
+    return {};
+}
+
+core::Status check_keys(const toml::table& t, std::initializer_list<std::string_view> allowed,
+                        const std::string& source, const std::string& table_name) {
+    for (const auto& [k, node] : t) {
+        bool known = false;
+        for (std::string_view a : allowed) known = known || k.str() == a;
+        if (!known) {
+            return config_error(source, node.source(),
+                                "unknown key " + table_name + "." + std::string(k.str()));
+        }
+    }
+    return {};
+}
+
+core::Status parse_server(const toml::table& root, const std::string& source,
+                          const std::string& base_dir, Config& c) {
+    const toml::table* server = root["server"].as_table();
+    if (server == nullptr) return {};
+    core::Status s = check_keys(*server,
+                                {"listen", "data_dir", "admin_token", "body_bytes_max", "threads"},
+                                source, "server");
+    if (!s.ok()) return s;
+    std::string listen;
+    if (!(s = read_string(*server, "listen", source, "server", &listen)).ok()) return s;
+    if (!listen.empty()) {
+        auto hp = parse_listen(listen);
+        if (!hp.ok()) {
+            return config_error(source, server->get("listen")->source(), hp.error().message);
+        }
+        c.listen_host = hp->host;
+        c.listen_port = hp->port;
+    }
+    if (!(s = read_string(*server, "data_dir", source, "server", &c.data_dir)).ok()) return s;
+    if (!(s = read_string(*server, "admin_token", source, "server", &c.admin_token)).ok()) {
+        return s;
+    }
+    if (!(s = read_int(*server, "body_bytes_max", 1024, core::limits::kUploadBytesMax, source,
+                       "server", &c.body_bytes_max))
+             .ok()) {
+        return s;
+    }
+    std::int64_t threads = c.threads;
+    if (!(s = read_int(*server, "threads", 1, 64, source, "server", &threads)).ok()) return s;
+    c.threads = static_cast<int>(threads);
+    c.data_dir = resolve(base_dir, c.data_dir);
+    return {};
+}
+
+core::Status parse_dispatch(const toml::table& root, const std::string& source, Config& c) {
+    const toml::table* d = root["dispatch"].as_table();
+    if (d == nullptr) return {};
+    core::Status s = check_keys(*d, {"concurrent_jobs_max", "job_timeout_ms"}, source, "dispatch");
+    if (!s.ok()) return s;
+    std::int64_t jobs = c.concurrent_jobs_max, timeout = c.job_timeout_ms;
+    if (!(s = read_int(*d, "concurrent_jobs_max", 1, core::limits::kDispatchThreadsMax, source,
+                       "dispatch", &jobs))
+             .ok()) {
+        return s;
+    }
+    if (!(s = read_int(*d, "job_timeout_ms", 1000, core::limits::kJobTimeoutMsMax, source,
+                       "dispatch", &timeout))
+             .ok()) {
+        return s;
+    }
+    c.concurrent_jobs_max = static_cast<int>(jobs);
+    c.job_timeout_ms = static_cast<int>(timeout);
+    return {};
+}
+
+core::Status parse_workflows(const toml::table& root, const std::string& source,
+                             const std::string& base_dir, Config& c) {
+    const toml::table* wf = root["workflows"].as_table();
+    if (wf == nullptr || wf->empty()) {
+        return config_error(source, root.source(), "at least one [workflows.<name>] is required");
+    }
+    for (const auto& [name, node] : *wf) {
+        std::string table_name = "workflows." + std::string(name.str());
+        const toml::table* t = node.as_table();
+        if (t == nullptr) return config_error(source, node.source(), table_name + " must be a table");
+        core::Status s = check_keys(*t, {"template", "workers"}, source, table_name);
+        if (!s.ok()) return s;
+        WorkflowConfig w;
+        w.name = std::string(name.str());
+        if (!(s = read_string(*t, "template", source, table_name, &w.template_path)).ok()) return s;
+        if (w.template_path.empty()) {
+            return config_error(source, t->source(), table_name + ".template is required");
+        }
+        w.template_path = resolve(base_dir, w.template_path);
+        const toml::array* workers = (*t)["workers"].as_array();
+        if (workers == nullptr || workers->empty()) {
+            return config_error(source, t->source(),
+                                table_name + ".workers must be a non-empty list of URLs");
+        }
+        for (const toml::node& url : *workers) {
+            auto v = url.value<std::string>();
+            if (!v || v->rfind("http://", 0) != 0) {
+                return config_error(source, url.source(),
+                                    table_name + ".workers entries must be http:// URLs");
+            }
+            w.workers.push_back(*v);
+        }
+        if (c.price_book.find(w.name) == nullptr) {
+            return config_error(source, t->source(),
+                                table_name + " has no price: add [pricing.workflows." + w.name +
+                                    "]");
+        }
+        c.workflows.push_back(std::move(w));
+    }
+    return {};
+}
+
+}  // namespace
+
+core::Result<HostPort> parse_listen(std::string_view text) {
+    std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        return core::make_error("invalid_listen", "listen address must be HOST:PORT");
+    }
+    std::string_view port_text = text.substr(colon + 1);
+    unsigned port = 0;
+    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535) {
+        return core::make_error("invalid_listen", "listen port must be 0 to 65535");
+    }
+    return HostPort{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
+}
+
+core::Result<Config> parse_config(std::string_view toml_text, const std::string& source_path) {
+    toml::table root;
+    try {
+        root = toml::parse(toml_text, source_path);
+    } catch (const toml::parse_error& e) {
+        return config_error(source_path, e.source(), std::string(e.description()));
+    }
+    Config c;
+    c.source_path = source_path;
+    std::string base_dir = std::filesystem::path(source_path).parent_path().string();
+    if (base_dir.empty()) base_dir = ".";
+    core::Status s = check_keys(root, {"server", "dispatch", "pricing", "workflows"}, source_path,
+                                "(top level)");
+    if (!s.ok()) return s.error();
+    auto book = pricing::parse_price_book(toml_text, source_path);
+    if (!book.ok()) return book.error();
+    c.price_book = std::move(book).value();
+    if (!(s = parse_server(root, source_path, base_dir, c)).ok()) return s.error();
+    if (!(s = parse_dispatch(root, source_path, c)).ok()) return s.error();
+    if (!(s = parse_workflows(root, source_path, base_dir, c)).ok()) return s.error();
+    return c;
+}
+
+core::Result<Config> load_config(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return core::make_error("invalid_config", "cannot read config file " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_config(text.str(), path);
+}
+
+}  // namespace tollgate::app

@@ -1,0 +1,30 @@
+// The running gateway: every part wired together from a Config.
+//
+// This is the only place that names concrete backends (SQLite ledger, job
+// store and usage sink today). Start order: storage, recovery of jobs left
+// unfinished by a previous process, dispatcher, then the HTTP server. Stop
+// order is the reverse, so no request arrives at a stopped part.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "app/config.h"
+#include "core/result.h"
+
+namespace tollgate::app {
+
+class Gateway {
+public:
+    static core::Result<std::unique_ptr<Gateway>> start(Config config);
+    ~Gateway();
+    std::uint16_t port() const;
+    void stop();
+
+private:
+    struct Parts;
+    explicit Gateway(std::unique_ptr<Parts> parts);
+    std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace tollgate::app

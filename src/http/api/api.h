@@ -1,0 +1,41 @@
+// The native REST API (/v1) and the admin API (/admin) as one plain Handler.
+//
+// Routing, authentication and JSON mapping live here; the work itself is in
+// JobService and the ledger. Every read path is scoped to the caller's
+// account: another account's job is indistinguishable from a missing one (404).
+//
+// Threads: handle() is called concurrently from the server's I/O threads.
+#pragma once
+
+#include <string>
+
+#include "http/api/job_service.h"
+#include "http/server/server.h"
+#include "jobs/job_store.h"
+#include "ledger/ledger.h"
+
+namespace tollgate::http {
+
+struct ApiOptions {
+    std::string admin_token;  // required for /admin; never logged
+};
+
+class Api {
+public:
+    Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs, ApiOptions options);
+    Response handle(const Request& request);
+
+private:
+    Response post_quote(const Request& request);
+    Response post_job(const Request& request, const std::string& account_id);
+    Response get_job(const std::string& job_id, const std::string& account_id, bool result);
+    Response get_account(const std::string& account_id);
+    Response admin(const Request& request);
+
+    JobService& service_;
+    ledger::Ledger& ledger_;
+    jobs::JobStore& jobs_;
+    ApiOptions options_;
+};
+
+}  // namespace tollgate::http

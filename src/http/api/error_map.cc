@@ -1,0 +1,61 @@
+#include "http/api/error_map.h"
+
+#include <array>
+#include <utility>
+
+#include "http/codec/json_error.h"
+
+namespace tollgate::http {
+namespace {
+
+constexpr std::array<std::pair<std::string_view, int>, 27> kStatuses{{
+    {"bad_request", 400},
+    {"bad_multipart", 400},
+    {"empty_body", 400},
+    {"invalid_json", 400},
+    {"missing_workflow", 400},
+    {"unknown_workflow", 400},
+    {"invalid_upscale_factor", 400},
+    {"invalid_rounding", 400},
+    {"invalid_name", 400},
+    {"invalid_tokens", 400},
+    {"invalid_reason", 400},
+    {"unauthorized", 401},
+    {"insufficient_balance", 402},
+    {"forbidden", 403},
+    {"not_found", 404},
+    {"unknown_account", 404},
+    {"method_not_allowed", 405},
+    {"payload_too_large", 413},
+    {"unsupported_media_type", 415},
+    {"corrupt_image", 422},
+    {"image_too_large", 422},
+    {"invalid_dimensions", 422},
+    {"result_missing", 410},
+    {"busy", 503},
+    {"storage_error", 500},
+    {"hold_not_open", 500},
+    {"internal", 500},
+}};
+
+}  // namespace
+
+int status_for(std::string_view code) {
+    for (const auto& [name, status] : kStatuses) {
+        if (name == code) return status;
+    }
+    return 500;
+}
+
+Response error_response(std::string_view code, std::string_view message) {
+    Response r;
+    r.status = status_for(code);
+    r.body = json_error_body(code, message);
+    return r;
+}
+
+Response error_response(const core::Error& error) {
+    return error_response(error.code, error.message);
+}
+
+}  // namespace tollgate::http

@@ -1,0 +1,273 @@
+// JobService: admission and settlement of jobs.
+//
+// Admission (HTTP thread): probe and hash the bytes, quote, then in ONE
+// transaction place the hold (keyed by the new job id) and insert the job.
+// Only then is the job handed to the dispatcher; if the dispatcher is full the
+// hold is voided at once, so a refused job leaves nothing behind.
+//
+// Settlement (dispatch thread): on success the output file is written and
+// fsynced first, then capture + job state + usage record commit together. On
+// any failure, void + job state + usage record commit together. A crash
+// between the two steps leaves an unfinished job, which recover_unfinished()
+// voids on the next start (an orphan result file costs nothing).
+#include "http/api/job_service.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/assert.h"
+#include "core/ids.h"
+#include "http/api/json_mapping.h"
+
+namespace tollgate::http {
+namespace {
+
+core::Status write_file_durably(const std::string& path, std::string_view bytes) {
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return core::make_error("storage_error", "cannot create " + tmp);
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n <= 0) {
+            ::close(fd);
+            return core::make_error("storage_error", "cannot write " + tmp);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    bool synced = ::fsync(fd) == 0;
+    ::close(fd);
+    if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        return core::make_error("storage_error", "cannot store " + path);
+    }
+    return {};
+}
+
+std::string_view outcome_name(dispatch::JobOutcomeKind kind) {
+    switch (kind) {
+        case dispatch::JobOutcomeKind::Succeeded: return "succeeded";
+        case dispatch::JobOutcomeKind::ExecutionFailed: return "execution_failed";
+        case dispatch::JobOutcomeKind::Rejected: return "rejected_by_worker";
+        case dispatch::JobOutcomeKind::WorkerUnreachable: return "worker_unreachable";
+        case dispatch::JobOutcomeKind::TimedOut: return "timed_out";
+        case dispatch::JobOutcomeKind::ProtocolError: return "protocol_error";
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+JobService::JobService(JobServiceDeps deps) : deps_(std::move(deps)) {
+    TOLLGATE_ASSERT(deps_.price_book && deps_.ledger && deps_.jobs && deps_.usage &&
+                    deps_.dispatcher && deps_.routes && deps_.atomically && deps_.clock);
+    std::filesystem::create_directories(std::filesystem::path(deps_.data_dir) / "results");
+}
+
+core::Result<PricedImage> JobService::price(const JobRequest& request,
+                                            std::string_view bytes) const {
+    if (request.workflow.empty()) {
+        return core::make_error("missing_workflow", "query parameter 'workflow' is required");
+    }
+    if (deps_.routes->find(request.workflow) == deps_.routes->end()) {
+        return core::make_error("unknown_workflow", "no workflow named '" + request.workflow + "'");
+    }
+    pricing::QuoteRequest q;
+    q.workflow = request.workflow;
+    if (!request.upscale_factor.empty()) {
+        auto factor = pricing::parse_upscale_factor_milli(request.upscale_factor);
+        if (!factor.ok()) return factor.error();
+        q.upscale_factor_milli = *factor;
+    }
+    if (!request.rounding.empty()) {
+        auto rounding = pricing::parse_rounding(request.rounding);
+        if (!rounding) {
+            return core::make_error("invalid_rounding", "rounding must be floor, ceil or nearest");
+        }
+        q.rounding = rounding;
+    }
+    auto info = image::probe(bytes);
+    if (!info.ok()) return info.error();
+    q.width = info->width;
+    q.height = info->height;
+    auto quote = pricing::quote(*deps_.price_book, q);
+    if (!quote.ok()) return quote.error();
+    return PricedImage{*info, image::digest(bytes), std::move(quote).value()};
+}
+
+core::Result<SubmitResult> JobService::submit(const std::string& account_id,
+                                              const JobRequest& request, std::string bytes) {
+    auto priced = price(request, bytes);
+    if (!priced.ok()) return priced.error();
+    SubmitResult result{SubmitOutcome::Accepted, std::move(priced).value(), "", core::Tokens()};
+    const pricing::Quote& quote = result.priced.quote;
+
+    jobs::Job job;
+    job.id = core::new_id("job");
+    job.account_id = account_id;
+    job.workflow = request.workflow;
+    job.tokens = quote.tokens.value;
+    job.book_version = quote.book_version;
+    job.quote_json = quote_to_json(result.priced).dump();
+    job.width = result.priced.info.width;
+    job.height = result.priced.info.height;
+    job.format = std::string(image::to_string(result.priced.info.format));
+    job.md5_hex = result.priced.digests.md5_hex;
+    job.sha256_hex = result.priced.digests.sha256_hex;
+    job.created_ms = deps_.clock->now_ms();
+
+    // The hold and the job row commit together.
+    ledger::ReserveResult reserve{};
+    core::Status admitted = deps_.atomically([&]() -> core::Status {
+        auto r = deps_.ledger->reserve(account_id, quote.tokens, job.id);
+        if (!r.ok()) return r.error();
+        reserve = *r;
+        if (reserve.outcome != ledger::ReserveOutcome::Held) return {};
+        return deps_.jobs->insert(job);
+    });
+    if (!admitted.ok()) return admitted.error();
+    result.available = reserve.available;
+    if (reserve.outcome == ledger::ReserveOutcome::InsufficientBalance) {
+        result.outcome = SubmitOutcome::InsufficientBalance;
+        return result;
+    }
+    TOLLGATE_ASSERT(reserve.outcome == ledger::ReserveOutcome::Held);  // fresh id: no replay
+
+    WorkflowRoute& route = deps_.routes->at(request.workflow);
+    dispatch::JobSpec spec;
+    spec.job_id = job.id;
+    spec.worker_url = route.workers->pick();
+    spec.workflow = &route.workflow;
+    spec.image_bytes = std::move(bytes);
+    spec.image_extension = std::string(image::file_extension(result.priced.info.format));
+    spec.timeout_ms = deps_.job_timeout_ms;
+
+    job.worker = spec.worker_url;
+    core::Status moved = deps_.jobs->transition(job.id, jobs::JobState::Dispatched, job);
+    if (!moved.ok()) {
+        spdlog::error("job {}: cannot mark dispatched: {}", job.id, moved.error().message);
+        (void)fail_job(job, "storage error at dispatch", nullptr);
+        return moved.error();
+    }
+    job.state = jobs::JobState::Dispatched;
+    bool queued = deps_.dispatcher->submit(
+        std::move(spec), [this, job](dispatch::JobOutcome outcome) { finish(job, outcome); });
+    if (!queued) {
+        core::Status s = fail_job(job, "gateway busy: dispatch queue full", nullptr);
+        if (!s.ok()) return s.error();
+        result.outcome = SubmitOutcome::Busy;
+        return result;
+    }
+    result.job_id = job.id;
+    return result;
+}
+
+void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcome) {
+    if (outcome.kind != dispatch::JobOutcomeKind::Succeeded) {
+        std::string reason = std::string(outcome_name(outcome.kind)) + ": " + outcome.reason;
+        core::Status s = fail_job(job, reason, &outcome);
+        if (!s.ok()) spdlog::error("job {}: cannot record failure: {}", job.id, s.error().message);
+        return;
+    }
+    std::string relative = "results/" + job.id + ".png";
+    std::string path = (std::filesystem::path(deps_.data_dir) / relative).string();
+    core::Status stored = write_file_durably(path, outcome.output_bytes);
+    if (!stored.ok()) {
+        (void)fail_job(job, "cannot store result: " + stored.error().message, &outcome);
+        return;
+    }
+    jobs::Job done = job;
+    done.worker = outcome.worker_url;
+    done.prompt_id = outcome.prompt_id;
+    done.result_path = relative;
+    done.finished_ms = deps_.clock->now_ms();
+    usage::UsageRecord record{job.id,
+                              job.account_id,
+                              job.workflow,
+                              job.width,
+                              job.height,
+                              job.tokens,
+                              job.tokens,
+                              job.book_version,
+                              job.md5_hex,
+                              job.sha256_hex,
+                              outcome.worker_url,
+                              outcome.queue_wait_ms,
+                              outcome.execution_ms,
+                              "succeeded",
+                              "",
+                              done.finished_ms};
+    core::Status s = deps_.atomically([&]() -> core::Status {
+        auto captured = deps_.ledger->capture(job.id);
+        if (!captured.ok()) return captured.error();
+        if (*captured != ledger::SettleOutcome::Settled) {
+            return core::make_error("hold_not_open", "hold for " + job.id + " is not open");
+        }
+        core::Status t = deps_.jobs->transition(job.id, jobs::JobState::Succeeded, done);
+        if (!t.ok()) return t;
+        return deps_.usage->write(record);
+    });
+    if (!s.ok()) {
+        spdlog::error("job {}: cannot settle success: {}", job.id, s.error().message);
+        std::filesystem::remove(path);
+        return;
+    }
+    spdlog::info("job {} succeeded on {}: {} tokens captured, queue {} ms, execution {} ms",
+                 job.id, outcome.worker_url, job.tokens, outcome.queue_wait_ms,
+                 outcome.execution_ms);
+}
+
+core::Status JobService::fail_job(const jobs::Job& job, const std::string& reason,
+                                  const dispatch::JobOutcome* outcome) {
+    jobs::Job failed = job;
+    failed.failure_reason = reason;
+    failed.finished_ms = deps_.clock->now_ms();
+    if (outcome != nullptr) {
+        failed.worker = outcome->worker_url.empty() ? job.worker : outcome->worker_url;
+        failed.prompt_id = outcome->prompt_id;
+    }
+    usage::UsageRecord record{job.id,
+                              job.account_id,
+                              job.workflow,
+                              job.width,
+                              job.height,
+                              0,
+                              job.tokens,
+                              job.book_version,
+                              job.md5_hex,
+                              job.sha256_hex,
+                              failed.worker,
+                              outcome ? outcome->queue_wait_ms : 0,
+                              outcome ? outcome->execution_ms : 0,
+                              "failed",
+                              reason,
+                              failed.finished_ms};
+    core::Status s = deps_.atomically([&]() -> core::Status {
+        auto voided = deps_.ledger->void_hold(job.id, reason);
+        if (!voided.ok()) return voided.error();
+        if (*voided == ledger::SettleOutcome::Conflict) {
+            return core::make_error("hold_not_open", "hold for " + job.id + " was captured");
+        }
+        core::Status t = deps_.jobs->transition(job.id, jobs::JobState::Failed, failed);
+        if (!t.ok()) return t;
+        return deps_.usage->write(record);
+    });
+    if (s.ok()) spdlog::warn("job {} failed, hold voided: {}", job.id, reason);
+    return s;
+}
+
+core::Result<int> JobService::recover_unfinished() {
+    auto open = deps_.jobs->unfinished();
+    if (!open.ok()) return open.error();
+    int recovered = 0;
+    for (const jobs::Job& job : *open) {
+        core::Status s = fail_job(job, "interrupted by a gateway restart", nullptr);
+        if (!s.ok()) return s.error();
+        ++recovered;
+    }
+    return recovered;
+}
+
+}  // namespace tollgate::http

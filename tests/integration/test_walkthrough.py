@@ -1,0 +1,67 @@
+"""The seed walkthrough over HTTP: quote, job, result, balance at each step."""
+import unittest
+
+from harness import GatewayCase, png_bytes, portrait
+
+
+class WalkthroughTest(GatewayCase):
+    def test_seed_portrait_takes_fifty_to_forty(self):
+        _, key = self.new_account(50)
+        self.assertEqual(self.balance(key)["available"], 50)
+
+        quote = self.call("POST", "/v1/quote?workflow=person", key, portrait())
+        self.assertEqual(quote.status, 200, quote.body)
+        q = quote.json()
+        self.assertEqual(q["tokens"], 10)
+        self.assertEqual((q["width"], q["height"]), (800, 600))
+        self.assertEqual(sum(i["micro_tokens"] for i in q["breakdown"]), 10 * 1000000)
+        self.assertEqual(self.balance(key)["available"], 50, "a quote charges nothing")
+
+        r = self.call("POST", "/v1/jobs?workflow=person", key, portrait())
+        self.assertEqual(r.status, 202, r.body)
+        job = r.json()
+        self.assertEqual(job["tokens"], 10)
+        self.assertEqual(sum(i["micro_tokens"] for i in job["breakdown"]), 10 * 1000000)
+        held = self.balance(key)
+        self.assertEqual(held["available"], 40)
+        self.assertEqual(held["held"] + held["captured"], 10)
+
+        final = self.wait_final(key, job["job_id"])
+        self.assertEqual(final["state"], "succeeded", final)
+        self.assertEqual(final["tokens"], 10)
+        result = self.call("GET", final["result_url"], key)
+        self.assertEqual(result.status, 200)
+        self.assertTrue(result.body.startswith(b"\x89PNG\r\n\x1a\n"))
+
+        after = self.balance(key)
+        self.assertEqual(after["available"], 40)
+        self.assertEqual(after["held"], 0)
+        self.assertEqual(after["captured"], 10)
+
+    def test_building_with_upscale_costs_24(self):
+        _, key = self.new_account(100)
+        r = self.call("POST", "/v1/quote?workflow=building&upscale_factor=2", key,
+                      png_bytes(1920, 1080))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["tokens"], 24)
+        r = self.call("POST", "/v1/jobs?workflow=building&upscale_factor=2", key,
+                      png_bytes(1920, 1080))
+        self.assertEqual(r.status, 202, r.body)
+        self.assertEqual(self.wait_final(key, r.json()["job_id"])["state"], "succeeded")
+        self.assertEqual(self.balance(key)["available"], 76)
+
+    def test_multipart_upload_is_accepted(self):
+        _, key = self.new_account(50)
+        boundary = "tollgateboundary42"
+        body = (("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.jpg\"\r\n"
+                 "Content-Type: image/jpeg\r\n\r\n" % boundary).encode() + portrait() +
+                ("\r\n--%s--\r\n" % boundary).encode())
+        r = self.call("POST", "/v1/jobs?workflow=person", key, body,
+                      "multipart/form-data; boundary=" + boundary)
+        self.assertEqual(r.status, 202, r.body)
+        self.assertEqual(self.wait_final(key, r.json()["job_id"])["state"], "succeeded")
+        self.assertEqual(self.balance(key)["available"], 40)
+
+
+if __name__ == "__main__":
+    unittest.main()
