@@ -46,18 +46,6 @@ core::Status write_file_durably(const std::string& path, std::string_view bytes)
     return {};
 }
 
-std::string_view outcome_name(dispatch::JobOutcomeKind kind) {
-    switch (kind) {
-        case dispatch::JobOutcomeKind::Succeeded: return "succeeded";
-        case dispatch::JobOutcomeKind::ExecutionFailed: return "execution_failed";
-        case dispatch::JobOutcomeKind::Rejected: return "rejected_by_worker";
-        case dispatch::JobOutcomeKind::WorkerUnreachable: return "worker_unreachable";
-        case dispatch::JobOutcomeKind::TimedOut: return "timed_out";
-        case dispatch::JobOutcomeKind::ProtocolError: return "protocol_error";
-    }
-    return "unknown";
-}
-
 }  // namespace
 
 JobService::JobService(JobServiceDeps deps) : deps_(std::move(deps)) {
@@ -166,7 +154,7 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
 
 void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcome) {
     if (outcome.kind != dispatch::JobOutcomeKind::Succeeded) {
-        std::string reason = std::string(outcome_name(outcome.kind)) + ": " + outcome.reason;
+        std::string reason = std::string(dispatch::to_string(outcome.kind)) + ": " + outcome.reason;
         core::Status s = fail_job(job, reason, &outcome);
         if (!s.ok()) spdlog::error("job {}: cannot record failure: {}", job.id, s.error().message);
         return;
