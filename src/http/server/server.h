@@ -7,14 +7,24 @@
 //
 // Threads: the server runs `threads` I/O threads. Handlers are called on those
 // threads and may block briefly (SQLite work); long work belongs elsewhere.
-// WsSession::send_text may be called from any thread.
+// Calls for one connection never overlap. WsSession methods may be called
+// from any thread. start() and stop() must not be called from a handler.
+//
+// Limits: a body over body_bytes_max gets 413 as soon as its Content-Length
+// (or chunked size) shows it, without buffering it; headers over
+// header_bytes_max get 431; unparsable requests get 400; a handler exception
+// gets 500. All four use the JSON error body of http/codec/json_error.h; the
+// first three also close the connection. `Expect: 100-continue` is answered
+// before the body is read.
+// Request and Response are plain data (no Asio), so API code can use them
+// without linking the server.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,8 +42,13 @@ struct Request {
     std::string body;
     std::string remote_address;
 
-    // Lowercase name; empty string when absent.
-    const std::string& header(const std::string& lower_name) const;
+    // Lowercase name; empty string when absent. Repeated header fields are
+    // joined into one value with ", ".
+    const std::string& header(const std::string& lower_name) const {
+        static const std::string kEmpty;
+        const auto it = headers.find(lower_name);
+        return it == headers.end() ? kEmpty : it->second;
+    }
 };
 
 struct Response {
@@ -43,15 +58,19 @@ struct Response {
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 };
 
-// A WebSocket connection accepted by the server.
+// A WebSocket connection accepted by the server. A handle may outlive the
+// connection and even the server: its methods then do nothing and report
+// false. Outgoing frames are queued (at most 4096); a client too slow to drain
+// them is disconnected.
 class WsSession {
-public:
+  public:
     virtual ~WsSession() = default;
     // Queue a text frame; returns false once the socket is closed. Thread-safe.
     virtual bool send_text(std::string text) = 0;
     // Queue a binary frame; returns false once the socket is closed. Thread-safe.
     virtual bool send_binary(std::string bytes) = 0;
-    // Close the socket (idempotent). Thread-safe.
+    // Sends what is already queued, then closes with the WebSocket close
+    // handshake (idempotent). Thread-safe.
     virtual void close() = 0;
     virtual bool is_open() const = 0;
 };
@@ -61,7 +80,9 @@ using Handler = std::function<Response(const Request&)>;
 // Called once a WebSocket upgrade on `request` has completed. The session
 // lives while the server holds it (until the peer closes or close() is
 // called); keep a shared_ptr to send later. `on_message` receives every text
-// frame from the client, `on_close` runs once when the socket ends.
+// frame from the client (binary frames are ignored), `on_close` runs exactly
+// once when an opened socket ends, including when the server stops. All three
+// run on an I/O thread; exceptions they throw are logged and close the socket.
 struct WsHandlers {
     // Decides whether `request` may upgrade. Return nullopt to accept, or a
     // Response to send instead (for example 404 for an unknown path).
@@ -77,18 +98,19 @@ struct ServerOptions {
     int threads = 2;
     std::int64_t body_bytes_max = 64ll * 1024 * 1024;
     int header_bytes_max = 16 * 1024;
-    int request_timeout_ms = 60'000;  // whole request, headers and body
-    int idle_timeout_ms = 30'000;     // keep-alive idle between requests
+    int request_timeout_ms = 60'000;  // whole request, headers and body; also each write
+    int idle_timeout_ms = 30'000;     // waiting for a request's first byte
 };
 
 class Server {
-public:
+  public:
     virtual ~Server() = default;
     // Binds and starts the I/O threads; returns once accepting.
     virtual core::Status start() = 0;
     // The bound port (after start()).
     virtual std::uint16_t port() const = 0;
-    // Stops accepting, closes connections, joins threads. Idempotent.
+    // Stops accepting, closes connections (WebSocket on_close runs), stops the
+    // I/O threads and joins them. Idempotent; the destructor calls it.
     virtual void stop() = 0;
 };
 
