@@ -1,0 +1,106 @@
+#include "dispatch/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "core/assert.h"
+#include "core/limits.h"
+
+namespace tollgate::dispatch {
+
+Dispatcher::Dispatcher(int threads, const core::Clock& clock)
+    : Dispatcher(threads, clock,
+                 static_cast<std::size_t>(threads > 0 ? threads : 1) * kQueuedJobsPerThread,
+                 run_job) {}
+
+Dispatcher::Dispatcher(int threads, const core::Clock& clock, std::size_t queue_capacity,
+                       Runner runner)
+    : clock_(clock), capacity_(queue_capacity), runner_(std::move(runner)) {
+    TOLLGATE_ASSERT(threads >= 1 && threads <= core::limits::kDispatchThreadsMax);
+    TOLLGATE_ASSERT(queue_capacity >= 1);
+    TOLLGATE_ASSERT(runner_ != nullptr);
+    threads_.reserve(static_cast<std::size_t>(threads));
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { thread_main(); });
+}
+
+Dispatcher::~Dispatcher() { stop(); }
+
+bool Dispatcher::submit(JobSpec spec, Callback on_done) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_ || queue_.size() >= capacity_) return false;
+        queue_.push_back(Item{std::move(spec), std::move(on_done)});
+    }
+    cv_.notify_one();
+    return true;
+}
+
+void Dispatcher::stop() {
+    std::deque<Item> dropped;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopping_ = true;
+        dropped.swap(queue_);
+    }
+    cv_.notify_all();
+    for (auto& item : dropped) {
+        JobOutcome outcome;
+        outcome.kind = JobOutcomeKind::WorkerUnreachable;
+        outcome.reason = kReasonDispatcherStopped;
+        outcome.worker_url = item.spec.worker_url;
+        deliver(item.on_done, std::move(outcome));
+    }
+    for (auto& t : threads_) {
+        if (t.joinable()) t.join();
+    }
+}
+
+std::size_t Dispatcher::queued() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return queue_.size();
+}
+
+void Dispatcher::thread_main() {
+    for (;;) {
+        Item item;
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;  // stop() hands queued items back itself
+            item = std::move(queue_.front());
+            queue_.pop_front();
+            ++running_;
+        }
+        JobOutcome outcome;
+        try {
+            outcome = runner_(item.spec, clock_);
+        } catch (const std::exception& e) {  // run_job never throws; a custom runner might
+            outcome.kind = JobOutcomeKind::ProtocolError;
+            outcome.reason = std::string("internal_error: ") + e.what();
+            outcome.worker_url = item.spec.worker_url;
+        }
+        deliver(item.on_done, std::move(outcome));
+        --running_;
+    }
+}
+
+void Dispatcher::deliver(const Callback& on_done, JobOutcome outcome) {
+    if (!on_done) return;
+    try {
+        on_done(std::move(outcome));
+    } catch (const std::exception& e) {
+        spdlog::error("dispatch on_done threw: {}", e.what());
+    } catch (...) {
+        spdlog::error("dispatch on_done threw a non-exception");
+    }
+}
+
+WorkerPool::WorkerPool(std::vector<std::string> urls) : urls_(std::move(urls)) {}
+
+std::string WorkerPool::pick() {
+    if (urls_.empty()) return "";
+    return urls_[next_.fetch_add(1, std::memory_order_relaxed) % urls_.size()];
+}
+
+}  // namespace tollgate::dispatch

@@ -1,0 +1,366 @@
+// The job is a straight line of blocking calls (upload, watch, queue, wait,
+// fetch, clean up) so the control flow reads top to bottom; every call is
+// bounded by what is left of the job's deadline.
+//
+// Waiting: the WebSocket is the fast path, but ComfyUI sockets can stall
+// silently and events are never replayed, so (a) after kWsQuietMs without an
+// event we look at /history anyway, and (b) if the socket fails we switch to
+// polling /history, with a /queue check to notice a prompt the worker has
+// lost (a restart empties both). ComfyUI moves a prompt from the running
+// queue into history atomically, so "not in the queue, then not in history"
+// means lost, checked in that order.
+//
+// Outcome mapping of client errors: before the prompt is posted, anything
+// that shows the request never arrived is WorkerUnreachable (safe to retry);
+// once a POST /prompt may have reached the worker, ambiguity is TimedOut or
+// ProtocolError, never WorkerUnreachable.
+#include "dispatch/run_job.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <thread>
+
+#include "core/ids.h"
+#include "core/limits.h"
+#include "dispatch/comfy_client.h"
+#include "dispatch/prompt_tracker.h"
+
+namespace tollgate::dispatch {
+namespace {
+
+constexpr int kWsQuietMs = 5'000;         // look at /history after this much WS silence
+constexpr int kPollIntervalMs = 1'000;    // polling mode, once the WS is gone
+constexpr int kPollFailuresMax = 5;       // consecutive failed polls before giving up
+constexpr int kCleanupTimeoutMs = 3'000;  // best-effort calls after the deadline
+constexpr std::array<int, 5> kHistoryRetryDelaysMs = {0, 100, 250, 500, 1'000};
+constexpr std::size_t kJobIdBytesMax = 100;
+
+bool valid_job_id(const std::string& id) {
+    return !id.empty() && id.size() <= kJobIdBytesMax &&
+           std::all_of(id.begin(), id.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-';
+           });
+}
+
+bool valid_extension(const std::string& ext) {
+    return ext == "png" || ext == "jpg" || ext == "jpeg" || ext == "webp";
+}
+
+std::string reason_of(const core::Error& e) { return e.code + ": " + e.message; }
+
+// Client errors before anything was queued.
+JobOutcomeKind kind_before_queue(const core::Error& e) {
+    if (e.code == "worker_unreachable" || e.code == "worker_connection_lost") {
+        return JobOutcomeKind::WorkerUnreachable;
+    }
+    if (e.code == "worker_timeout") return JobOutcomeKind::TimedOut;
+    return JobOutcomeKind::ProtocolError;
+}
+
+class JobRun {
+  public:
+    JobRun(const JobSpec& spec, const core::Clock& clock)
+        : spec_(spec),
+          clock_(clock),
+          deadline_us_(
+              clock.steady_us() +
+              std::int64_t{std::clamp(spec.timeout_ms, 1, core::limits::kJobTimeoutMsMax)} * 1000) {
+        outcome_.worker_url = spec.worker_url;
+    }
+
+    JobOutcome run();
+
+  private:
+    int remaining_ms() const {
+        const std::int64_t left = (deadline_us_ - clock_.steady_us()) / 1000;
+        return static_cast<int>(std::clamp<std::int64_t>(left, 0, core::limits::kJobTimeoutMsMax));
+    }
+    // Bounds the next client call by the request limit and the job deadline.
+    void arm() { client_->set_request_timeout_ms(std::max(remaining_ms(), 1)); }
+
+    JobOutcome finish(JobOutcomeKind kind, std::string reason);
+    std::optional<JobOutcome> queue(const nlohmann::json& graph);
+    std::optional<JobOutcome> wait();
+    std::optional<JobOutcome> poll(bool check_queue);
+    std::optional<JobOutcome> fetch_history();
+    JobOutcome collect();
+    void cleanup();
+
+    const JobSpec& spec_;
+    const core::Clock& clock_;
+    const std::int64_t deadline_us_;
+    JobOutcome outcome_;
+    std::optional<ComfyClient> client_;
+    std::unique_ptr<PromptWatch> watch_;
+    PromptTracker tracker_;
+    std::optional<HistoryEntry> entry_;  // set once history has the prompt
+    std::string prompt_id_;  // the worker's id once queued (outcome_ is moved out by finish())
+    std::int64_t posted_ms_ = 0;
+    int poll_failures_ = 0;
+};
+
+JobOutcome JobRun::finish(JobOutcomeKind kind, std::string reason) {
+    outcome_.kind = kind;
+    outcome_.reason = std::move(reason);
+    std::int64_t start_ms = tracker_.execution_start_ms();
+    std::int64_t end_ms = tracker_.execution_end_ms();
+    if (entry_) {
+        if (start_ms == 0) start_ms = entry_->execution_start_ms;
+        if (end_ms == 0) end_ms = entry_->execution_end_ms;
+    }
+    if (start_ms > 0 && posted_ms_ > 0)
+        outcome_.queue_wait_ms = std::max<std::int64_t>(0, start_ms - posted_ms_);
+    if (start_ms > 0 && end_ms > 0)
+        outcome_.execution_ms = std::max<std::int64_t>(0, end_ms - start_ms);
+    if (kind != JobOutcomeKind::Succeeded) {
+        spdlog::warn("job {} on {}: {} ({})", spec_.job_id, spec_.worker_url, to_string(kind),
+                     outcome_.reason);
+    }
+    return std::move(outcome_);
+}
+
+JobOutcome JobRun::run() {
+    TOLLGATE_ASSERT(spec_.workflow != nullptr);
+    if (!valid_job_id(spec_.job_id) || !valid_extension(spec_.image_extension) ||
+        spec_.image_bytes.empty()) {
+        return finish(JobOutcomeKind::Rejected,
+                      "invalid_job_spec: bad job id, image extension or empty image");
+    }
+    auto client = ComfyClient::create(spec_.worker_url);
+    if (!client) return finish(JobOutcomeKind::WorkerUnreachable, reason_of(client.error()));
+    client_.emplace(std::move(*client));
+
+    const std::string folder = "tollgate/" + spec_.job_id;
+    arm();
+    auto uploaded = client_->upload_image(spec_.image_bytes,
+                                          spec_.job_id + "." + spec_.image_extension, folder);
+    if (!uploaded) return finish(kind_before_queue(uploaded.error()), reason_of(uploaded.error()));
+
+    auto watch = PromptWatch::connect(
+        client_->address(), "tollgate-" + spec_.job_id,
+        std::min(std::max(remaining_ms(), 1), core::limits::kComfyRequestTimeoutMs));
+    if (watch) {
+        watch_ = std::move(*watch);
+    } else {
+        spdlog::warn("job {}: no WebSocket ({}); polling instead", spec_.job_id,
+                     reason_of(watch.error()));
+    }
+
+    if (auto failed = queue(spec_.workflow->fill(uploaded->image_ref(), folder))) return *failed;
+    if (auto failed = wait()) {
+        cleanup();
+        return *failed;
+    }
+    JobOutcome result = collect();
+    cleanup();
+    return result;
+}
+
+std::optional<JobOutcome> JobRun::queue(const nlohmann::json& graph) {
+    const std::string proposed_id = core::uuid_v4();
+    posted_ms_ = clock_.now_ms();
+    arm();
+    auto queued = client_->queue_prompt(graph, "tollgate-" + spec_.job_id, proposed_id);
+    if (queued) {
+        if (queued->prompt_id != proposed_id) {
+            spdlog::info("job {}: worker chose prompt id {} (old server)", spec_.job_id,
+                         queued->prompt_id);
+        }
+        if (!queued->node_errors_summary.empty()) {
+            spdlog::warn("job {}: queued with node errors: {}", spec_.job_id,
+                         queued->node_errors_summary);
+        }
+        prompt_id_ = queued->prompt_id;
+        outcome_.prompt_id = prompt_id_;
+        tracker_.set_prompt_id(queued->prompt_id);
+        return std::nullopt;
+    }
+    const core::Error& e = queued.error();
+    if (e.code == "prompt_rejected") return finish(JobOutcomeKind::Rejected, reason_of(e));
+    if (e.code == "worker_unreachable")
+        return finish(JobOutcomeKind::WorkerUnreachable, reason_of(e));
+    // The POST may have arrived: remove the prompt if it is still pending (new
+    // servers use our id; old ones minted another we never learned).
+    client_->set_request_timeout_ms(kCleanupTimeoutMs);
+    (void)client_->delete_queued(proposed_id);
+    if (e.code == "worker_timeout") return finish(JobOutcomeKind::TimedOut, reason_of(e));
+    return finish(JobOutcomeKind::ProtocolError, reason_of(e));
+}
+
+// Returns an outcome when waiting ended in failure; nullopt when the prompt
+// finished (tracker_ finished, or entry_ found in history).
+std::optional<JobOutcome> JobRun::wait() {
+    while (!tracker_.finished() && !entry_) {
+        const int left = remaining_ms();
+        if (left <= 0) {
+            client_->set_request_timeout_ms(kCleanupTimeoutMs);
+            (void)client_->delete_queued(prompt_id_);
+            const char* where =
+                tracker_.state() == PromptTracker::State::Waiting ? "queued" : "running";
+            return finish(JobOutcomeKind::TimedOut, "job_timeout: no result within " +
+                                                        std::to_string(spec_.timeout_ms) +
+                                                        " ms (last seen " + where + ")");
+        }
+        if (watch_) {
+            auto event = watch_->next_event(std::min(left, kWsQuietMs));
+            if (!event) {
+                spdlog::warn("job {}: {}; polling instead", spec_.job_id, reason_of(event.error()));
+                watch_.reset();
+                const auto state = tracker_.state();
+                if (state == PromptTracker::State::Failed ||
+                    state == PromptTracker::State::Interrupted) {
+                    return std::nullopt;  // the outcome is known; only "executing null" is missing
+                }
+                continue;
+            }
+            if (event->has_value()) {
+                tracker_.on_event(**event);
+                continue;
+            }
+            if (auto failed = poll(/*check_queue=*/false)) return failed;  // quiet: stalled socket?
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left, kPollIntervalMs)));
+            if (auto failed = poll(/*check_queue=*/true)) return failed;
+        }
+    }
+    return std::nullopt;
+}
+
+// Looks at /history (and, when asked, /queue) once; sets entry_ when the prompt is there.
+std::optional<JobOutcome> JobRun::poll(bool check_queue) {
+    const auto note_failure = [&](const core::Error& e) -> std::optional<JobOutcome> {
+        if (++poll_failures_ < kPollFailuresMax) return std::nullopt;
+        return finish(JobOutcomeKind::ProtocolError, "worker_lost: " + reason_of(e));
+    };
+    bool in_queue = true;
+    if (check_queue) {  // queue first: see the file comment for why the order matters
+        arm();
+        auto queue = client_->get_queue();
+        if (!queue) return note_failure(queue.error());
+        auto contains = queue_contains(*queue, prompt_id_);
+        if (!contains) return note_failure(contains.error());
+        in_queue = *contains;
+    }
+    arm();
+    auto history = client_->get_history(prompt_id_);
+    if (!history) return note_failure(history.error());
+    auto entry = parse_history_entry(*history, prompt_id_);
+    if (!entry) return note_failure(entry.error());
+    poll_failures_ = 0;
+    if (entry->has_value()) {
+        entry_ = std::move(*entry);
+        return std::nullopt;
+    }
+    if (!in_queue) {
+        return finish(JobOutcomeKind::ProtocolError,
+                      "prompt_lost: the worker has prompt " + prompt_id_ +
+                          " neither queued nor in history (restarted?)");
+    }
+    return std::nullopt;
+}
+
+// After "executing null" the entry is normally there; retry briefly if not.
+std::optional<JobOutcome> JobRun::fetch_history() {
+    core::Error last = core::make_error("history_not_found", "history entry did not appear");
+    for (const int delay_ms : kHistoryRetryDelaysMs) {
+        if (entry_) return std::nullopt;
+        if (remaining_ms() <= delay_ms) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        arm();
+        auto history = client_->get_history(prompt_id_);
+        if (!history) {
+            last = history.error();
+            continue;
+        }
+        auto entry = parse_history_entry(*history, prompt_id_);
+        if (!entry) return finish(JobOutcomeKind::ProtocolError, reason_of(entry.error()));
+        if (entry->has_value()) entry_ = std::move(*entry);
+    }
+    if (entry_) return std::nullopt;
+    if (remaining_ms() <= 0)
+        return finish(JobOutcomeKind::TimedOut, "job_timeout: " + reason_of(last));
+    return finish(JobOutcomeKind::ProtocolError, reason_of(last));
+}
+
+JobOutcome JobRun::collect() {
+    watch_.reset();
+    if (tracker_.state() == PromptTracker::State::Failed) {
+        return finish(JobOutcomeKind::ExecutionFailed, tracker_.error_message());
+    }
+    if (tracker_.state() == PromptTracker::State::Interrupted) {
+        return finish(JobOutcomeKind::ExecutionFailed, "execution_interrupted");
+    }
+    if (auto failed = fetch_history()) return *failed;
+    if (entry_->status_str == "error") {
+        if (entry_->interrupted)
+            return finish(JobOutcomeKind::ExecutionFailed, "execution_interrupted");
+        return finish(JobOutcomeKind::ExecutionFailed,
+                      entry_->error_message.empty() ? "execution error" : entry_->error_message);
+    }
+    const OutputImage* chosen = nullptr;
+    for (const auto& node_id : spec_.workflow->save_image_node_ids()) {
+        for (const auto& image : entry_->images) {
+            if (image.node_id == node_id) {
+                chosen = &image;
+                break;
+            }
+        }
+        if (chosen) break;
+    }
+    if (!chosen) {
+        return finish(JobOutcomeKind::ProtocolError,
+                      "no_output_image: history lists no SaveImage output");
+    }
+    arm();
+    auto bytes = client_->view(*chosen);
+    if (!bytes) {
+        const auto kind = bytes.error().code == "worker_timeout" ? JobOutcomeKind::TimedOut
+                                                                 : JobOutcomeKind::ProtocolError;
+        return finish(kind, reason_of(bytes.error()));
+    }
+    if (bytes->empty())
+        return finish(JobOutcomeKind::ProtocolError, "empty_output: /view returned no bytes");
+    outcome_.output_bytes = std::move(*bytes);
+    outcome_.output_filename = chosen->filename;
+    return finish(JobOutcomeKind::Succeeded, "");
+}
+
+void JobRun::cleanup() {
+    watch_.reset();
+    if (prompt_id_.empty() || !client_) return;
+    client_->set_request_timeout_ms(kCleanupTimeoutMs);
+    if (auto status = client_->delete_history(prompt_id_); !status) {
+        spdlog::info("job {}: could not delete history entry: {}", spec_.job_id,
+                     reason_of(status.error()));
+    }
+}
+
+}  // namespace
+
+const char* to_string(JobOutcomeKind kind) {
+    switch (kind) {
+        case JobOutcomeKind::Succeeded:
+            return "succeeded";
+        case JobOutcomeKind::ExecutionFailed:
+            return "execution_failed";
+        case JobOutcomeKind::Rejected:
+            return "rejected";
+        case JobOutcomeKind::WorkerUnreachable:
+            return "worker_unreachable";
+        case JobOutcomeKind::TimedOut:
+            return "timed_out";
+        case JobOutcomeKind::ProtocolError:
+            return "protocol_error";
+    }
+    return "unknown";
+}
+
+JobOutcome run_job(const JobSpec& spec, const core::Clock& clock) {
+    return JobRun(spec, clock).run();
+}
+
+}  // namespace tollgate::dispatch

@@ -1,0 +1,59 @@
+// One colorization job, run start to finish against one ComfyUI worker.
+//
+// run_job() blocks the calling (dispatch) thread for at most about
+// JobSpec::timeout_ms plus a few seconds of best-effort cleanup. It uploads
+// the image under a name tollgate chooses, follows the prompt over the
+// WebSocket (polling /history and /queue when the socket fails or goes
+// quiet), downloads the first SaveImage output, and deletes the history entry.
+// Every failure ends in exactly one JobOutcomeKind; nothing throws. The
+// uploaded input file stays on the worker (ComfyUI has no route to delete it).
+// Thread-safe: runs share nothing but the read-only WorkflowTemplate and Clock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/clock.h"
+#include "dispatch/workflow_template.h"
+
+namespace tollgate::dispatch {
+
+struct JobSpec {
+    std::string job_id;      // [A-Za-z0-9_-], 1..100 bytes; names the files on the worker
+    std::string worker_url;  // "http://host:port"
+    const WorkflowTemplate* workflow = nullptr;  // borrowed; must outlive the run
+    std::string image_bytes;
+    std::string image_extension;  // "png", "jpg", "jpeg" or "webp"
+    int timeout_ms = 0;           // whole job; clamped to [1, kJobTimeoutMsMax]
+};
+
+enum class JobOutcomeKind {
+    Succeeded,          // output_bytes holds the image
+    ExecutionFailed,    // the worker ran the prompt and it failed or was interrupted
+    Rejected,           // the worker refused the prompt (validation), or the spec is invalid
+    WorkerUnreachable,  // nothing was queued: safe to retry on another worker
+    TimedOut,           // the deadline passed; the prompt may still run on the worker
+    ProtocolError,      // the worker answered something unusable or vanished mid-job
+};
+
+const char* to_string(JobOutcomeKind kind);
+
+struct JobOutcome {
+    JobOutcomeKind kind = JobOutcomeKind::ProtocolError;
+    std::string
+        reason;  // empty on success; otherwise human text (an error code prefix where known)
+    std::string worker_url;
+    std::string prompt_id;  // the worker's id, once queued
+    std::string output_bytes;
+    std::string output_filename;  // as the worker named it
+    // execution_start minus the time tollgate posted the prompt (ms, ≥ 0; 0 if unknown).
+    std::int64_t queue_wait_ms = 0;
+    // execution_success/error minus execution_start (worker timestamps, ms, ≥ 0; 0 if unknown).
+    std::int64_t execution_ms = 0;
+};
+
+// `clock` gives the deadline (steady_us) and the posting time (now_ms); the
+// network waits themselves run on real time, so pass SystemClock in production.
+JobOutcome run_job(const JobSpec& spec, const core::Clock& clock);
+
+}  // namespace tollgate::dispatch

@@ -1,0 +1,129 @@
+// Validation happens once, at load, so fill() can be a plain copy-and-set with
+// no failure path. Errors name the file and the node so an operator can fix a
+// template without reading code. A UI-format export (the editor's "Save",
+// with "nodes" and "links" arrays) is the most common mistake, so it gets its
+// own message.
+#include "dispatch/workflow_template.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "dispatch/json_guard.h"
+
+namespace tollgate::dispatch {
+namespace {
+
+constexpr const char* kInvalid = "invalid_workflow_template";
+
+core::Error invalid(std::string_view source, const std::string& problem) {
+    return core::make_error(kInvalid, "workflow template " + std::string(source) + ": " + problem);
+}
+
+bool is_all_digits(const std::string& s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_link(const nlohmann::json& value) {
+    return value.is_array() && value.size() == 2 && value[0].is_string() &&
+           value[1].is_number_integer();
+}
+
+// Checks one node; `id` names it in errors.
+core::Status check_node(std::string_view source, const std::string& id, const nlohmann::json& node,
+                        const nlohmann::json& graph) {
+    if (!node.is_object()) return invalid(source, "node \"" + id + "\" is not an object");
+    const auto class_type = node.find("class_type");
+    if (class_type == node.end() || !class_type->is_string() ||
+        class_type->get_ref<const std::string&>().empty()) {
+        return invalid(source, "node \"" + id + "\" has no string class_type");
+    }
+    const auto inputs = node.find("inputs");
+    if (inputs == node.end() || !inputs->is_object()) {
+        return invalid(source, "node \"" + id + "\" has no inputs object");
+    }
+    for (const auto& [name, value] : inputs->items()) {
+        if (is_link(value) && !graph.contains(value[0].get_ref<const std::string&>())) {
+            return invalid(source, "node \"" + id + "\" input \"" + name +
+                                       "\" links to missing node \"" +
+                                       value[0].get_ref<const std::string&>() + "\"");
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+bool node_id_less(const std::string& a, const std::string& b) {
+    const bool a_num = is_all_digits(a);
+    const bool b_num = is_all_digits(b);
+    if (a_num != b_num) return a_num;  // numeric ids first
+    if (a_num && a.size() != b.size()) return a.size() < b.size();
+    return a < b;
+}
+
+core::Result<WorkflowTemplate> WorkflowTemplate::load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return invalid(path, "cannot open file");
+    std::string text;
+    char chunk[4096];
+    while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+        text.append(chunk, static_cast<std::size_t>(in.gcount()));
+        if (text.size() > kWorkflowTemplateBytesMax) {
+            return invalid(path, "file is larger than " +
+                                     std::to_string(kWorkflowTemplateBytesMax) + " bytes");
+        }
+    }
+    if (in.bad()) return invalid(path, "read error");
+    return from_json_text(text, path);
+}
+
+core::Result<WorkflowTemplate> WorkflowTemplate::from_json_text(std::string_view text,
+                                                                std::string_view source_name) {
+    auto parsed = parse_untrusted_json(text, kWorkflowTemplateBytesMax, kInvalid);
+    if (!parsed) return invalid(source_name, parsed.error().message);
+    nlohmann::json& graph = *parsed;
+    if (!graph.is_object()) return invalid(source_name, "top level is not a JSON object of nodes");
+    if (graph.contains("nodes") && graph.contains("links")) {
+        return invalid(source_name,
+                       "this is a UI-format workflow; export it in API format instead");
+    }
+    if (graph.empty()) return invalid(source_name, "no nodes");
+
+    WorkflowTemplate t;
+    int load_image_count = 0;
+    for (const auto& [id, node] : graph.items()) {
+        if (id.empty()) return invalid(source_name, "a node has an empty id");
+        if (auto status = check_node(source_name, id, node, graph); !status) return status.error();
+        const auto& class_type = node["class_type"].get_ref<const std::string&>();
+        if (class_type == "LoadImage") {
+            ++load_image_count;
+            t.load_image_node_id_ = id;
+        } else if (class_type == "SaveImage") {
+            t.save_image_node_ids_.push_back(id);
+        }
+    }
+    if (load_image_count != 1) {
+        return invalid(source_name, "expected exactly one LoadImage node, found " +
+                                        std::to_string(load_image_count));
+    }
+    if (t.save_image_node_ids_.empty()) {
+        return invalid(source_name, "expected at least one SaveImage node, found none");
+    }
+    std::sort(t.save_image_node_ids_.begin(), t.save_image_node_ids_.end(), node_id_less);
+    t.source_name_ = std::string(source_name);
+    t.graph_ = std::move(graph);
+    return t;
+}
+
+nlohmann::json WorkflowTemplate::fill(const std::string& image_ref,
+                                      const std::string& filename_prefix) const {
+    nlohmann::json graph = graph_;
+    graph[load_image_node_id_]["inputs"]["image"] = image_ref;
+    for (const auto& id : save_image_node_ids_) {
+        graph[id]["inputs"]["filename_prefix"] = filename_prefix;
+    }
+    return graph;
+}
+
+}  // namespace tollgate::dispatch
