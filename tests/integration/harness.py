@@ -50,8 +50,8 @@ def closed_port():
 
 def start_listening(args, log_path, banner):
     """Starts a process that prints '<banner> HOST:PORT' when ready."""
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log)
     deadline = time.time() + 30
     line = b""
     while time.time() < deadline:
@@ -105,6 +105,8 @@ class GatewayCase(unittest.TestCase):
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
+            p.stdout.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def worker_urls(self):
