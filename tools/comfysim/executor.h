@@ -1,0 +1,103 @@
+// Runs one validated prompt graph: ComfyUI's execution order and output cache.
+//
+// GraphRun walks each output node depth-first and runs its inputs first,
+// skipping any input whose result is already cached, as ComfyUI's
+// ExecutionList does. The cache is ComfyUI's "classic" one: entries are keyed
+// by an input signature (class, literal inputs, upstream signatures and, for
+// LoadImage, a hash of the file's bytes) and only the previous prompt's
+// entries survive. An identical re-run therefore does no work and reports the
+// same files again. GraphRun knows nothing of sockets or queues: it reports
+// through RunHooks. Executor thread only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "comfysim/image_ops.h"
+#include "comfysim/node_table.h"
+#include "comfysim/py_format.h"
+#include "comfysim/storage.h"
+
+namespace tollgate::comfysim {
+
+struct NodeOutput {
+    Image image;        // the IMAGE output, empty for output nodes
+    Json ui = nullptr;  // {"images": [...]} for nodes that show results
+};
+
+class NodeCache {
+  public:
+    const NodeOutput* find(const std::string& signature) const;
+    void put(const std::string& signature, NodeOutput output);
+    // Drops every entry whose signature is not in `keep`.
+    void keep_only(const std::set<std::string>& keep);
+    std::size_t size() const { return entries_.size(); }
+
+  private:
+    std::map<std::string, NodeOutput> entries_;
+};
+
+struct RunHooks {
+    std::function<void(const std::string& node_id)> executing;  // a node starts
+    std::function<void(const std::string& node_id, const Json& ui)> executed;
+    std::function<bool()> interrupted;                // checked before each node runs
+    std::function<bool()> fail_colorize;              // true: this DDColor run fails
+    std::function<void(double megapixels)> gpu_work;  // DDColor's cost
+};
+
+enum class RunOutcome { Success, Error, Interrupted };
+
+struct RunResult {
+    RunOutcome outcome = RunOutcome::Success;
+    // For Error and Interrupted: where and why it stopped.
+    std::string node_id;
+    std::string node_type;
+    std::string exception_message;
+    std::string exception_type;
+    Json current_inputs = Json::object();
+    Json current_outputs = Json::array();
+    std::vector<std::string> executed;  // nodes finished in this run, in order
+    Json outputs = Json::object();      // node id -> ui, for history
+    Json meta = Json::object();         // node id -> display info, for history
+};
+
+struct RunContext {
+    const NodeTable* table = nullptr;
+    Storage* storage = nullptr;
+    NodeCache* cache = nullptr;
+    bool use_cache = true;
+    Json extra_pnginfo = nullptr;  // written into saved PNGs
+    std::string preview_suffix;    // PreviewImage's random 5 letters
+};
+
+class GraphRun {
+  public:
+    // `prompt` must have passed validate_prompt().
+    GraphRun(const Json& prompt, std::vector<std::string> outputs, RunContext context);
+
+    // Node ids whose result is cached, in prompt order (execution_cached).
+    const std::vector<std::string>& cached_nodes() const { return cached_; }
+
+    RunResult execute(const RunHooks& hooks);
+
+  private:
+    std::string signature(const std::string& id);
+    bool run_node(const std::string& id, const RunHooks& hooks, RunResult& result);
+    bool visit(const std::string& id, const RunHooks& hooks, RunResult& result,
+               std::set<std::string>& done);
+    NodeOutput compute(const std::string& id, const RunHooks& hooks, RunResult& result, bool& ok);
+    Json current_inputs(const std::string& id) const;
+    void fail(RunResult& result, const std::string& id, std::string type, std::string message);
+
+    Json prompt_;
+    std::vector<std::string> outputs_;
+    RunContext ctx_;
+    std::map<std::string, std::string> signatures_;
+    std::vector<std::string> cached_;
+    std::map<std::string, NodeOutput> values_;  // this run's results by node id
+};
+
+}  // namespace tollgate::comfysim
