@@ -1,4 +1,6 @@
 """Worker failures void the hold: the balance ends where it started."""
+import os
+import sqlite3
 import unittest
 
 from harness import GatewayCase, closed_port, portrait
@@ -19,6 +21,10 @@ class ExecutionErrorTest(GatewayCase):
         self.assertEqual((b["available"], b["held"], b["captured"]), (50, 0, 0))
         r = self.call("GET", "/v1/jobs/%s/result" % final["job_id"], key)
         self.assertEqual(r.status, 404)
+        db = sqlite3.connect(os.path.join(self.dir, "data", "tollgate.db"))
+        rows = db.execute("SELECT tokens, quoted_tokens, outcome FROM usage_records").fetchall()
+        db.close()
+        self.assertEqual(rows, [(0, 10, "failed")])
 
 
 class UnreachableWorkerTest(GatewayCase):

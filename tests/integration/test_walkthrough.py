@@ -1,4 +1,7 @@
 """The seed walkthrough over HTTP: quote, job, result, balance at each step."""
+import hashlib
+import os
+import sqlite3
 import unittest
 
 from harness import GatewayCase, png_bytes, portrait
@@ -37,6 +40,21 @@ class WalkthroughTest(GatewayCase):
         self.assertEqual(after["available"], 40)
         self.assertEqual(after["held"], 0)
         self.assertEqual(after["captured"], 10)
+
+        # One usage record for the finished job, with the real hashes and timings.
+        db = sqlite3.connect(os.path.join(self.dir, "data", "tollgate.db"))
+        rows = db.execute("SELECT job_id, workflow, width, height, tokens, md5, sha256, worker, "
+                          "queue_wait_ms, execution_ms, outcome FROM usage_records").fetchall()
+        db.close()
+        self.assertEqual(len(rows), 1)
+        row = rows[0]
+        self.assertEqual(row[:5], (job["job_id"], "person", 800, 600, 10))
+        self.assertEqual(row[5], hashlib.md5(portrait()).hexdigest())
+        self.assertEqual(row[6], hashlib.sha256(portrait()).hexdigest())
+        self.assertEqual(row[7], self.person_url)
+        self.assertGreaterEqual(row[8], 0)
+        self.assertGreaterEqual(row[9], 40, "comfysim runs at least --cost-base-s 0.05 s")
+        self.assertEqual(row[10], "succeeded")
 
     def test_building_with_upscale_costs_24(self):
         _, key = self.new_account(100)
