@@ -11,7 +11,7 @@ deps:
 
 build: deps
 	@cmake --preset default >/dev/null
-	@cmake --build --preset default -j $(JOBS)
+	@cmake --build --preset default -j $(JOBS) -- --no-print-directory
 
 demo: build
 	@scripts/demo.sh
@@ -21,7 +21,7 @@ test: build
 
 build-asan: deps
 	@cmake --preset asan >/dev/null
-	@cmake --build --preset asan -j $(JOBS)
+	@cmake --build --preset asan -j $(JOBS) -- --no-print-directory
 
 test-asan: build-asan
 	@ctest --preset asan -j $(JOBS)
