@@ -1,10 +1,11 @@
 #include "app/config.h"
 
+#include <toml++/toml.h>
+
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/limits.h"
 
@@ -26,8 +27,7 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 
 // Reads an optional integer key within [lo, hi].
 core::Status read_int(const toml::table& t, const char* key, std::int64_t lo, std::int64_t hi,
-                      const std::string& source, const std::string& table_name,
-                      std::int64_t* out) {
+                      const std::string& source, const std::string& table_name, std::int64_t* out) {
     const toml::node* n = t.get(key);
     if (n == nullptr) return {};
     auto v = n->value<std::int64_t>();
@@ -68,9 +68,9 @@ core::Status parse_server(const toml::table& root, const std::string& source,
                           const std::string& base_dir, Config& c) {
     const toml::table* server = root["server"].as_table();
     if (server == nullptr) return {};
-    core::Status s = check_keys(*server,
-                                {"listen", "data_dir", "admin_token", "body_bytes_max", "threads"},
-                                source, "server");
+    core::Status s =
+        check_keys(*server, {"listen", "data_dir", "admin_token", "body_bytes_max", "threads"},
+                   source, "server");
     if (!s.ok()) return s;
     std::string listen;
     if (!(s = read_string(*server, "listen", source, "server", &listen)).ok()) return s;
@@ -128,7 +128,8 @@ core::Status parse_workflows(const toml::table& root, const std::string& source,
     for (const auto& [name, node] : *wf) {
         std::string table_name = "workflows." + std::string(name.str());
         const toml::table* t = node.as_table();
-        if (t == nullptr) return config_error(source, node.source(), table_name + " must be a table");
+        if (t == nullptr)
+            return config_error(source, node.source(), table_name + " must be a table");
         core::Status s = check_keys(*t, {"template", "workers"}, source, table_name);
         if (!s.ok()) return s;
         WorkflowConfig w;
@@ -152,9 +153,9 @@ core::Status parse_workflows(const toml::table& root, const std::string& source,
             w.workers.push_back(*v);
         }
         if (c.price_book.find(w.name) == nullptr) {
-            return config_error(source, t->source(),
-                                table_name + " has no price: add [pricing.workflows." + w.name +
-                                    "]");
+            return config_error(
+                source, t->source(),
+                table_name + " has no price: add [pricing.workflows." + w.name + "]");
         }
         c.workflows.push_back(std::move(w));
     }

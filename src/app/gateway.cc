@@ -93,7 +93,8 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     options.threads = c.threads;
     options.body_bytes_max = c.body_bytes_max;
     http::Api* api = p->api.get();
-    p->server = http::make_server(options, [api](const http::Request& r) { return api->handle(r); });
+    p->server =
+        http::make_server(options, [api](const http::Request& r) { return api->handle(r); });
     core::Status started = p->server->start();
     if (!started.ok()) return started.error();
     return std::unique_ptr<Gateway>(new Gateway(std::move(p)));

@@ -15,13 +15,13 @@
 namespace tollgate::app {
 
 class Gateway {
-public:
+  public:
     static core::Result<std::unique_ptr<Gateway>> start(Config config);
     ~Gateway();
     std::uint16_t port() const;
     void stop();
 
-private:
+  private:
     struct Parts;
     explicit Gateway(std::unique_ptr<Parts> parts);
     std::unique_ptr<Parts> parts_;

@@ -20,8 +20,7 @@ int fail(const std::string& message) {
     return 1;
 }
 
-int serve(const std::string& config_path, const std::string& listen,
-          const std::string& data_dir) {
+int serve(const std::string& config_path, const std::string& listen, const std::string& data_dir) {
     auto config = tollgate::app::load_config(config_path);
     if (!config.ok()) return fail(config.error().message);
     Config c = std::move(config).value();
@@ -55,8 +54,7 @@ int serve(const std::string& config_path, const std::string& listen,
 }
 
 int quote(const std::string& config_path, const std::string& workflow, std::int64_t width,
-          std::int64_t height, const std::string& upscale, const std::string& rounding,
-          bool json) {
+          std::int64_t height, const std::string& upscale, const std::string& rounding, bool json) {
     auto book = tollgate::pricing::load_price_book(config_path);
     if (!book.ok()) return fail(book.error().message);
     tollgate::pricing::QuoteRequest request;

@@ -7,10 +7,10 @@
 namespace tollgate::app {
 
 std::string format_quote_table(const pricing::Quote& q) {
-    std::string out = fmt::format("{} {}x{}, upscale x{}, price book {}, rounding {}\n",
-                                  q.workflow, q.width, q.height,
-                                  pricing::format_micro_tokens(q.upscale_factor_milli * 1000),
-                                  q.book_version, pricing::to_string(q.rounding));
+    std::string out =
+        fmt::format("{} {}x{}, upscale x{}, price book {}, rounding {}\n", q.workflow, q.width,
+                    q.height, pricing::format_micro_tokens(q.upscale_factor_milli * 1000),
+                    q.book_version, pricing::to_string(q.rounding));
     for (const pricing::QuoteItem& item : q.items) {
         out += fmt::format("  {:<18} {:<44} {:>10}\n", item.rule, item.detail,
                            pricing::format_micro_tokens(item.micro_tokens));

@@ -9,8 +9,8 @@ namespace tollgate::core {
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const char* func);
 }  // namespace tollgate::core
 
-#define TOLLGATE_ASSERT(expr)                                                        \
-    do {                                                                             \
-        if (!(expr)) [[unlikely]]                                                    \
-            ::tollgate::core::assert_fail(#expr, __FILE__, __LINE__, __func__);      \
+#define TOLLGATE_ASSERT(expr)                                                   \
+    do {                                                                        \
+        if (!(expr)) [[unlikely]]                                               \
+            ::tollgate::core::assert_fail(#expr, __FILE__, __LINE__, __func__); \
     } while (0)

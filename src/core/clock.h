@@ -8,7 +8,7 @@
 namespace tollgate::core {
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     // Wall time in milliseconds since the Unix epoch (for records and expiry).
     virtual std::int64_t now_ms() const = 0;
@@ -17,7 +17,7 @@ public:
 };
 
 class SystemClock final : public Clock {
-public:
+  public:
     std::int64_t now_ms() const override;
     std::int64_t steady_us() const override;
     static SystemClock& instance();
@@ -25,14 +25,14 @@ public:
 
 // A clock that moves only when told to; thread-safe.
 class ManualClock final : public Clock {
-public:
+  public:
     explicit ManualClock(std::int64_t start_ms) : now_ms_(start_ms) {}
     std::int64_t now_ms() const override { return now_ms_.load(); }
     std::int64_t steady_us() const override { return now_ms_.load() * 1000; }
     void advance_ms(std::int64_t ms) { now_ms_ += ms; }
     void set_ms(std::int64_t ms) { now_ms_ = ms; }
 
-private:
+  private:
     std::atomic<std::int64_t> now_ms_;
 };
 

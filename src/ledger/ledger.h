@@ -70,7 +70,7 @@ struct Entry {
 };
 
 class Ledger {
-public:
+  public:
     virtual ~Ledger() = default;
 
     virtual core::Result<std::string> create_account(const std::string& name) = 0;
@@ -88,8 +88,8 @@ public:
                                              const std::string& reason) = 0;
 
     // Atomically checks available >= tokens and holds them under `key`.
-    virtual core::Result<ReserveResult> reserve(const std::string& account_id,
-                                                core::Tokens tokens, const std::string& key) = 0;
+    virtual core::Result<ReserveResult> reserve(const std::string& account_id, core::Tokens tokens,
+                                                const std::string& key) = 0;
     // Ends an open hold by charging it.
     virtual core::Result<SettleOutcome> capture(const std::string& key) = 0;
     // Ends an open hold by releasing it.

@@ -21,8 +21,8 @@ core::Result<std::unique_ptr<Database>> Database::open(const std::string& path) 
     }
     sqlite3_busy_timeout(db, 5000);
     std::unique_ptr<Database> out(new Database(db, path));
-    core::Status s = out->exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    core::Status s =
+        out->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
     if (!s.ok()) return s.error();
     return out;
 }
@@ -49,9 +49,9 @@ void Database::check(int rc, const char* what) {
 }
 
 Statement::Statement(Database& db, std::string_view sql) : db_(db) {
-    db_.check(sqlite3_prepare_v2(db_.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_,
-                                 nullptr),
-              "prepare");
+    db_.check(
+        sqlite3_prepare_v2(db_.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr),
+        "prepare");
 }
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
@@ -84,9 +84,7 @@ void Statement::run() {
     }
 }
 
-std::int64_t Statement::column_int64(int index) const {
-    return sqlite3_column_int64(stmt_, index);
-}
+std::int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(stmt_, index); }
 
 std::string Statement::column_text(int index) const {
     const unsigned char* p = sqlite3_column_text(stmt_, index);

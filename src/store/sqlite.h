@@ -27,7 +27,7 @@ class Database;
 
 // A prepared statement. Bind indexes start at 1, column indexes at 0.
 class Statement {
-public:
+  public:
     Statement(Database& db, std::string_view sql);
     ~Statement();
     Statement(const Statement&) = delete;
@@ -47,13 +47,13 @@ public:
     std::string column_text(int index) const;
     bool column_is_null(int index) const;
 
-private:
+  private:
     Database& db_;
     sqlite3_stmt* stmt_ = nullptr;
 };
 
 class Database {
-public:
+  public:
     // Opens (creating if needed) the file at `path` and sets the pragmas.
     static core::Result<std::unique_ptr<Database>> open(const std::string& path);
     ~Database();
@@ -71,7 +71,7 @@ public:
     // errors are programmer or disk errors, never domain outcomes.
     void check(int rc, const char* what);
 
-private:
+  private:
     Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
     friend class Transaction;
     sqlite3* db_;
@@ -90,7 +90,7 @@ struct SqliteError {
 // RAII: BEGIN IMMEDIATE on construction (outermost only), ROLLBACK unless
 // commit() was called. Nested transactions join the outer one.
 class Transaction {
-public:
+  public:
     explicit Transaction(Database& db);
     ~Transaction();
     Transaction(const Transaction&) = delete;
@@ -98,7 +98,7 @@ public:
     // Commits (outermost) durably; an inner commit only marks success.
     void commit();
 
-private:
+  private:
     Database& db_;
     std::unique_lock<std::recursive_mutex> lock_;
     bool done_ = false;

@@ -11,7 +11,7 @@
 namespace tollgate::usage {
 
 class UsageSink {
-public:
+  public:
     virtual ~UsageSink() = default;
     virtual core::Status write(const UsageRecord& record) = 0;
     virtual core::Result<std::optional<UsageRecord>> find(const std::string& job_id) = 0;

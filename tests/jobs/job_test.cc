@@ -9,8 +9,8 @@ namespace tollgate::jobs {
 namespace {
 
 TEST(JobStateTest, FinalStatesAllowNoTransition) {
-    for (JobState to : {JobState::Admitted, JobState::Dispatched, JobState::Succeeded,
-                        JobState::Failed}) {
+    for (JobState to :
+         {JobState::Admitted, JobState::Dispatched, JobState::Succeeded, JobState::Failed}) {
         EXPECT_FALSE(can_transition(JobState::Succeeded, to));
         EXPECT_FALSE(can_transition(JobState::Failed, to));
     }
@@ -24,15 +24,15 @@ TEST(JobStateTest, AdmittedCannotSucceedWithoutDispatch) {
 }
 
 TEST(JobStateTest, NamesRoundTrip) {
-    for (JobState s : {JobState::Admitted, JobState::Dispatched, JobState::Succeeded,
-                       JobState::Failed}) {
+    for (JobState s :
+         {JobState::Admitted, JobState::Dispatched, JobState::Succeeded, JobState::Failed}) {
         EXPECT_EQ(parse_job_state(to_string(s)), s);
     }
     EXPECT_FALSE(parse_job_state("running?").has_value());
 }
 
 class SqliteJobStoreTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         db_ = store::Database::open(dir_.file("jobs.db")).value();
         store_ = SqliteJobStore::open(*db_).value();

@@ -14,7 +14,7 @@ namespace {
 using core::Tokens;
 
 class SqliteLedgerTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         auto db = store::Database::open(dir_.file("ledger.db"));
         ASSERT_TRUE(db.ok()) << db.error().message;

@@ -118,8 +118,7 @@ Response Api::handle(const Request& request) {
 
     const std::string& m = request.method;
     if (seg.size() == 2 && seg[1] == "quote") {
-        return m == "POST" ? post_quote(request)
-                           : error_response("method_not_allowed", "use POST");
+        return m == "POST" ? post_quote(request) : error_response("method_not_allowed", "use POST");
     }
     if (seg.size() == 2 && seg[1] == "jobs") {
         return m == "POST" ? post_job(request, account_id)
@@ -170,7 +169,8 @@ Response Api::post_job(const Request& request, const std::string& account_id) {
             busy.headers.emplace_back("Retry-After", "1");
             return busy;
         }
-        case SubmitOutcome::Accepted: break;
+        case SubmitOutcome::Accepted:
+            break;
     }
     nlohmann::json quote = quote_to_json(r.priced);
     return json_response(202, {{"job_id", r.job_id},
@@ -193,16 +193,14 @@ Response Api::get_job(const std::string& job_id, const std::string& account_id, 
         return error_response("not_found", "the job has no result (state " +
                                                std::string(jobs::to_string(j.state)) + ")");
     }
-    std::ifstream in(std::filesystem::path(service_.data_dir()) / j.result_path,
-                     std::ios::binary);
+    std::ifstream in(std::filesystem::path(service_.data_dir()) / j.result_path, std::ios::binary);
     if (!in) return error_response("result_missing", "the result file is gone");
     std::ostringstream bytes;
     bytes << in.rdbuf();
     Response r;
     r.content_type = "image/png";
     r.body = std::move(bytes).str();
-    r.headers.emplace_back("Content-Disposition",
-                           "attachment; filename=\"" + j.id + ".png\"");
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + j.id + ".png\"");
     return r;
 }
 

@@ -21,11 +21,11 @@ struct ApiOptions {
 };
 
 class Api {
-public:
+  public:
     Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs, ApiOptions options);
     Response handle(const Request& request);
 
-private:
+  private:
     Response post_quote(const Request& request);
     Response post_job(const Request& request, const std::string& account_id);
     Response get_job(const std::string& job_id, const std::string& account_id, bool result);

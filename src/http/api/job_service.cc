@@ -202,9 +202,8 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
         std::filesystem::remove(path);
         return;
     }
-    spdlog::info("job {} succeeded on {}: {} tokens captured, queue {} ms, execution {} ms",
-                 job.id, outcome.worker_url, job.tokens, outcome.queue_wait_ms,
-                 outcome.execution_ms);
+    spdlog::info("job {} succeeded on {}: {} tokens captured, queue {} ms, execution {} ms", job.id,
+                 outcome.worker_url, job.tokens, outcome.queue_wait_ms, outcome.execution_ms);
 }
 
 core::Status JobService::fail_job(const jobs::Job& job, const std::string& reason,

@@ -71,12 +71,12 @@ enum class SubmitOutcome { Accepted, InsufficientBalance, Busy };
 struct SubmitResult {
     SubmitOutcome outcome;
     PricedImage priced;
-    std::string job_id;        // when accepted
-    core::Tokens available;    // after the hold, or the shortfall's balance
+    std::string job_id;      // when accepted
+    core::Tokens available;  // after the hold, or the shortfall's balance
 };
 
 class JobService {
-public:
+  public:
     explicit JobService(JobServiceDeps deps);
 
     // Intake and pricing only; charges nothing. Errors carry the codes of
@@ -95,7 +95,7 @@ public:
 
     const std::string& data_dir() const { return deps_.data_dir; }
 
-private:
+  private:
     core::Status fail_job(const jobs::Job& job, const std::string& reason,
                           const dispatch::JobOutcome* outcome);
     JobServiceDeps deps_;

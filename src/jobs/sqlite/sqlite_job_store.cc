@@ -95,8 +95,7 @@ core::Status SqliteJobStore::insert(const Job& j) {
     });
 }
 
-core::Status SqliteJobStore::transition(const std::string& job_id, JobState to,
-                                        const Job& u) {
+core::Status SqliteJobStore::transition(const std::string& job_id, JobState to, const Job& u) {
     return store::transact(db_, [&]() -> core::Status {
         store::Statement cur(db_, "SELECT state FROM jobs WHERE id = ?1");
         if (!cur.bind(1, job_id).step()) return core::make_error("unknown_job", job_id);

@@ -10,14 +10,14 @@
 namespace tollgate::jobs {
 
 class SqliteJobStore final : public JobStore {
-public:
+  public:
     static core::Result<std::unique_ptr<SqliteJobStore>> open(store::Database& db);
     core::Status insert(const Job& job) override;
     core::Status transition(const std::string& job_id, JobState to, const Job& update) override;
     core::Result<std::optional<Job>> get(const std::string& job_id) override;
     core::Result<std::vector<Job>> unfinished() override;
 
-private:
+  private:
     explicit SqliteJobStore(store::Database& db) : db_(db) {}
     store::Database& db_;
 };

@@ -131,9 +131,8 @@ core::Result<std::optional<std::string>> SqliteLedger::find_account_by_key(
     return account;
 }
 
-void SqliteLedger::add_entry(const std::string& account_id, const char* kind,
-                             core::Tokens tokens, const std::string& hold_key,
-                             const std::string& reason) {
+void SqliteLedger::add_entry(const std::string& account_id, const char* kind, core::Tokens tokens,
+                             const std::string& hold_key, const std::string& reason) {
     TOLLGATE_ASSERT(tokens.value > 0);
     store::Statement(db_,
                      "INSERT INTO entries(account_id, kind, tokens, hold_key, reason, created_ms) "
@@ -148,8 +147,7 @@ void SqliteLedger::add_entry(const std::string& account_id, const char* kind,
 }
 
 Balance SqliteLedger::read_balance(const std::string& account_id, bool* found) {
-    store::Statement st(db_,
-                        "SELECT granted, held, captured FROM balances WHERE account_id = ?1");
+    store::Statement st(db_, "SELECT granted, held, captured FROM balances WHERE account_id = ?1");
     Balance b;
     *found = st.bind(1, account_id).step();
     if (*found) {
@@ -161,8 +159,8 @@ Balance SqliteLedger::read_balance(const std::string& account_id, bool* found) {
     return b;
 }
 
-core::Result<std::int64_t> SqliteLedger::grant(const std::string& account_id,
-                                               core::Tokens tokens, const std::string& reason) {
+core::Result<std::int64_t> SqliteLedger::grant(const std::string& account_id, core::Tokens tokens,
+                                               const std::string& reason) {
     if (tokens.value <= 0 || tokens.value > core::limits::kGrantTokensMax)
         return core::make_error("invalid_tokens", "tokens must be between 1 and 10^12");
     if (reason.size() > core::limits::kReasonBytesMax)
@@ -197,10 +195,10 @@ core::Result<ReserveResult> SqliteLedger::reserve(const std::string& account_id,
 
         store::Statement existing(db_, "SELECT account_id, tokens FROM holds WHERE key = ?1");
         if (existing.bind(1, key).step()) {
-            bool same = existing.column_text(0) == account_id &&
-                        existing.column_int64(1) == tokens.value;
-            result.outcome = same ? ReserveOutcome::AlreadyHeld
-                                  : ReserveOutcome::KeyReusedWithDifferentRequest;
+            bool same =
+                existing.column_text(0) == account_id && existing.column_int64(1) == tokens.value;
+            result.outcome =
+                same ? ReserveOutcome::AlreadyHeld : ReserveOutcome::KeyReusedWithDifferentRequest;
             return {};
         }
         if (before.available() < tokens) {
@@ -243,8 +241,8 @@ core::Result<SettleOutcome> SqliteLedger::settle(const std::string& key, HoldSta
             return {};
         }
         bool captured = to == HoldState::Captured;
-        store::Statement(db_,
-                         captured ? "UPDATE balances SET held = held - ?1, captured = captured + "
+        store::Statement(db_, captured
+                                  ? "UPDATE balances SET held = held - ?1, captured = captured + "
                                     "?1 WHERE account_id = ?2"
                                   : "UPDATE balances SET held = held - ?1 WHERE account_id = ?2")
             .bind(1, tokens.value)

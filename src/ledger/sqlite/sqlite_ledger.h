@@ -7,14 +7,14 @@
 // capture can commit together with the job's final state.
 #pragma once
 
+#include "core/clock.h"
 #include "ledger/ledger.h"
 #include "store/sqlite.h"
-#include "core/clock.h"
 
 namespace tollgate::ledger {
 
 class SqliteLedger final : public Ledger {
-public:
+  public:
     // Creates the tables when missing.
     static core::Result<std::unique_ptr<SqliteLedger>> open(store::Database& db,
                                                             const core::Clock& clock);
@@ -35,7 +35,7 @@ public:
     core::Result<std::optional<Hold>> find_hold(const std::string& key) override;
     core::Result<std::vector<Entry>> entries(const std::string& account_id) override;
 
-private:
+  private:
     SqliteLedger(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
     core::Result<SettleOutcome> settle(const std::string& key, HoldState to,
                                        const std::string& reason);

@@ -88,8 +88,8 @@ core::Status SqliteUsageSink::write(const UsageRecord& r) {
 core::Result<std::optional<UsageRecord>> SqliteUsageSink::find(const std::string& job_id) {
     std::optional<UsageRecord> out;
     core::Status s = store::transact(db_, [&]() -> core::Status {
-        store::Statement st(db_, std::string("SELECT ") + kColumns +
-                                     " FROM usage_records WHERE job_id = ?1");
+        store::Statement st(
+            db_, std::string("SELECT ") + kColumns + " FROM usage_records WHERE job_id = ?1");
         if (st.bind(1, job_id).step()) out = read_record(st);
         return {};
     });
@@ -97,8 +97,7 @@ core::Result<std::optional<UsageRecord>> SqliteUsageSink::find(const std::string
     return out;
 }
 
-core::Result<std::vector<UsageRecord>> SqliteUsageSink::for_account(
-    const std::string& account_id) {
+core::Result<std::vector<UsageRecord>> SqliteUsageSink::for_account(const std::string& account_id) {
     std::vector<UsageRecord> out;
     core::Status s = store::transact(db_, [&]() -> core::Status {
         store::Statement st(db_, std::string("SELECT ") + kColumns +

@@ -10,13 +10,13 @@
 namespace tollgate::usage {
 
 class SqliteUsageSink final : public UsageSink {
-public:
+  public:
     static core::Result<std::unique_ptr<SqliteUsageSink>> open(store::Database& db);
     core::Status write(const UsageRecord& record) override;
     core::Result<std::optional<UsageRecord>> find(const std::string& job_id) override;
     core::Result<std::vector<UsageRecord>> for_account(const std::string& account_id) override;
 
-private:
+  private:
     explicit SqliteUsageSink(store::Database& db) : db_(db) {}
     store::Database& db_;
 };
