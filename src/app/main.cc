@@ -8,6 +8,7 @@
 
 #include "app/config.h"
 #include "app/gateway.h"
+#include "app/ledger_command.h"
 #include "app/quote_command.h"
 #include "pricing/quote.h"
 
@@ -101,7 +102,22 @@ int main(int argc, char** argv) {
     quote_cmd->add_option("--config", config_path, "configuration file with the price book");
     quote_cmd->add_flag("--json", json, "print JSON");
 
+    CLI::App* ledger_cmd = app.add_subcommand("ledger", "inspect the ledger");
+    ledger_cmd->require_subcommand(1);
+    CLI::App* verify_cmd =
+        ledger_cmd->add_subcommand("verify", "recompute every account from its entries");
+    verify_cmd->add_option("--config", config_path, "configuration file (for its data_dir)");
+    verify_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
+
     CLI11_PARSE(app, argc, argv);
     if (serve_cmd->parsed()) return serve(config_path, listen, data_dir);
+    if (verify_cmd->parsed()) {
+        if (data_dir.empty()) {
+            auto config = tollgate::app::load_config(config_path);
+            if (!config.ok()) return fail(config.error().message);
+            data_dir = config->data_dir;
+        }
+        return tollgate::app::run_ledger_verify(data_dir);
+    }
     return quote(config_path, workflow, width, height, upscale, rounding, json);
 }

@@ -69,6 +69,12 @@ struct Entry {
     std::int64_t created_ms;
 };
 
+// One account whose cached balance disagrees with its records.
+struct Mismatch {
+    std::string account_id;
+    std::string what;  // which figures disagree, with both values
+};
+
 class Ledger {
   public:
     virtual ~Ledger() = default;
@@ -99,6 +105,11 @@ class Ledger {
     virtual core::Result<Balance> balance(const std::string& account_id) = 0;
     virtual core::Result<std::optional<Hold>> find_hold(const std::string& key) = 0;
     virtual core::Result<std::vector<Entry>> entries(const std::string& account_id) = 0;
+
+    // Recomputes every account from its entries and its holds, and compares
+    // with the cached balances. Empty when money is conserved everywhere.
+    // `accounts_checked` receives the number of accounts examined.
+    virtual core::Result<std::vector<Mismatch>> verify(std::int64_t* accounts_checked) = 0;
 };
 
 }  // namespace tollgate::ledger

@@ -2,9 +2,10 @@
 import hashlib
 import os
 import sqlite3
+import subprocess
 import unittest
 
-from harness import GatewayCase, png_bytes, portrait
+from harness import TOLLGATE_BIN, GatewayCase, png_bytes, portrait
 
 
 class WalkthroughTest(GatewayCase):
@@ -55,6 +56,12 @@ class WalkthroughTest(GatewayCase):
         self.assertGreaterEqual(row[8], 0)
         self.assertGreaterEqual(row[9], 40, "comfysim runs at least --cost-base-s 0.05 s")
         self.assertEqual(row[10], "succeeded")
+
+        # The ledger balances: cached figures equal what the entries add up to.
+        verify = subprocess.run([TOLLGATE_BIN, "ledger", "verify", "--data-dir",
+                                 os.path.join(self.dir, "data")], capture_output=True, timeout=30)
+        self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
+        self.assertIn(b"ok, 1 accounts balance", verify.stdout)
 
     def test_building_with_upscale_costs_24(self):
         _, key = self.new_account(100)

@@ -168,3 +168,47 @@ TEST_F(SqliteLedgerTest, StateSurvivesReopen) {
 
 }  // namespace
 }  // namespace tollgate::ledger
+
+namespace tollgate::ledger {
+namespace {
+
+TEST_F(SqliteLedgerTest, VerifyPassesAfterEveryKindOfMovement) {
+    ASSERT_TRUE(ledger_->grant(account_, Tokens(50), "").ok());
+    ASSERT_EQ(ledger_->reserve(account_, Tokens(10), "a")->outcome, ReserveOutcome::Held);
+    ASSERT_EQ(ledger_->reserve(account_, Tokens(7), "b")->outcome, ReserveOutcome::Held);
+    ASSERT_EQ(ledger_->reserve(account_, Tokens(3), "c")->outcome, ReserveOutcome::Held);
+    ASSERT_EQ(ledger_->capture("a").value(), SettleOutcome::Settled);
+    ASSERT_EQ(ledger_->void_hold("b", "").value(), SettleOutcome::Settled);
+    std::string other = ledger_->create_account("bob").value();
+    std::int64_t checked = 0;
+    auto mismatches = ledger_->verify(&checked);
+    ASSERT_TRUE(mismatches.ok());
+    EXPECT_TRUE(mismatches->empty());
+    EXPECT_EQ(checked, 2);
+}
+
+TEST_F(SqliteLedgerTest, VerifyFindsATamperedBalance) {
+    ASSERT_TRUE(ledger_->grant(account_, Tokens(50), "").ok());
+    ASSERT_EQ(ledger_->reserve(account_, Tokens(10), "a")->outcome, ReserveOutcome::Held);
+    ASSERT_TRUE(db_->exec("UPDATE balances SET granted = granted + 5").ok());
+    auto mismatches = ledger_->verify(nullptr).value();
+    ASSERT_EQ(mismatches.size(), 1u);
+    EXPECT_EQ(mismatches[0].account_id, account_);
+    EXPECT_NE(mismatches[0].what.find("granted"), std::string::npos) << mismatches[0].what;
+}
+
+TEST_F(SqliteLedgerTest, VerifyFindsAHoldWithTwoOutcomes) {
+    ASSERT_TRUE(ledger_->grant(account_, Tokens(50), "").ok());
+    ASSERT_EQ(ledger_->reserve(account_, Tokens(10), "a")->outcome, ReserveOutcome::Held);
+    ASSERT_EQ(ledger_->capture("a").value(), SettleOutcome::Settled);
+    ASSERT_TRUE(db_->exec("INSERT INTO entries(account_id, kind, tokens, hold_key, created_ms) "
+                          "SELECT account_id, 'void', tokens, key, 0 FROM holds")
+                    .ok());
+    auto mismatches = ledger_->verify(nullptr).value();
+    bool found_hold = false;
+    for (const Mismatch& m : mismatches) found_hold |= m.what.find("hold a") != std::string::npos;
+    EXPECT_TRUE(found_hold);
+}
+
+}  // namespace
+}  // namespace tollgate::ledger

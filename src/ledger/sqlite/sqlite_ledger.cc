@@ -319,4 +319,67 @@ core::Result<std::vector<Entry>> SqliteLedger::entries(const std::string& accoun
     return out;
 }
 
+core::Result<std::vector<Mismatch>> SqliteLedger::verify(std::int64_t* accounts_checked) {
+    // Three independent views of each account must agree: the cached balance,
+    // the sums of its entries, and its holds table.
+    constexpr const char* kSql = R"sql(
+SELECT b.account_id, b.granted, b.held, b.captured,
+  COALESCE((SELECT sum(tokens) FROM entries e WHERE e.account_id = b.account_id
+            AND kind = 'grant'), 0),
+  COALESCE((SELECT sum(CASE kind WHEN 'hold' THEN tokens ELSE -tokens END) FROM entries e
+            WHERE e.account_id = b.account_id AND kind IN ('hold', 'capture', 'void')), 0),
+  COALESCE((SELECT sum(tokens) FROM entries e WHERE e.account_id = b.account_id
+            AND kind = 'capture'), 0),
+  COALESCE((SELECT sum(tokens) FROM holds h WHERE h.account_id = b.account_id
+            AND state = 'open'), 0),
+  COALESCE((SELECT sum(tokens) FROM holds h WHERE h.account_id = b.account_id
+            AND state = 'captured'), 0)
+FROM balances b ORDER BY b.account_id)sql";
+    std::vector<Mismatch> out;
+    std::int64_t checked = 0;
+    core::Status s = store::transact(db_, [&]() -> core::Status {
+        store::Statement st(db_, kSql);
+        while (st.step()) {
+            ++checked;
+            std::string id = st.column_text(0);
+            auto compare = [&](const char* what, int cached, int derived) {
+                if (st.column_int64(cached) != st.column_int64(derived)) {
+                    out.push_back({id, std::string(what) + ": cached " +
+                                           std::to_string(st.column_int64(cached)) +
+                                           ", from records " +
+                                           std::to_string(st.column_int64(derived))});
+                }
+            };
+            compare("granted vs grant entries", 1, 4);
+            compare("held vs hold/capture/void entries", 2, 5);
+            compare("captured vs capture entries", 3, 6);
+            compare("held vs open holds", 2, 7);
+            compare("captured vs captured holds", 3, 8);
+            if (st.column_int64(1) - st.column_int64(2) - st.column_int64(3) < 0) {
+                out.push_back({id, "available is negative"});
+            }
+        }
+        // Every hold has exactly one hold entry and, once settled, exactly one
+        // capture or void entry.
+        store::Statement holds(db_, R"sql(
+SELECT h.key, h.account_id, h.state,
+  (SELECT count(*) FROM entries e WHERE e.hold_key = h.key AND kind = 'hold'),
+  (SELECT count(*) FROM entries e WHERE e.hold_key = h.key AND kind IN ('capture', 'void'))
+FROM holds h)sql");
+        while (holds.step()) {
+            bool open = holds.column_text(2) == "open";
+            if (holds.column_int64(3) != 1 || holds.column_int64(4) != (open ? 0 : 1)) {
+                out.push_back({holds.column_text(1),
+                               "hold " + holds.column_text(0) + " (" + holds.column_text(2) +
+                                   ") has " + std::to_string(holds.column_int64(3)) + " hold and " +
+                                   std::to_string(holds.column_int64(4)) + " settlement entries"});
+            }
+        }
+        return {};
+    });
+    if (!s.ok()) return s.error();
+    if (accounts_checked != nullptr) *accounts_checked = checked;
+    return out;
+}
+
 }  // namespace tollgate::ledger

@@ -34,6 +34,7 @@ class SqliteLedger final : public Ledger {
     core::Result<Balance> balance(const std::string& account_id) override;
     core::Result<std::optional<Hold>> find_hold(const std::string& key) override;
     core::Result<std::vector<Entry>> entries(const std::string& account_id) override;
+    core::Result<std::vector<Mismatch>> verify(std::int64_t* accounts_checked) override;
 
   private:
     SqliteLedger(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
