@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/api/json_mapping.h"
+
 namespace tollgate::app {
 
 std::string format_quote_table(const pricing::Quote& q) {
@@ -20,20 +22,13 @@ std::string format_quote_table(const pricing::Quote& q) {
 }
 
 std::string format_quote_json(const pricing::Quote& q) {
-    nlohmann::json items = nlohmann::json::array();
-    for (const pricing::QuoteItem& item : q.items) {
-        items.push_back({{"rule", item.rule},
-                         {"detail", item.detail},
-                         {"tokens", pricing::format_micro_tokens(item.micro_tokens)},
-                         {"micro_tokens", item.micro_tokens}});
-    }
     nlohmann::json out = {{"workflow", q.workflow},
                           {"width", q.width},
                           {"height", q.height},
                           {"book_version", q.book_version},
                           {"rounding", std::string(pricing::to_string(q.rounding))},
                           {"tokens", q.tokens.value},
-                          {"breakdown", items}};
+                          {"breakdown", http::breakdown_to_json(q)}};
     return out.dump(2);
 }
 

@@ -2,15 +2,19 @@
 
 namespace tollgate::http {
 
-nlohmann::json quote_to_json(const PricedImage& priced) {
-    const pricing::Quote& q = priced.quote;
+nlohmann::json breakdown_to_json(const pricing::Quote& quote) {
     nlohmann::json items = nlohmann::json::array();
-    for (const pricing::QuoteItem& item : q.items) {
+    for (const pricing::QuoteItem& item : quote.items) {
         items.push_back({{"rule", item.rule},
                          {"detail", item.detail},
                          {"tokens", pricing::format_micro_tokens(item.micro_tokens)},
                          {"micro_tokens", item.micro_tokens}});
     }
+    return items;
+}
+
+nlohmann::json quote_to_json(const PricedImage& priced) {
+    const pricing::Quote& q = priced.quote;
     return {{"workflow", q.workflow},
             {"book_version", q.book_version},
             {"width", q.width},
@@ -19,7 +23,7 @@ nlohmann::json quote_to_json(const PricedImage& priced) {
             {"upscale_factor", pricing::format_micro_tokens(q.upscale_factor_milli * 1000)},
             {"rounding", std::string(pricing::to_string(q.rounding))},
             {"tokens", q.tokens.value},
-            {"breakdown", items}};
+            {"breakdown", breakdown_to_json(q)}};
 }
 
 nlohmann::json job_to_json(const jobs::Job& job) {

@@ -11,6 +11,9 @@
 
 namespace tollgate::http {
 
+// [{rule, detail, tokens, micro_tokens}]: the quote's items.
+nlohmann::json breakdown_to_json(const pricing::Quote& quote);
+
 // {workflow, book_version, width, height, format, upscale_factor, rounding,
 //  tokens, breakdown: [{rule, detail, tokens, micro_tokens}]}
 nlohmann::json quote_to_json(const PricedImage& priced);
