@@ -149,32 +149,10 @@ void drop_glib_log(const gchar*, GLogLevelFlags, const gchar*, gpointer) {}
 // happens at startup instead of on the first request. Failures are ignored
 // here: probe() reports them properly when real input arrives.
 void warm_up() {
-    VipsImage* black = nullptr;
-    if (vips_black(&black, 16, 16, "bands", 3, nullptr) != 0) {
-        vips_error_clear();
-        return;
-    }
     for (Format format : {Format::Jpeg, Format::Png, Format::Webp}) {
-        void* buffer = nullptr;
-        std::size_t size = 0;
-        int rc = -1;
-        switch (format) {
-            case Format::Jpeg:
-                rc = vips_jpegsave_buffer(black, &buffer, &size, nullptr);
-                break;
-            case Format::Png:
-                rc = vips_pngsave_buffer(black, &buffer, &size, nullptr);
-                break;
-            case Format::Webp:
-                rc = vips_webpsave_buffer(black, &buffer, &size, nullptr);
-                break;
-        }
-        if (rc == 0) {
-            (void)read_header(format, std::string_view(static_cast<const char*>(buffer), size));
-        }
-        g_free(buffer);
+        std::string bytes = encode_blank(format, 16, 16);
+        if (!bytes.empty()) (void)read_header(format, bytes);
     }
-    g_object_unref(black);
     vips_error_clear();
 }
 
@@ -241,6 +219,34 @@ core::Result<ImageInfo> probe(std::string_view bytes) {
     }
     init();
     return read_header(*format, bytes);
+}
+
+std::string encode_blank(Format format, int width, int height) {
+    VipsImage* black = nullptr;
+    if (vips_black(&black, width, height, "bands", 3, nullptr) != 0) {
+        vips_error_clear();
+        return {};
+    }
+    void* buffer = nullptr;
+    std::size_t size = 0;
+    int rc = -1;
+    switch (format) {
+        case Format::Jpeg:
+            rc = vips_jpegsave_buffer(black, &buffer, &size, nullptr);
+            break;
+        case Format::Png:
+            rc = vips_pngsave_buffer(black, &buffer, &size, nullptr);
+            break;
+        case Format::Webp:
+            rc = vips_webpsave_buffer(black, &buffer, &size, nullptr);
+            break;
+    }
+    std::string out;
+    if (rc == 0) out.assign(static_cast<const char*>(buffer), size);
+    g_free(buffer);
+    g_object_unref(black);
+    vips_error_clear();
+    return out;
 }
 
 }  // namespace tollgate::image

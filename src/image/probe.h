@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/result.h"
@@ -47,5 +48,9 @@ void init();
 //   "image_too_large"         a side over kImageSideMax or more pixels than
 //                             kImagePixelsMax (core/limits.h).
 core::Result<ImageInfo> probe(std::string_view bytes);
+
+// A black RGB image of width x height encoded in `format` (empty on failure).
+// Used to warm the loaders up at start, and by tests that need real files.
+std::string encode_blank(Format format, int width, int height);
 
 }  // namespace tollgate::image

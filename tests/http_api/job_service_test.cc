@@ -4,7 +4,6 @@
 #include "http/api/job_service.h"
 
 #include <gtest/gtest.h>
-#include <vips/vips.h>
 
 #include <condition_variable>
 #include <filesystem>
@@ -37,15 +36,7 @@ constexpr const char* kGraph = R"({
 
 std::string png_800x600() {
     image::init();
-    VipsImage* black = nullptr;
-    EXPECT_EQ(vips_black(&black, 800, 600, nullptr), 0);
-    void* buf = nullptr;
-    size_t len = 0;
-    EXPECT_EQ(vips_pngsave_buffer(black, &buf, &len, nullptr), 0);
-    std::string out(static_cast<const char*>(buf), len);
-    g_free(buf);
-    g_object_unref(black);
-    return out;
+    return image::encode_blank(image::Format::Png, 800, 600);
 }
 
 class JobServiceTest : public ::testing::Test {
