@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: two simulated ComfyUI workers, the embedded gateway on
-# 127.0.0.1:8080 (SQLite under ./data), and a demo account with 50 tokens.
+# 127.0.0.1:8080 (fresh SQLite data under ./data/demo), and a demo account
+# with 50 tokens.
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,8 @@ wait_for() {  # url
   exit 1
 }
 
-mkdir -p data/comfysim-person data/comfysim-building
+rm -rf data/demo
+mkdir -p data/demo data/comfysim-person data/comfysim-building
 "$BIN/comfysim" --listen 127.0.0.1:8188 --data-dir data/comfysim-person \
   --cost-base-s 1 --cost-per-mp-s 0.5 >data/comfysim-person.log 2>&1 &
 pids+=($!)
@@ -38,7 +40,7 @@ pids+=($!)
 wait_for http://127.0.0.1:8188/system_stats
 wait_for http://127.0.0.1:8189/system_stats
 
-"$BIN/tollgate" serve --config "$CONFIG" --data-dir data >data/tollgate.log 2>&1 &
+"$BIN/tollgate" serve --config "$CONFIG" --data-dir data/demo >data/tollgate.log 2>&1 &
 pids+=($!)
 wait_for "$GATEWAY/healthz"
 
@@ -74,6 +76,23 @@ Then, with the job_id it returns:
   curl -s "$GATEWAY/v1/jobs/JOB_ID" -H "Authorization: Bearer \$KEY"
   curl -s "$GATEWAY/v1/jobs/JOB_ID/result" -H "Authorization: Bearer \$KEY" -o colorized.png
   curl -s "$GATEWAY/v1/account" -H "Authorization: Bearer \$KEY"
+
+Other capabilities (super_resolution, denoise, scratch_removal, ocr) and options:
+
+  curl -s -X POST "$GATEWAY/v1/quote?workflow=super_resolution&upscale_factor=4" \\
+       -H "Authorization: Bearer \$KEY" --data-binary @config/samples/portrait_800x600.jpg
+  curl -s -X POST "$GATEWAY/v1/quote?workflow=person&quality=high" \\
+       -H "Authorization: Bearer \$KEY" --data-binary @config/samples/portrait_800x600.jpg
+  curl -s "$GATEWAY/v1/plans" -H "Authorization: Bearer \$KEY"
+
+Subscribe the account to the monthly plan (1000 tokens each calendar month):
+
+  curl -s -X POST "$GATEWAY/admin/accounts/$account/plans" \\
+       -H "Authorization: Bearer $ADMIN_TOKEN" -d '{"plan":"monthly"}'
+
+Edit config/pricing.toml, then reload it (an invalid book is refused, the old one stays):
+
+  curl -s -X POST "$GATEWAY/admin/pricing/reload" -H "Authorization: Bearer $ADMIN_TOKEN"
 
 Press Ctrl-C to stop.
 TXT

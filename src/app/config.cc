@@ -130,7 +130,7 @@ core::Status parse_workflows(const toml::table& root, const std::string& source,
         const toml::table* t = node.as_table();
         if (t == nullptr)
             return config_error(source, node.source(), table_name + " must be a table");
-        core::Status s = check_keys(*t, {"template", "workers"}, source, table_name);
+        core::Status s = check_keys(*t, {"template", "workers", "params"}, source, table_name);
         if (!s.ok()) return s;
         WorkflowConfig w;
         w.name = std::string(name.str());
@@ -152,17 +152,69 @@ core::Status parse_workflows(const toml::table& root, const std::string& source,
             }
             w.workers.push_back(*v);
         }
-        if (c.price_book.find(w.name) == nullptr) {
-            return config_error(
-                source, t->source(),
-                table_name + " has no price: add [pricing.workflows." + w.name + "]");
+        if (const toml::node* params = t->get("params")) {
+            const toml::table* pt = params->as_table();
+            if (pt == nullptr) {
+                return config_error(
+                    source, params->source(),
+                    table_name + ".params must be a table of \"<node id>.<input>\"");
+            }
+            for (const auto& [param, target] : *pt) {
+                auto v = target.value<std::string>();
+                if (!target.is_string() || !v) {
+                    return config_error(source, target.source(),
+                                        table_name + ".params." + std::string(param.str()) +
+                                            " must be a string \"<node id>.<input>\"");
+                }
+                w.params.emplace_back(std::string(param.str()), *v);
+            }
         }
         c.workflows.push_back(std::move(w));
     }
     return {};
 }
 
+core::Status parse_pricing(const toml::table& root, const std::string& source,
+                           const std::string& base_dir, Config& c) {
+    const toml::table* p = root["pricing"].as_table();
+    if (p == nullptr) {
+        return config_error(source, root.source(),
+                            "[pricing] book = \"<file>\" is required: it names the price book");
+    }
+    core::Status s = check_keys(*p, {"book", "sweep_interval_ms"}, source, "pricing");
+    if (!s.ok()) return s;
+    if (!(s = read_string(*p, "book", source, "pricing", &c.price_book_path)).ok()) return s;
+    if (c.price_book_path.empty()) {
+        return config_error(source, p->source(), "pricing.book is required");
+    }
+    c.price_book_path = resolve(base_dir, c.price_book_path);
+    return read_int(*p, "sweep_interval_ms", 1000, 3'600'000, source, "pricing",
+                    &c.sweep_interval_ms);
+}
+
 }  // namespace
+
+core::Status check_book_against_workflows(const pricing::PriceBook& book, const Config& c) {
+    for (const WorkflowConfig& w : c.workflows) {
+        if (book.find(w.name) == nullptr) {
+            return core::make_error("invalid_price_book", book.source_name +
+                                                              ": no price for workflow " + w.name +
+                                                              " (configured in " + c.source_path +
+                                                              "): add [workflows." + w.name + "]");
+        }
+    }
+    for (const auto& [name, price] : book.workflows) {
+        bool routed = false;
+        for (const WorkflowConfig& w : c.workflows) routed = routed || w.name == name;
+        if (!routed) {
+            return core::make_error("invalid_price_book", book.source_name + ": workflow " + name +
+                                                              " is priced but " + c.source_path +
+                                                              " has no [workflows." + name +
+                                                              "] to run it");
+        }
+    }
+    return {};
+}
 
 core::Result<HostPort> parse_listen(std::string_view text) {
     std::size_t colon = text.rfind(':');
@@ -192,12 +244,14 @@ core::Result<Config> parse_config(std::string_view toml_text, const std::string&
     core::Status s = check_keys(root, {"server", "dispatch", "pricing", "workflows"}, source_path,
                                 "(top level)");
     if (!s.ok()) return s.error();
-    auto book = pricing::parse_price_book(toml_text, source_path);
-    if (!book.ok()) return book.error();
-    c.price_book = std::move(book).value();
     if (!(s = parse_server(root, source_path, base_dir, c)).ok()) return s.error();
     if (!(s = parse_dispatch(root, source_path, c)).ok()) return s.error();
+    if (!(s = parse_pricing(root, source_path, base_dir, c)).ok()) return s.error();
     if (!(s = parse_workflows(root, source_path, base_dir, c)).ok()) return s.error();
+    auto book = pricing::load_price_book(c.price_book_path);
+    if (!book.ok()) return book.error();
+    c.price_book = std::move(book).value();
+    if (!(s = check_book_against_workflows(c.price_book, c)).ok()) return s.error();
     return c;
 }
 

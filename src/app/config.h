@@ -1,12 +1,15 @@
-// The gateway's configuration, read from one TOML file.
+// The gateway's configuration, read from one TOML file, and the price book it
+// names.
 //
-// Owns: parsing and validating [server], [dispatch] and [workflows.*]; the
-// [pricing] table is parsed by pricing/. Relative paths are resolved against
-// the config file's directory. Errors name the file and the key.
+// Owns: parsing and validating [server], [dispatch], [pricing] and
+// [workflows.*]. [pricing] book names the price book file, which pricing/
+// parses (and which a reload reads again). Relative paths are resolved
+// against the config file's directory. Errors name the file and the key.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -18,6 +21,9 @@ struct WorkflowConfig {
     std::string name;
     std::string template_path;  // absolute after loading
     std::vector<std::string> workers;
+    // Job parameter -> "<node id>.<input>" in the template (checked when the
+    // template loads).
+    std::vector<std::pair<std::string, std::string>> params;
 };
 
 struct Config {
@@ -30,11 +36,17 @@ struct Config {
     int threads = 2;
     int concurrent_jobs_max = 32;
     int job_timeout_ms = 600'000;
+    std::string price_book_path;              // absolute after loading
+    std::int64_t sweep_interval_ms = 60'000;  // plan renewals and grant expiry
     pricing::PriceBook price_book;
     std::vector<WorkflowConfig> workflows;
 };
 
 core::Result<Config> load_config(const std::string& path);
+
+// Every configured workflow is priced, and every priced workflow is
+// configured. Errors: "invalid_price_book", naming both files.
+core::Status check_book_against_workflows(const pricing::PriceBook& book, const Config& c);
 core::Result<Config> parse_config(std::string_view toml_text, const std::string& source_path);
 
 struct HostPort {

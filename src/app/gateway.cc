@@ -2,11 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include "dispatch/dispatcher.h"
 #include "http/api/api.h"
+#include "http/api/book_source.h"
 #include "http/api/job_service.h"
+#include "http/api/plan_service.h"
 #include "http/server/server.h"
 #include "image/probe.h"
 #include "jobs/sqlite/sqlite_job_store.h"
@@ -16,8 +23,43 @@
 
 namespace tollgate::app {
 
+// Runs `work` every `interval_ms` on its own thread until stop().
+class Sweeper {
+  public:
+    ~Sweeper() { stop(); }
+    void start(std::int64_t interval_ms, std::function<void()> work) {
+        thread_ = std::thread([this, interval_ms, work = std::move(work)] {
+            std::unique_lock<std::mutex> lock(mu_);
+            while (!stopping_) {
+                lock.unlock();
+                work();
+                lock.lock();
+                cv_.wait_for(lock, std::chrono::milliseconds(interval_ms),
+                             [this] { return stopping_; });
+            }
+        });
+    }
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            stopping_ = true;
+        }
+        cv_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
 struct Gateway::Parts {
     Config config;
+    std::unique_ptr<http::PriceBookSource> books;
+    std::unique_ptr<http::PlanService> plans;
+    Sweeper sweeper;
     std::unique_ptr<store::Database> db;
     std::unique_ptr<ledger::SqliteLedger> ledger;
     std::unique_ptr<jobs::SqliteJobStore> jobs;
@@ -56,7 +98,17 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     p->usage = std::move(usage).value();
 
     for (const WorkflowConfig& w : c.workflows) {
-        auto tmpl = dispatch::WorkflowTemplate::load(w.template_path);
+        std::vector<dispatch::ParamBinding> bindings;
+        for (const auto& [param, target] : w.params) {
+            auto binding = dispatch::parse_param_binding(param, target);
+            if (!binding.ok()) {
+                return core::make_error("invalid_config", c.source_path + ": workflows." + w.name +
+                                                              ".params." + param + ": " +
+                                                              binding.error().message);
+            }
+            bindings.push_back(std::move(binding).value());
+        }
+        auto tmpl = dispatch::WorkflowTemplate::load(w.template_path, bindings);
         if (!tmpl.ok()) return tmpl.error();
         p->routes.emplace(w.name,
                           http::WorkflowRoute{std::move(tmpl).value(),
@@ -64,9 +116,19 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     }
     p->dispatcher = std::make_unique<dispatch::Dispatcher>(c.concurrent_jobs_max, clock);
 
+    const Config* config_ptr = &p->config;
+    p->books = std::make_unique<http::PriceBookSource>(
+        std::make_shared<const pricing::PriceBook>(c.price_book),
+        [config_ptr]() { return pricing::load_price_book(config_ptr->price_book_path); },
+        [config_ptr](const pricing::PriceBook& book) {
+            return check_book_against_workflows(book, *config_ptr);
+        });
+    p->plans = std::make_unique<http::PlanService>(*p->ledger, *p->jobs, *p->usage, clock);
+
     store::Database* database = p->db.get();
     http::JobServiceDeps deps;
-    deps.price_book = &c.price_book;
+    deps.books = p->books.get();
+    deps.plans = p->plans.get();
     deps.ledger = p->ledger.get();
     deps.jobs = p->jobs.get();
     deps.usage = p->usage.get();
@@ -85,8 +147,17 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
         spdlog::warn("voided the holds of {} jobs left unfinished by the last run", *recovered);
     }
 
-    p->api = std::make_unique<http::Api>(*p->service, *p->ledger, *p->jobs,
+    p->api = std::make_unique<http::Api>(*p->service, *p->ledger, *p->jobs, clock,
                                          http::ApiOptions{c.admin_token});
+    http::PriceBookSource* books = p->books.get();
+    http::PlanService* plans = p->plans.get();
+    ledger::Ledger* ledger_ptr = p->ledger.get();
+    p->sweeper.start(c.sweep_interval_ms, [books, plans, ledger_ptr]() {
+        auto renewed = plans->renew_all(*books->current());
+        if (!renewed.ok()) spdlog::error("plan renewal sweep: {}", renewed.error().message);
+        auto expired = ledger_ptr->expire_due();
+        if (!expired.ok()) spdlog::error("grant expiry sweep: {}", expired.error().message);
+    });
     http::ServerOptions options;
     options.host = c.listen_host;
     options.port = c.listen_port;
@@ -106,8 +177,15 @@ Gateway::~Gateway() { stop(); }
 
 std::uint16_t Gateway::port() const { return parts_->server->port(); }
 
+core::Status Gateway::reload_pricing() {
+    auto reloaded = parts_->books->reload();
+    if (!reloaded.ok()) return reloaded.error();
+    return {};
+}
+
 void Gateway::stop() {
     if (!parts_) return;
+    parts_->sweeper.stop();
     parts_->server->stop();
     parts_->dispatcher->stop();
     parts_.reset();

@@ -3,7 +3,8 @@
 // This is the only place that names concrete backends (SQLite ledger, job
 // store and usage sink today). Start order: storage, recovery of jobs left
 // unfinished by a previous process, dispatcher, then the HTTP server. Stop
-// order is the reverse, so no request arrives at a stopped part.
+// order is the reverse, so no request arrives at a stopped part. A sweeper
+// thread renews plan grants and expires grants every sweep_interval_ms.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,9 @@ class Gateway {
     static core::Result<std::unique_ptr<Gateway>> start(Config config);
     ~Gateway();
     std::uint16_t port() const;
+    // Reads the price book file again; an invalid book is refused (and
+    // logged) and the one in force stays.
+    core::Status reload_pricing();
     void stop();
 
   private:

@@ -1,5 +1,7 @@
-// tollgate: the command line. Subcommands: serve, quote.
+// tollgate: the command line. Subcommands: serve (SIGHUP reloads the price
+// book), quote, ledger verify.
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -39,6 +41,7 @@ int serve(const std::string& config_path, const std::string& listen, const std::
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);  // reload the price book
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
@@ -48,39 +51,23 @@ int serve(const std::string& config_path, const std::string& listen, const std::
     std::printf("tollgate listening on %s:%u\n", host.c_str(), (*gateway)->port());
     std::fflush(stdout);
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    for (;;) {
+        sigwait(&stop_signals, &sig);
+        if (sig != SIGHUP) break;
+        // An invalid book is refused and logged; the old one stays in force.
+        (void)(*gateway)->reload_pricing();
+    }
     spdlog::info("stopping on signal {}", sig);
     (*gateway)->stop();
-    return 0;
-}
-
-int quote(const std::string& config_path, const std::string& workflow, std::int64_t width,
-          std::int64_t height, const std::string& upscale, const std::string& rounding, bool json) {
-    auto book = tollgate::pricing::load_price_book(config_path);
-    if (!book.ok()) return fail(book.error().message);
-    tollgate::pricing::QuoteRequest request;
-    request.workflow = workflow;
-    request.width = width;
-    request.height = height;
-    if (!upscale.empty()) {
-        auto factor = tollgate::pricing::parse_upscale_factor_milli(upscale);
-        if (!factor.ok()) return fail(factor.error().message);
-        request.upscale_factor_milli = *factor;
-    }
-    if (!rounding.empty()) {
-        request.rounding = tollgate::pricing::parse_rounding(rounding);
-        if (!request.rounding) return fail("--rounding must be floor, ceil or nearest");
-    }
-    auto q = tollgate::pricing::quote(*book, request);
-    if (!q.ok()) return fail(q.error().message);
-    std::cout << (json ? tollgate::app::format_quote_json(*q) + "\n"
-                       : tollgate::app::format_quote_table(*q));
     return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Logs go to stderr; stdout carries only what a command prints (the
+    // listening banner, a quote, a verify report).
+    spdlog::set_default_logger(spdlog::stderr_color_mt("tollgate"));
     CLI::App app{"tollgate: a token-metering gateway for ComfyUI image jobs"};
     app.require_subcommand(1);
 
@@ -90,17 +77,20 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--listen", listen, "HOST:PORT to listen on (overrides the config)");
     serve_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
 
-    std::string workflow, upscale, rounding;
-    std::int64_t width = 0, height = 0;
-    bool json = false;
+    tollgate::app::QuoteOptions q;
+    q.config_path = config_path;
     CLI::App* quote_cmd = app.add_subcommand("quote", "print the itemised price of a job");
-    quote_cmd->add_option("--workflow", workflow, "workflow name, e.g. person")->required();
-    quote_cmd->add_option("--width", width, "image width in pixels")->required();
-    quote_cmd->add_option("--height", height, "image height in pixels")->required();
-    quote_cmd->add_option("--upscale-factor", upscale, "upscale factor, e.g. 2");
-    quote_cmd->add_option("--rounding", rounding, "floor | ceil | nearest (overrides the book)");
-    quote_cmd->add_option("--config", config_path, "configuration file with the price book");
-    quote_cmd->add_flag("--json", json, "print JSON");
+    quote_cmd->add_option("--workflow", q.workflow, "workflow name, e.g. person")->required();
+    quote_cmd->add_option("--width", q.width, "image width in pixels")->required();
+    quote_cmd->add_option("--height", q.height, "image height in pixels")->required();
+    quote_cmd->add_option("--upscale-factor", q.upscale, "upscale factor, e.g. 2");
+    quote_cmd->add_option("--quality", q.quality, "quality level (default: the workflow's)");
+    quote_cmd->add_option("--tenant", q.tenant, "price with this tenant's terms");
+    quote_cmd->add_option("--at", q.at, "billing instant \"YYYY-MM-DD HH:MM\" in the book's zone");
+    quote_cmd->add_option("--rounding", q.rounding, "floor | ceil | nearest (overrides the book)");
+    quote_cmd->add_option("--config", q.config_path, "configuration file naming the price book");
+    quote_cmd->add_option("--book", q.book_path, "price book file (instead of --config)");
+    quote_cmd->add_flag("--json", q.json, "print JSON");
 
     CLI::App* ledger_cmd = app.add_subcommand("ledger", "inspect the ledger");
     ledger_cmd->require_subcommand(1);
@@ -119,5 +109,5 @@ int main(int argc, char** argv) {
         }
         return tollgate::app::run_ledger_verify(data_dir);
     }
-    return quote(config_path, workflow, width, height, upscale, rounding, json);
+    return tollgate::app::run_quote(q);
 }

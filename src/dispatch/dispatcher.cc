@@ -26,11 +26,12 @@ Dispatcher::Dispatcher(int threads, const core::Clock& clock, std::size_t queue_
 
 Dispatcher::~Dispatcher() { stop(); }
 
-bool Dispatcher::submit(JobSpec spec, Callback on_done) {
+bool Dispatcher::submit(JobSpec spec, Callback on_done, Priority priority) {
     {
         std::lock_guard<std::mutex> lock(mu_);
-        if (stopping_ || queue_.size() >= capacity_) return false;
-        queue_.push_back(Item{std::move(spec), std::move(on_done)});
+        if (stopping_ || queue_.size() + low_queue_.size() >= capacity_) return false;
+        auto& target = priority == Priority::Low ? low_queue_ : queue_;
+        target.push_back(Item{std::move(spec), std::move(on_done)});
     }
     cv_.notify_one();
     return true;
@@ -42,6 +43,8 @@ void Dispatcher::stop() {
         std::lock_guard<std::mutex> lock(mu_);
         stopping_ = true;
         dropped.swap(queue_);
+        for (auto& item : low_queue_) dropped.push_back(std::move(item));
+        low_queue_.clear();
     }
     cv_.notify_all();
     for (auto& item : dropped) {
@@ -58,7 +61,7 @@ void Dispatcher::stop() {
 
 std::size_t Dispatcher::queued() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return queue_.size();
+    return queue_.size() + low_queue_.size();
 }
 
 void Dispatcher::thread_main() {
@@ -66,10 +69,11 @@ void Dispatcher::thread_main() {
         Item item;
         {
             std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !low_queue_.empty(); });
             if (stopping_) return;  // stop() hands queued items back itself
-            item = std::move(queue_.front());
-            queue_.pop_front();
+            auto& source = queue_.empty() ? low_queue_ : queue_;
+            item = std::move(source.front());
+            source.pop_front();
             ++running_;
         }
         JobOutcome outcome;

@@ -1,7 +1,8 @@
 // Runs jobs on a fixed pool of dispatch threads, and picks workers.
 //
-// Dispatcher owns `threads` threads that take JobSpecs from a bounded FIFO
-// queue and run them (run_job() by default), then call the job's on_done on
+// Dispatcher owns `threads` threads that take JobSpecs from a bounded queue
+// with two priorities (a low-priority job runs only when no normal one is
+// waiting; FIFO within each) and run them (run_job() by default), then call the job's on_done on
 // that same thread. submit() never blocks: a full queue is refused. stop()
 // refuses new jobs, lets running jobs finish (their on_done runs as usual),
 // hands every still-queued job back through its on_done with kind
@@ -31,6 +32,8 @@ namespace tollgate::dispatch {
 inline constexpr const char* kReasonDispatcherStopped =
     "dispatcher_stopped: the job was never sent to a worker";
 
+enum class Priority { Normal, Low };
+
 class Dispatcher {
   public:
     using Runner = std::function<JobOutcome(const JobSpec&, const core::Clock&)>;
@@ -50,8 +53,8 @@ class Dispatcher {
     Dispatcher& operator=(const Dispatcher&) = delete;
 
     // Queues the job. False (and on_done is never called) when the queue is
-    // full or the dispatcher is stopped.
-    bool submit(JobSpec spec, Callback on_done);
+    // full or the dispatcher is stopped. Both priorities share the capacity.
+    bool submit(JobSpec spec, Callback on_done, Priority priority = Priority::Normal);
 
     // See the file comment. Idempotent; must not be called from an on_done.
     void stop();
@@ -73,7 +76,8 @@ class Dispatcher {
     const Runner runner_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
-    std::deque<Item> queue_;
+    std::deque<Item> queue_;      // normal priority
+    std::deque<Item> low_queue_;  // served only when queue_ is empty
     bool stopping_ = false;
     std::atomic<int> running_{0};
     std::vector<std::thread> threads_;

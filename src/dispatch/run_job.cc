@@ -150,7 +150,8 @@ JobOutcome JobRun::run() {
                      reason_of(watch.error()));
     }
 
-    if (auto failed = queue(spec_.workflow->fill(uploaded->image_ref(), folder))) return *failed;
+    if (auto failed = queue(spec_.workflow->fill(uploaded->image_ref(), folder, spec_.params)))
+        return *failed;
     if (auto failed = wait()) {
         cleanup();
         return *failed;

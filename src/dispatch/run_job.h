@@ -25,6 +25,7 @@ struct JobSpec {
     std::string image_bytes;
     std::string image_extension;  // "png", "jpg", "jpeg" or "webp"
     int timeout_ms = 0;           // whole job; clamped to [1, kJobTimeoutMsMax]
+    JobParams params;             // set into the template's bound inputs
 };
 
 enum class JobOutcomeKind {

@@ -1,6 +1,8 @@
 // Persistence of jobs. Implementations are thread-safe.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/result.h"
@@ -20,6 +22,18 @@ class JobStore {
     virtual core::Result<std::optional<Job>> get(const std::string& job_id) = 0;
     // Jobs not in a final state (for recovery after a restart).
     virtual core::Result<std::vector<Job>> unfinished() = 0;
+
+    // The account's jobs created at or after `since_ms` (any state), and the
+    // earliest creation time among them (0 when there are none). Fair-use
+    // limits count requests per minute with it.
+    struct RecentJobs {
+        std::int64_t count = 0;
+        std::int64_t oldest_ms = 0;
+    };
+    virtual core::Result<RecentJobs> recent(const std::string& account_id,
+                                            std::int64_t since_ms) = 0;
+    // How many of the account's jobs are not in a final state.
+    virtual core::Result<std::int64_t> count_unfinished(const std::string& account_id) = 0;
 };
 
 }  // namespace tollgate::jobs

@@ -1,6 +1,24 @@
+// Look-ups over a loaded PriceBook. Every function here runs on the quote
+// path, so none of them allocates: maps are searched with string_view keys
+// (std::less<> makes the search heterogeneous) and the window search is a
+// scan of at most kWindowsMax entries, which beats anything cleverer at
+// that size.
 #include "pricing/price_book.h"
 
+#include "core/assert.h"
+
 namespace tollgate::pricing {
+namespace {
+
+constexpr std::int64_t kSecondsPerDay = 86'400;
+
+// Floor division, so instants before 1970 land in the right second and day.
+std::int64_t floor_div(std::int64_t value, std::int64_t divisor) {
+    const std::int64_t quotient = value / divisor;
+    return (value % divisor != 0 && (value < 0) != (divisor < 0)) ? quotient - 1 : quotient;
+}
+
+}  // namespace
 
 std::optional<Rounding> parse_rounding(std::string_view text) {
     if (text == "floor") return Rounding::Floor;
@@ -21,9 +39,57 @@ std::string_view to_string(Rounding rounding) {
     TOLLGATE_ASSERT(false && "unknown Rounding");
 }
 
-const WorkflowPrice* PriceBook::find(std::string_view name) const {
-    auto it = workflows.find(name);
+const QualityLevel* WorkflowPrice::find_quality(std::string_view name) const {
+    if (qualities.empty()) return nullptr;
+    if (name.empty()) {
+        TOLLGATE_ASSERT(default_quality < qualities.size());
+        return &qualities[default_quality];
+    }
+    for (const QualityLevel& level : qualities) {
+        if (level.name == name) return &level;
+    }
+    return nullptr;
+}
+
+bool TimeWindow::contains(int minute_of_day) const {
+    if (start_minute < end_minute) {
+        return minute_of_day >= start_minute && minute_of_day < end_minute;
+    }
+    // Crosses midnight: the evening part, then the morning part.
+    return minute_of_day >= start_minute || minute_of_day < end_minute;
+}
+
+const WorkflowPrice* PriceBook::find(std::string_view workflow, std::string_view tenant) const {
+    if (!tenant.empty()) {
+        if (const TenantTerms* terms = find_tenant(tenant)) {
+            auto it = terms->workflows.find(workflow);
+            return it == terms->workflows.end() ? nullptr : &it->second;
+        }
+    }
+    auto it = workflows.find(workflow);
     return it == workflows.end() ? nullptr : &it->second;
+}
+
+const TenantTerms* PriceBook::find_tenant(std::string_view tenant) const {
+    auto it = tenants.find(tenant);
+    return it == tenants.end() ? nullptr : &it->second;
+}
+
+const Plan* PriceBook::find_plan(std::string_view plan) const {
+    auto it = plans.find(plan);
+    return it == plans.end() ? nullptr : &it->second;
+}
+
+const TimeWindow* PriceBook::window_at(std::int64_t unix_ms) const {
+    if (windows.empty()) return nullptr;
+    const std::int64_t local_s = time_zone.to_local_s(floor_div(unix_ms, 1000));
+    const std::int64_t second_of_day =
+        local_s - floor_div(local_s, kSecondsPerDay) * kSecondsPerDay;
+    const int minute_of_day = static_cast<int>(second_of_day / 60);
+    for (const TimeWindow& window : windows) {
+        if (window.contains(minute_of_day)) return &window;
+    }
+    return nullptr;
 }
 
 }  // namespace tollgate::pricing

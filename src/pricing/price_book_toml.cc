@@ -1,243 +1,220 @@
-// Reads the [pricing] table of a TOML document into a PriceBook.
+// Reads a price book file (its top level is the book) into a PriceBook.
 //
-// Approach: toml++ parses the whole document (it is the same file as the rest
-// of the configuration), then this adapter walks only [pricing] and checks
-// every key by hand. Each failure becomes one "invalid_price_book" error whose
-// message starts "<source>:<line>:" so an operator can jump to the line. Where
-// a key is missing, the line is that of the table that should hold it.
+// Approach: toml++ parses the whole document, then hand-written readers walk
+// it key by key (book_toml_*.cc), so every rule in docs/pricing.md is one
+// visible check with one message. Each failure becomes one
+// "invalid_price_book" error starting "<source>:<line>:" so an operator can
+// jump to the line. Unknown keys are errors everywhere: a typo must never
+// price a job at zero.
 //
-// Numbers may be written as TOML integers ("base = 10") or floats
-// ("per_megapixel = 2.0"). A float is checked for being finite, non-negative
-// and within bounds, converted at once to micro-tokens with llround, and
-// rejected if it has more than six decimal places (a price finer than a
-// micro-token would be silently changed by the conversion). This is the only
-// place in pricing where a double exists.
-//
-// Rejected alternatives: toml++'s value_or() defaults (a typo would price a
-// job at zero), and reading coefficients as strings of decimals (unusual for
-// operators and TOML already has numbers).
+// This file reads the top-level keys and the [[windows]] array; workflows,
+// tenants and plans have their own files. Rejected alternatives: toml++'s
+// value_or() defaults (a typo silently becomes the default) and a generic
+// schema table (the cross-key rules, such as windows not overlapping or
+// credit_limit requiring postpaid, would still need code like this).
 #include <toml++/toml.h>
 
-#include <cmath>
+#include <algorithm>
+#include <bitset>
 #include <fstream>
 #include <string>
 
+#include "pricing/book_toml_read.h"
+#include "pricing/decimal.h"
 #include "pricing/price_book.h"
 
 namespace tollgate::pricing {
 namespace {
 
-constexpr std::string_view kErrorCode = "invalid_price_book";
-// A price book is a small file; anything larger is a mistake, not a config.
+// A price book is a small file; anything larger is a mistake, not a book.
 constexpr std::streamsize kPriceBookBytesMax = 1024 * 1024;
-constexpr std::size_t kVersionBytesMax = 128;
+constexpr int kMinutesPerDay = 24 * 60;
 
-core::Error fail(std::string_view source, std::uint32_t line, std::string_view what) {
-    std::string message(source);
-    if (line > 0) {
-        message += ':';
-        message += std::to_string(line);
-    }
-    message += ": ";
-    message += what;
-    return core::make_error(std::string(kErrorCode), std::move(message));
+using MinuteSet = std::bitset<kMinutesPerDay>;
+
+MinuteSet minutes_of(const TimeWindow& window) {
+    MinuteSet set;
+    for (int m = 0; m < kMinutesPerDay; ++m) set[static_cast<std::size_t>(m)] = window.contains(m);
+    return set;
 }
 
-std::uint32_t line_of(const toml::node& node) { return node.source().begin.line; }
-
-// The line of `node`, or of `fallback` if toml++ recorded none (implicit tables
-// such as [pricing.workflows] created only by their children have no position).
-std::uint32_t line_of(const toml::node& node, std::uint32_t fallback) {
-    std::uint32_t line = line_of(node);
-    return line > 0 ? line : fallback;
-}
-
-bool valid_workflow_name(std::string_view name) {
-    if (name.empty() || name.size() > kWorkflowNameBytesMax) return false;
-    for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-        if (!ok) return false;
-    }
-    return true;
-}
-
-// Reads a coefficient in whole tokens (integer or float) as micro-tokens.
-core::Result<std::int64_t> read_micro(const toml::node& node, std::string_view source,
-                                      const std::string& path, std::int64_t tokens_max) {
-    const std::uint32_t line = line_of(node);
-    const std::string bound = " must be at most " + std::to_string(tokens_max) + " tokens";
-    if (const auto* integer = node.as_integer()) {
-        const std::int64_t value = integer->get();
-        if (value < 0) return fail(source, line, path + " must be a non-negative number");
-        if (value > tokens_max) return fail(source, line, path + bound);
-        return value * core::kMicroTokensPerToken;
-    }
-    if (const auto* floating = node.as_floating_point()) {
-        const double value = floating->get();
-        if (!std::isfinite(value)) return fail(source, line, path + " must be a finite number");
-        if (value < 0) return fail(source, line, path + " must be a non-negative number");
-        if (value > static_cast<double>(tokens_max)) return fail(source, line, path + bound);
-        const double scaled = value * static_cast<double>(core::kMicroTokensPerToken);
-        const std::int64_t micro = std::llround(scaled);
-        // At most 1e12 here, where a double is exact to ~1e-4: a gap above
-        // 1e-3 means the text had more than six decimals.
-        if (std::fabs(scaled - static_cast<double>(micro)) > 1e-3) {
-            return fail(source, line, path + " has more than 6 decimal places");
-        }
-        return micro;
-    }
-    return fail(source, line, path + " must be a non-negative number");
-}
-
-core::Result<std::int64_t> read_whole_tokens(const toml::node& node, std::string_view source,
-                                             const std::string& path, std::int64_t tokens_max) {
-    const auto* integer = node.as_integer();
-    if (integer == nullptr || integer->get() < 0) {
-        return fail(source, line_of(node), path + " must be a non-negative integer");
-    }
-    if (integer->get() > tokens_max) {
-        return fail(source, line_of(node),
-                    path + " must be at most " + std::to_string(tokens_max) + " tokens");
-    }
-    return integer->get();
-}
-
-core::Result<WorkflowPrice> read_workflow(const std::string& name, const toml::table& table,
-                                          std::string_view source, std::uint32_t line) {
-    const std::string prefix = "pricing.workflows." + name + ".";
-    for (auto&& [key, node] : table) {
-        const std::string_view k = key.str();
-        if (k != "base" && k != "per_megapixel" && k != "upscale_surcharge" && k != "minimum") {
-            return fail(source, line_of(node, line),
-                        "unknown key " + prefix + std::string(k) +
-                            " (expected base, per_megapixel, upscale_surcharge, minimum)");
+core::Result<TimeWindow> read_window(const BookSource& source, const toml::table& table,
+                                     const std::string& index_path, std::uint32_t line) {
+    auto keys = check_keys(source, table, {"name", "start", "end", "multiplier"}, index_path, line);
+    if (!keys) return keys.error();
+    for (std::string_view required : {"name", "start", "end", "multiplier"}) {
+        if (!table.contains(required)) {
+            return book_error(source, line,
+                              index_path + "." + std::string(required) + " is missing");
         }
     }
-    const char* required[] = {"base", "per_megapixel", "upscale_surcharge", "minimum"};
-    for (const char* key : required) {
-        if (!table.contains(key)) return fail(source, line, prefix + key + " is missing");
+    TimeWindow window;
+    auto name = read_string(source, *table.get("name"), index_path + ".name");
+    if (!name) return name.error();
+    if (!valid_lower_name(*name)) {
+        return book_error(source, line_of(*table.get("name"), line),
+                          index_path + ".name must be 1-64 of [a-z0-9_]");
     }
-
-    WorkflowPrice price;
-    price.name = name;
-    auto base = read_micro(*table.get("base"), source, prefix + "base", kBaseTokensMax);
-    if (!base) return base.error();
-    price.base_micro = *base;
-    auto per_mp = read_micro(*table.get("per_megapixel"), source, prefix + "per_megapixel",
-                             kPerMegapixelTokensMax);
-    if (!per_mp) return per_mp.error();
-    price.per_megapixel_micro = *per_mp;
-    auto surcharge = read_micro(*table.get("upscale_surcharge"), source,
-                                prefix + "upscale_surcharge", kUpscaleSurchargeTokensMax);
-    if (!surcharge) return surcharge.error();
-    price.upscale_surcharge_micro = *surcharge;
-    auto minimum =
-        read_whole_tokens(*table.get("minimum"), source, prefix + "minimum", kMinimumTokensMax);
-    if (!minimum) return minimum.error();
-    price.minimum_tokens = *minimum;
-    return price;
+    window.name = std::string(*name);
+    const std::string path = "windows." + window.name;
+    auto start = read_clock_minute(source, *table.get("start"), path + ".start", false);
+    if (!start) return start.error();
+    auto end = read_clock_minute(source, *table.get("end"), path + ".end", true);
+    if (!end) return end.error();
+    if (*start == *end) {
+        return book_error(source, line_of(*table.get("end"), line),
+                          path + ".end must differ from start");
+    }
+    window.start_minute = *start;
+    window.end_minute = *end;
+    const toml::node& multiplier = *table.get("multiplier");
+    auto permille = read_decimal(source, multiplier, path + ".multiplier", 3,
+                                 kWindowMultiplierPermilleMax, "x");
+    if (!permille) return permille.error();
+    if (*permille == 0) {
+        return book_error(source, line_of(multiplier, line),
+                          path + ".multiplier must be greater than 0");
+    }
+    window.multiplier_permille = *permille;
+    return window;
 }
 
-core::Status read_workflows(const toml::node& node, std::string_view source,
-                            std::uint32_t pricing_line, PriceBook& book) {
-    const std::uint32_t line = line_of(node, pricing_line);
-    const auto* workflows = node.as_table();
-    if (workflows == nullptr) return fail(source, line, "pricing.workflows must be a table");
-    for (auto&& [key, entry] : *workflows) {
-        const std::string name(key.str());
+core::Status read_windows_array(const BookSource& source, const toml::node& node,
+                                std::uint32_t fallback, PriceBook& book) {
+    const std::uint32_t line = line_of(node, fallback);
+    const auto* array = node.as_array();
+    if (array == nullptr || !array->is_array_of_tables()) {
+        return book_error(source, line, "windows must be an array of tables ([[windows]])");
+    }
+    if (array->size() > kWindowsMax) {
+        return book_error(source, line, "at most " + std::to_string(kWindowsMax) + " windows");
+    }
+    std::vector<MinuteSet> taken;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& entry = *array->get(i);
         const std::uint32_t entry_line = line_of(entry, line);
-        if (!valid_workflow_name(name)) {
-            return fail(source, entry_line,
-                        "workflow name \"" + name +
-                            "\" must be 1-64 characters of letters, digits, '_' or '-'");
+        const std::string index_path = "windows[" + std::to_string(i) + "]";
+        auto window = read_window(source, *entry.as_table(), index_path, entry_line);
+        if (!window) return window.error();
+        const MinuteSet minutes = minutes_of(*window);
+        for (std::size_t j = 0; j < book.windows.size(); ++j) {
+            if (book.windows[j].name == window->name) {
+                return book_error(source, entry_line,
+                                  "windows." + window->name + " is defined twice");
+            }
+            if ((taken[j] & minutes).any()) {
+                return book_error(
+                    source, entry_line,
+                    "windows." + window->name + " overlaps windows." + book.windows[j].name);
+            }
         }
-        const auto* table = entry.as_table();
-        if (table == nullptr) {
-            return fail(source, entry_line, "pricing.workflows." + name + " must be a table");
-        }
-        auto price = read_workflow(name, *table, source, entry_line);
-        if (!price) return price.error();
-        book.workflows.emplace(name, std::move(price).value());
+        taken.push_back(minutes);
+        book.windows.push_back(std::move(window).value());
     }
-    if (book.workflows.empty()) {
-        return fail(source, line, "pricing.workflows must define at least one workflow");
-    }
+    std::sort(
+        book.windows.begin(), book.windows.end(),
+        [](const TimeWindow& a, const TimeWindow& b) { return a.start_minute < b.start_minute; });
     return {};
 }
 
-core::Result<PriceBook> read_pricing(const toml::table& root, std::string_view source) {
-    const toml::node* node = root.get("pricing");
-    if (node == nullptr) return fail(source, 0, "[pricing] table is missing");
-    const auto* pricing = node->as_table();
-    if (pricing == nullptr) return fail(source, line_of(*node), "pricing must be a table");
-    const std::uint32_t line = line_of(*pricing, 1);
-
-    for (auto&& [key, value] : *pricing) {
-        const std::string_view k = key.str();
-        if (k != "version" && k != "rounding" && k != "workflows") {
-            return fail(source, line_of(value, line),
-                        "unknown key pricing." + std::string(k) +
-                            " (expected version, rounding, workflows)");
-        }
-    }
-
-    PriceBook book;
-    const toml::node* version = pricing->get("version");
-    if (version == nullptr) return fail(source, line, "pricing.version is missing");
+core::Status read_header_keys(const BookSource& source, const toml::table& root,
+                              const std::string& zoneinfo_dir, PriceBook& book) {
+    const toml::node* version = root.get("version");
+    if (version == nullptr) return book_error(source, 1, "version is missing");
     const auto* version_text = version->as_string();
-    if (version_text == nullptr || version_text->get().empty() ||
-        version_text->get().size() > kVersionBytesMax) {
-        return fail(source, line_of(*version),
-                    "pricing.version must be a non-empty string of at most 128 bytes");
+    if (version_text == nullptr || !valid_version(version_text->get())) {
+        return book_error(source, line_of(*version, 1),
+                          "version must be 1-64 bytes of [A-Za-z0-9._:-]");
     }
     book.version = version_text->get();
 
-    const toml::node* rounding = pricing->get("rounding");
-    if (rounding == nullptr) return fail(source, line, "pricing.rounding is missing");
+    const toml::node* rounding = root.get("rounding");
+    if (rounding == nullptr) return book_error(source, 1, "rounding is missing");
     const auto* rounding_text = rounding->as_string();
     std::optional<Rounding> parsed;
     if (rounding_text != nullptr) parsed = parse_rounding(rounding_text->get());
     if (!parsed) {
-        return fail(source, line_of(*rounding),
-                    "pricing.rounding must be one of \"floor\", \"ceil\", \"nearest\"");
+        return book_error(source, line_of(*rounding, 1),
+                          "rounding must be one of \"floor\", \"ceil\", \"nearest\"");
     }
     book.rounding = *parsed;
 
-    const toml::node* workflows = pricing->get("workflows");
-    if (workflows == nullptr) return fail(source, line, "pricing.workflows is missing");
-    auto status = read_workflows(*workflows, source, line, book);
-    if (!status) return status.error();
+    if (const toml::node* zone = root.get("time_zone")) {
+        auto name = read_string(source, *zone, "time_zone");
+        if (!name) return name.error();
+        auto loaded = core::TimeZone::load(*name, zoneinfo_dir);
+        if (!loaded) {
+            return book_error(source, line_of(*zone, 1), "time_zone: " + loaded.error().message);
+        }
+        book.time_zone = std::move(loaded).value();
+    }
+    if (const toml::node* days = root.get("topup_expiry_days")) {
+        auto value = read_integer(source, *days, "topup_expiry_days", 0, kTopupExpiryDaysMax);
+        if (!value) return value.error();
+        book.topup_expiry_days = *value;
+    }
+    return {};
+}
+
+core::Result<PriceBook> read_book(const toml::table& root, const BookSource& source,
+                                  const std::string& zoneinfo_dir) {
+    auto keys = check_keys(source, root,
+                           {"version", "rounding", "time_zone", "topup_expiry_days", "workflows",
+                            "windows", "tenants", "plans"},
+                           "", 1);
+    if (!keys) return keys.error();
+    PriceBook book;
+    book.source_name = std::string(source.name);
+    if (auto status = read_header_keys(source, root, zoneinfo_dir, book); !status) {
+        return status.error();
+    }
+    const toml::node* workflows = root.get("workflows");
+    if (workflows == nullptr) return book_error(source, 1, "workflows is missing");
+    if (auto status = read_workflows(source, *workflows, 1, book); !status) return status.error();
+    if (const toml::node* windows = root.get("windows")) {
+        if (auto status = read_windows_array(source, *windows, 1, book); !status) {
+            return status.error();
+        }
+    }
+    if (const toml::node* tenants = root.get("tenants")) {
+        if (auto status = read_tenants(source, *tenants, 1, book); !status) return status.error();
+    }
+    if (const toml::node* plans = root.get("plans")) {
+        if (auto status = read_plans(source, *plans, 1, book); !status) return status.error();
+    }
     return book;
 }
 
 }  // namespace
 
-core::Result<PriceBook> parse_price_book(std::string_view toml_text, std::string_view source_name) {
+core::Result<PriceBook> parse_price_book(std::string_view toml_text, std::string_view source_name,
+                                         const std::string& zoneinfo_dir) {
+    const BookSource source{source_name};
     try {
         const toml::table root = toml::parse(toml_text, source_name);
-        return read_pricing(root, source_name);
+        return read_book(root, source, zoneinfo_dir);
     } catch (const toml::parse_error& e) {
-        return fail(source_name, e.source().begin.line, e.description());
+        return book_error(source, e.source().begin.line, e.description());
     } catch (const std::exception& e) {
-        return fail(source_name, 0, std::string("cannot parse: ") + e.what());
+        return book_error(source, 0, std::string("cannot parse: ") + e.what());
     }
 }
 
-core::Result<PriceBook> load_price_book(const std::string& path) {
+core::Result<PriceBook> load_price_book(const std::string& path, const std::string& zoneinfo_dir) {
+    const BookSource source{path};
     std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(path, 0, "cannot open file");
+    if (!in) return book_error(source, 0, "cannot open file");
     std::string text;
     text.resize(static_cast<std::size_t>(kPriceBookBytesMax) + 1);
     in.read(text.data(), kPriceBookBytesMax + 1);
-    if (in.bad()) return fail(path, 0, "cannot read file");
+    if (in.bad()) return book_error(source, 0, "cannot read file");
     const std::streamsize size = in.gcount();
     if (size > kPriceBookBytesMax) {
-        return fail(path, 0,
-                    "file is larger than " + std::to_string(kPriceBookBytesMax) + " bytes");
+        return book_error(source, 0,
+                          "file is larger than " + std::to_string(kPriceBookBytesMax) + " bytes");
     }
     text.resize(static_cast<std::size_t>(size));
-    return parse_price_book(text, path);
+    return parse_price_book(text, path, zoneinfo_dir);
 }
 
 }  // namespace tollgate::pricing

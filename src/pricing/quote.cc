@@ -1,48 +1,69 @@
-// Quote arithmetic and the decimal formatting it shows.
+// Quote arithmetic and the texts that explain it.
 //
-// Approach: every amount is an int64 count of micro-tokens. The one product
-// that can exceed int64 (pixels up to 1e8 times a rate up to 1e12 micro-tokens
-// per megapixel) is taken in __int128 and divided back down before anything
-// else uses it. Megapixels never exist as a fraction: width * height pixels
-// is already the number of micro-megapixels, which is what the per_megapixel
-// detail prints.
+// Approach: every amount is an int64 count of micro-tokens, computed in the
+// order of docs/pricing.md. The two products that can exceed int64 (input or
+// output pixels times a per-megapixel rate) are taken in __int128 and divided
+// back down at once. Megapixels never exist as a fraction: width * height
+// pixels is already the number of micro-megapixels.
 //
-// Each step appends an item, and the rounding and minimum items carry exactly
-// the adjustment they made, so the items always sum to the total; quote()
-// asserts that before returning. Rejected alternative: computing the total
-// separately and deriving items afterwards, which lets the two drift apart.
+// Each step appends an item to a fixed array, and the window, discount,
+// rounding and minimum items carry exactly the adjustment they made, so the
+// items always sum to the total; quote() asserts that before returning.
+// Nothing on the success path allocates: look-ups use string_view keys and
+// texts are rendered later by describe(). Rejected alternatives: computing
+// the total separately and deriving items afterwards (the two drift apart),
+// and std::string details in each item (an allocation per item per quote).
+//
+// The bounds in price_book.h keep the largest possible quote (a 100 MP image
+// upscaled 8x, every coefficient at its bound, a 10x window) below
+// core::limits::kQuoteTokensMax; the static_asserts below are the proof, so
+// quote() never needs a "too large" error.
 #include "pricing/quote.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "core/assert.h"
 #include "core/limits.h"
+#include "pricing/decimal.h"
 
 namespace tollgate::pricing {
 namespace {
 
-constexpr std::int64_t kMicro = core::kMicroTokensPerToken;
+using core::limits::kImagePixelsMax;
+using core::limits::kImageSideMax;
+using core::limits::kQuoteTokensMax;
 
-// `value / scale` as an exact decimal, where scale is a power of ten.
-std::string format_scaled(std::int64_t value, std::int64_t scale) {
-    // Work on the magnitude as unsigned so INT64_MIN has a magnitude too.
-    const bool negative = value < 0;
-    const std::uint64_t magnitude =
-        negative ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
-    const auto uscale = static_cast<std::uint64_t>(scale);
-    std::string out = negative ? "-" : "";
-    out += std::to_string(magnitude / uscale);
-    std::uint64_t fraction = magnitude % uscale;
-    if (fraction == 0) return out;
-    std::string digits;
-    for (std::uint64_t unit = uscale / 10; unit > 0; unit /= 10) {
-        digits += static_cast<char>('0' + fraction / unit);
-        fraction %= unit;
-    }
-    while (!digits.empty() && digits.back() == '0') digits.pop_back();
-    return out + "." + digits;
-}
+constexpr std::int64_t kMicro = core::kMicroTokensPerToken;
+constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+
+constexpr std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// Output sides are floor(side * factor / 1000), so output pixels are at most
+// input pixels times the factor squared.
+static_assert(kUpscaleFactorMilliMax % 1000 == 0);
+constexpr std::int64_t kFactorMax = kUpscaleFactorMilliMax / 1000;
+constexpr std::int64_t kOutputPixelsMax = kImagePixelsMax * kFactorMax * kFactorMax;
+constexpr std::int64_t kTilesMax =
+    ceil_div(kImageSideMax, kTileSidePxMin) * ceil_div(kImageSideMax, kTileSidePxMin);
+// pixels * rate_micro / 1e6 is pixels * rate_tokens micro-tokens.
+constexpr std::int64_t kSubtotalMicroMax =
+    kBaseTokensMax * kMicro + kImagePixelsMax * kPerMegapixelTokensMax +
+    kOutputPixelsMax * kPerOutputMegapixelTokensMax + kUpscaleSurchargeTokensMax * kMicro +
+    kQualitySurchargeTokensMax * kMicro + kTilesMax * kPerTileTokensMax * kMicro;
+static_assert(kSubtotalMicroMax <= kInt64Max / kWindowMultiplierPermilleMax,
+              "subtotal * window permille must fit in int64");
+constexpr std::int64_t kWindowedMicroMax = kSubtotalMicroMax * kWindowMultiplierPermilleMax / 1000;
+static_assert(kWindowedMicroMax <= kInt64Max / kDiscountBpMax,
+              "running total * discount basis points must fit in int64");
+static_assert(kWindowedMicroMax / kMicro + 1 <= kQuoteTokensMax,
+              "the largest quote, rounded up, must stay within kQuoteTokensMax");
+static_assert(kMinimumTokensMax <= kQuoteTokensMax);
+static_assert(kQuoteTokensMax <= kInt64Max / kMicro);
+static_assert(kQuoteItemsMax == static_cast<std::size_t>(Rule::Minimum) + 1,
+              "one item per rule at most");
 
 core::Error upscale_error(std::string message) {
     return core::make_error("invalid_upscale_factor", std::move(message));
@@ -62,145 +83,291 @@ std::int64_t round_to_tokens(std::int64_t subtotal_micro, Rounding rounding) {
     TOLLGATE_ASSERT(false && "unknown Rounding");
 }
 
-core::Status check_request(const QuoteRequest& request) {
-    using core::limits::kImagePixelsMax;
-    using core::limits::kImageSideMax;
+core::Error dimensions_error(const QuoteRequest& request) {
     const std::int64_t w = request.width;
     const std::int64_t h = request.height;
+    const std::string size = "image is " + std::to_string(w) + "x" + std::to_string(h);
     if (w < 1 || h < 1 || w > kImageSideMax || h > kImageSideMax) {
-        return core::make_error("invalid_dimensions",
-                                "image is " + std::to_string(w) + "x" + std::to_string(h) +
-                                    "; each side must be between 1 and " +
-                                    std::to_string(kImageSideMax) + " pixels");
+        return core::make_error("invalid_dimensions", size + "; each side must be between 1 and " +
+                                                          std::to_string(kImageSideMax) +
+                                                          " pixels");
     }
-    if (w * h > kImagePixelsMax) {
-        return core::make_error("invalid_dimensions", "image is " + std::to_string(w) + "x" +
-                                                          std::to_string(h) + "; at most " +
-                                                          std::to_string(kImagePixelsMax) +
-                                                          " pixels are allowed");
-    }
-    const std::int64_t f = request.upscale_factor_milli;
-    if (f < kUpscaleFactorMilliMin || f > kUpscaleFactorMilliMax) {
-        return upscale_error("upscale factor " + format_scaled(f, 1000) +
-                             " must be between 1 and 8");
-    }
-    return {};
+    return core::make_error(
+        "invalid_dimensions",
+        size + "; at most " + std::to_string(kImagePixelsMax) + " pixels are allowed");
 }
 
-// A price that came from parse_price_book is within these bounds; a hand-built
-// one outside them is a programmer error.
-void assert_price_in_bounds(const WorkflowPrice& price) {
-    TOLLGATE_ASSERT(price.base_micro >= 0 && price.base_micro <= kBaseTokensMax * kMicro);
-    TOLLGATE_ASSERT(price.per_megapixel_micro >= 0 &&
-                    price.per_megapixel_micro <= kPerMegapixelTokensMax * kMicro);
-    TOLLGATE_ASSERT(price.upscale_surcharge_micro >= 0 &&
-                    price.upscale_surcharge_micro <= kUpscaleSurchargeTokensMax * kMicro);
-    TOLLGATE_ASSERT(price.minimum_tokens >= 0 && price.minimum_tokens <= kMinimumTokensMax);
+bool dimensions_ok(const QuoteRequest& request) {
+    const std::int64_t w = request.width;
+    const std::int64_t h = request.height;
+    return w >= 1 && h >= 1 && w <= kImageSideMax && h <= kImageSideMax && w * h <= kImagePixelsMax;
+}
+
+bool factor_allowed(const WorkflowPrice& price, std::int64_t factor_milli) {
+    if (factor_milli < kUpscaleFactorMilliMin || factor_milli > kUpscaleFactorMilliMax) {
+        return false;
+    }
+    if (price.upscale_factors_milli.empty()) return true;
+    for (std::int64_t allowed : price.upscale_factors_milli) {
+        if (allowed == factor_milli) return true;
+    }
+    return false;
+}
+
+core::Error factor_error(const WorkflowPrice& price, std::int64_t factor_milli) {
+    const std::string shown = format_decimal(factor_milli, 3);
+    if (factor_milli < kUpscaleFactorMilliMin || factor_milli > kUpscaleFactorMilliMax) {
+        return upscale_error("upscale factor " + shown + " must be between 1 and 8");
+    }
+    std::string allowed;
+    for (std::int64_t f : price.upscale_factors_milli) {
+        if (!allowed.empty()) allowed += ", ";
+        allowed += format_decimal(f, 3);
+    }
+    return upscale_error("workflow " + price.name + " does not offer upscale factor " + shown +
+                         " (allowed: " + allowed + ")");
+}
+
+core::Error quality_error(const WorkflowPrice& price, std::string_view requested) {
+    if (price.qualities.empty()) {
+        return core::make_error("invalid_quality", "workflow " + price.name +
+                                                       " has no quality levels; got \"" +
+                                                       std::string(requested.substr(0, 64)) + "\"");
+    }
+    std::string levels;
+    for (const QualityLevel& level : price.qualities) {
+        if (!levels.empty()) levels += ", ";
+        levels += level.name;
+    }
+    return core::make_error("invalid_quality", "workflow " + price.name + " has no quality \"" +
+                                                   std::string(requested.substr(0, 64)) +
+                                                   "\" (levels: " + levels + ")");
+}
+
+void add_item(Quote& q, Rule rule, std::int64_t micro, std::int64_t quantity, std::int64_t rate) {
+    TOLLGATE_ASSERT(q.item_count < kQuoteItemsMax);
+    q.item_array[q.item_count++] = QuoteItem{rule, micro, quantity, rate};
+}
+
+// `pixels` (micro-megapixels) at `rate_micro` per megapixel, truncated.
+std::int64_t pixel_charge(std::int64_t pixels, std::int64_t rate_micro) {
+    const auto product = static_cast<__int128>(pixels) * rate_micro;
+    return static_cast<std::int64_t>(product / kMicro);
+}
+
+// Steps 1-6: what the job itself costs, before time, tenant and rounding.
+std::int64_t job_subtotal(Quote& q) {
+    const WorkflowPrice& price = *q.price;
+    add_item(q, Rule::Base, price.base_micro, 1, price.base_micro);
+    std::int64_t subtotal = price.base_micro;
+
+    const std::int64_t pixels = q.width * q.height;
+    const std::int64_t pixel_term = pixel_charge(pixels, price.per_megapixel_micro);
+    add_item(q, Rule::PerMegapixel, pixel_term, pixels, price.per_megapixel_micro);
+    subtotal += pixel_term;
+
+    if (q.upscale_factor_milli > kUpscaleFactorMilliMin) {
+        const std::int64_t out_pixels = q.output_width * q.output_height;
+        const std::int64_t out_term = pixel_charge(out_pixels, price.per_output_megapixel_micro);
+        if (out_term > 0) {
+            add_item(q, Rule::PerOutputMegapixel, out_term, out_pixels,
+                     price.per_output_megapixel_micro);
+            subtotal += out_term;
+        }
+        if (price.upscale_surcharge_micro > 0) {
+            add_item(q, Rule::UpscaleSurcharge, price.upscale_surcharge_micro,
+                     q.upscale_factor_milli, price.upscale_surcharge_micro);
+            subtotal += price.upscale_surcharge_micro;
+        }
+    }
+    if (q.quality != nullptr && q.quality->surcharge_micro > 0) {
+        add_item(q, Rule::Quality, q.quality->surcharge_micro, q.quality->model_input_size,
+                 q.quality->surcharge_micro);
+        subtotal += q.quality->surcharge_micro;
+    }
+    if (q.tiles > 0 && price.per_tile_micro > 0) {
+        const std::int64_t tile_term = q.tiles * price.per_tile_micro;
+        add_item(q, Rule::Tiling, tile_term, q.tiles, price.per_tile_micro);
+        subtotal += tile_term;
+    }
+    TOLLGATE_ASSERT(subtotal >= 0 && subtotal <= kSubtotalMicroMax);
+    return subtotal;
+}
+
+// Steps 7-10: the window, the tenant's discount, rounding and the minimum.
+void settle(Quote& q, std::int64_t subtotal) {
+    std::int64_t running = subtotal;
+    if (q.window != nullptr) {
+        const std::int64_t permille = q.window->multiplier_permille;
+        const std::int64_t adjustment = subtotal * (permille - 1000) / 1000;
+        if (adjustment != 0) add_item(q, Rule::TimeWindow, adjustment, permille, 0);
+        running += adjustment;
+    }
+    if (q.tenant != nullptr && q.tenant->discount_bp > 0) {
+        const std::int64_t discount = running * q.tenant->discount_bp / 10'000;
+        if (discount != 0) add_item(q, Rule::TenantDiscount, -discount, q.tenant->discount_bp, 0);
+        running -= discount;
+    }
+    const std::int64_t rounded = round_to_tokens(running, q.rounding);
+    if (const std::int64_t adjustment = rounded * kMicro - running; adjustment != 0) {
+        add_item(q, Rule::Rounding, adjustment, running, 0);
+    }
+    const std::int64_t minimum = q.minimum_tokens();
+    std::int64_t total = rounded;
+    if (minimum > rounded) {
+        add_item(q, Rule::Minimum, (minimum - rounded) * kMicro, minimum, 0);
+        total = minimum;
+    }
+    q.tokens = core::Tokens(total);
 }
 
 }  // namespace
 
+std::string_view rule_name(Rule rule) {
+    switch (rule) {
+        case Rule::Base:
+            return "base";
+        case Rule::PerMegapixel:
+            return "per_megapixel";
+        case Rule::PerOutputMegapixel:
+            return "per_output_megapixel";
+        case Rule::UpscaleSurcharge:
+            return "upscale_surcharge";
+        case Rule::Quality:
+            return "quality";
+        case Rule::Tiling:
+            return "tiling";
+        case Rule::TimeWindow:
+            return "time_window";
+        case Rule::TenantDiscount:
+            return "tenant_discount";
+        case Rule::Rounding:
+            return "rounding";
+        case Rule::Minimum:
+            return "minimum";
+    }
+    TOLLGATE_ASSERT(false && "unknown Rule");
+}
+
+std::string_view Quote::workflow() const {
+    return price != nullptr ? std::string_view(price->name) : std::string_view();
+}
+
+std::int64_t Quote::model_input_size() const {
+    return quality != nullptr ? quality->model_input_size : 0;
+}
+
+std::int64_t Quote::minimum_tokens() const {
+    if (tenant != nullptr && tenant->minimum_tokens) return *tenant->minimum_tokens;
+    return price != nullptr ? price->minimum_tokens : 0;
+}
+
 core::Result<std::int64_t> parse_upscale_factor_milli(std::string_view text) {
-    const std::string shown = "\"" + std::string(text.substr(0, 32)) + "\"";
-    const std::size_t dot = text.find('.');
-    const std::string_view whole = text.substr(0, dot);
-    const std::string_view fraction =
-        dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
-    const auto all_digits = [](std::string_view s) {
-        for (char c : s) {
-            if (c < '0' || c > '9') return false;
-        }
-        return true;
-    };
-    if (whole.empty() || !all_digits(whole) || !all_digits(fraction) ||
-        (dot != std::string_view::npos && fraction.empty())) {
-        return upscale_error("upscale factor " + shown + " is not a decimal number like 2 or 1.5");
-    }
-    if (fraction.size() > 3) {
-        return upscale_error("upscale factor " + shown + " has more than 3 decimal places");
-    }
-    // Leading zeros are harmless; anything longer than this is out of range.
-    std::size_t first = whole.find_first_not_of('0');
-    const std::string_view significant =
-        first == std::string_view::npos ? std::string_view() : whole.substr(first);
-    if (significant.size() > 6) {
-        return upscale_error("upscale factor " + shown + " must be between 1 and 8");
-    }
     std::int64_t milli = 0;
-    for (char c : significant) milli = milli * 10 + (c - '0');
-    milli *= 1000;
-    std::int64_t unit = 100;
-    for (char c : fraction) {
-        milli += (c - '0') * unit;
-        unit /= 10;
+    // Unlike book values, request text may not pad with zeros past 3 places.
+    const std::size_t dot = text.find('.');
+    const bool too_long = dot != std::string_view::npos && text.size() - dot - 1 > 3;
+    switch (too_long ? DecimalStatus::TooManyPlaces
+                     : parse_decimal(text, 3, kUpscaleFactorMilliMax, milli)) {
+        case DecimalStatus::Ok:
+            break;
+        case DecimalStatus::Malformed:
+            return upscale_error("upscale factor \"" + std::string(text.substr(0, 32)) +
+                                 "\" is not a decimal number like 2 or 1.5");
+        case DecimalStatus::TooManyPlaces:
+            return upscale_error("upscale factor \"" + std::string(text.substr(0, 32)) +
+                                 "\" has more than 3 decimal places");
+        case DecimalStatus::TooLarge:
+            milli = kUpscaleFactorMilliMax + 1;
+            break;
     }
     if (milli < kUpscaleFactorMilliMin || milli > kUpscaleFactorMilliMax) {
-        return upscale_error("upscale factor " + shown + " must be between 1 and 8");
+        return upscale_error("upscale factor \"" + std::string(text.substr(0, 32)) +
+                             "\" must be between 1 and 8");
     }
     return milli;
 }
 
 core::Result<Quote> quote(const PriceBook& book, const QuoteRequest& request) {
-    const WorkflowPrice* price = book.find(request.workflow);
-    if (price == nullptr) {
-        return core::make_error(
-            "unknown_workflow",
-            "price book " + book.version + " has no workflow \"" + request.workflow + "\"");
-    }
-    if (auto status = check_request(request); !status) return status.error();
-    assert_price_in_bounds(*price);
-
     Quote q;
-    q.workflow = price->name;
+    q.tenant = request.tenant.empty() ? nullptr : book.find_tenant(request.tenant);
+    const auto& workflows = q.tenant != nullptr ? q.tenant->workflows : book.workflows;
+    const auto found = workflows.find(request.workflow);
+    if (found == workflows.end()) {
+        return core::make_error("unknown_workflow",
+                                "price book " + book.version + " has no workflow \"" +
+                                    std::string(request.workflow.substr(0, 64)) + "\"");
+    }
+    q.price = &found->second;
+    if (!dimensions_ok(request)) return dimensions_error(request);
+    if (!factor_allowed(*q.price, request.upscale_factor_milli)) {
+        return factor_error(*q.price, request.upscale_factor_milli);
+    }
+    q.quality = q.price->find_quality(request.quality);
+    if (q.quality == nullptr && !request.quality.empty()) {
+        return quality_error(*q.price, request.quality);
+    }
+
     q.book_version = book.version;
     q.width = request.width;
     q.height = request.height;
     q.upscale_factor_milli = request.upscale_factor_milli;
+    q.output_width = request.width * request.upscale_factor_milli / 1000;
+    q.output_height = request.height * request.upscale_factor_milli / 1000;
+    const std::int64_t tile = q.price->tile_side_px;
+    if (tile > 0 && std::max(q.width, q.height) > tile) {
+        q.tiles = ceil_div(q.width, tile) * ceil_div(q.height, tile);
+    }
+    q.at_unix_ms = request.at_unix_ms;
+    q.window = book.window_at(request.at_unix_ms);
     q.rounding = request.rounding.value_or(book.rounding);
 
-    q.items.push_back({"base", q.workflow + " base", price->base_micro});
-
-    const std::int64_t pixels = q.width * q.height;  // also micro-megapixels
-    const auto product = static_cast<__int128>(pixels) * price->per_megapixel_micro;
-    const auto pixel_term = static_cast<std::int64_t>(product / kMicro);
-    q.items.push_back({"per_megapixel",
-                       format_scaled(pixels, kMicro) + " MP x " +
-                           format_micro_tokens(price->per_megapixel_micro) + " tokens/MP",
-                       pixel_term});
-
-    std::int64_t subtotal = price->base_micro + pixel_term;
-    if (q.upscale_factor_milli > kUpscaleFactorMilliMin) {
-        q.items.push_back({"upscale_surcharge",
-                           "upscale " + format_scaled(q.upscale_factor_milli, 1000) + "x",
-                           price->upscale_surcharge_micro});
-        subtotal += price->upscale_surcharge_micro;
-    }
-
-    const std::int64_t rounded = round_to_tokens(subtotal, q.rounding);
-    if (const std::int64_t adjustment = rounded * kMicro - subtotal; adjustment != 0) {
-        q.items.push_back({"rounding",
-                           std::string(to_string(q.rounding)) + " " +
-                               format_micro_tokens(subtotal) + " → " + std::to_string(rounded),
-                           adjustment});
-    }
-
-    std::int64_t total = rounded;
-    if (price->minimum_tokens > rounded) {
-        q.items.push_back({"minimum",
-                           "minimum " + std::to_string(price->minimum_tokens) + " tokens",
-                           (price->minimum_tokens - rounded) * kMicro});
-        total = price->minimum_tokens;
-    }
-    q.tokens = core::Tokens(total);
+    settle(q, job_subtotal(q));
 
     std::int64_t items_sum = 0;
-    for (const QuoteItem& item : q.items) items_sum += item.micro_tokens;
+    for (const QuoteItem& item : q.items()) items_sum += item.micro_tokens;
     TOLLGATE_ASSERT(items_sum == q.tokens.value * kMicro);
-    TOLLGATE_ASSERT(q.tokens.value >= price->minimum_tokens);
-    TOLLGATE_ASSERT(q.tokens.value <= core::limits::kQuoteTokensMax);
+    TOLLGATE_ASSERT(q.tokens.value >= q.minimum_tokens());
+    TOLLGATE_ASSERT(q.tokens.value >= 0 && q.tokens.value <= kQuoteTokensMax);
     return q;
 }
 
-std::string format_micro_tokens(std::int64_t micro) { return format_scaled(micro, kMicro); }
+std::string describe(const Quote& quote, const QuoteItem& item) {
+    const auto tokens_word = [](std::int64_t micro) {
+        return micro == kMicro ? std::string(" token") : std::string(" tokens");
+    };
+    switch (item.rule) {
+        case Rule::Base:
+            return std::string(quote.workflow()) + " base";
+        case Rule::PerMegapixel:
+            return format_decimal(item.quantity, 6) + " MP x " +
+                   format_micro_tokens(item.rate_micro) + " tokens/MP";
+        case Rule::PerOutputMegapixel:
+            return format_decimal(item.quantity, 6) + " output MP x " +
+                   format_micro_tokens(item.rate_micro) + " tokens/MP";
+        case Rule::UpscaleSurcharge:
+            return "upscale " + format_decimal(item.quantity, 3) + "x";
+        case Rule::Quality:
+            return "quality " + (quote.quality != nullptr ? quote.quality->name : std::string("?"));
+        case Rule::Tiling:
+            return std::to_string(item.quantity) + (item.quantity == 1 ? " tile x " : " tiles x ") +
+                   format_micro_tokens(item.rate_micro) + tokens_word(item.rate_micro);
+        case Rule::TimeWindow:
+            return (quote.window != nullptr ? quote.window->name : std::string("window")) + " x" +
+                   format_decimal(item.quantity, 3);
+        case Rule::TenantDiscount:
+            return (quote.tenant != nullptr ? quote.tenant->name : std::string("tenant")) + " -" +
+                   format_decimal(item.quantity, 2) + "%";
+        case Rule::Rounding:
+            return std::string(to_string(quote.rounding)) + " " +
+                   format_micro_tokens(item.quantity) + " -> " +
+                   format_micro_tokens(item.quantity + item.micro_tokens);
+        case Rule::Minimum:
+            return "minimum " + std::to_string(item.quantity) + " tokens";
+    }
+    TOLLGATE_ASSERT(false && "unknown Rule");
+}
+
+std::string format_micro_tokens(std::int64_t micro) { return format_decimal(micro, 6); }
 
 }  // namespace tollgate::pricing

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "app/quote_command.h"
+#include "support/temp_dir.h"
 
 namespace tollgate::app {
 namespace {
@@ -16,58 +18,118 @@ constexpr const char* kMinimal = R"(
 [server]
 admin_token = "t"
 [pricing]
+book = "pricing.toml"
+[workflows.person]
+template = "workflows/p.json"
+workers = ["http://127.0.0.1:8188"]
+params = { model_input_size = "2.model_input_size" }
+)";
+
+constexpr const char* kBook = R"(
 version = "v1"
 rounding = "floor"
-[pricing.workflows.person]
+[workflows.person]
 base = 10
 per_megapixel = 2.0
 upscale_surcharge = 5
 minimum = 10
-[workflows.person]
-template = "workflows/p.json"
-workers = ["http://127.0.0.1:8188"]
 )";
 
-TEST(ConfigTest, ShippedExampleLoads) {
+class ConfigTest : public ::testing::Test {
+  protected:
+    void write(const std::string& name, const std::string& text) {
+        std::ofstream(dir_.file(name)) << text;
+    }
+    core::Result<Config> parse(const std::string& config, const std::string& book = kBook) {
+        write("pricing.toml", book);
+        return parse_config(config, dir_.file("tollgate.toml"));
+    }
+    testing::TempDir dir_;
+};
+
+TEST_F(ConfigTest, ShippedExampleLoads) {
     auto c = load_config(kSourceDir + "/config/tollgate.toml");
     ASSERT_TRUE(c.ok()) << c.error().message;
     EXPECT_EQ(c->listen_port, 8080);
-    EXPECT_EQ(c->workflows.size(), 2u);
-    EXPECT_TRUE(std::filesystem::exists(c->workflows[0].template_path));
+    EXPECT_GE(c->workflows.size(), 6u);  // person, building and four more capabilities
+    for (const WorkflowConfig& w : c->workflows) {
+        EXPECT_TRUE(std::filesystem::exists(w.template_path)) << w.template_path;
+        EXPECT_NE(c->price_book.find(w.name), nullptr) << w.name;
+    }
     EXPECT_EQ(c->price_book.version, "seed-2026-11");
+    EXPECT_EQ(c->price_book_path, kSourceDir + "/config/pricing.toml");
 }
 
-TEST(ConfigTest, RelativePathsResolveAgainstTheConfigFile) {
-    auto c = parse_config(kMinimal, "/etc/tollgate/tollgate.toml");
+TEST_F(ConfigTest, RelativePathsResolveAgainstTheConfigFile) {
+    auto c = parse(kMinimal);
     ASSERT_TRUE(c.ok()) << c.error().message;
-    EXPECT_EQ(c->workflows[0].template_path, "/etc/tollgate/workflows/p.json");
-    EXPECT_EQ(c->data_dir, "/etc/tollgate/data");
+    EXPECT_EQ(c->workflows[0].template_path, dir_.file("workflows/p.json"));
+    EXPECT_EQ(c->data_dir, dir_.file("data"));
+    EXPECT_EQ(c->price_book_path, dir_.file("pricing.toml"));
     EXPECT_EQ(c->admin_token, "t");
+    ASSERT_EQ(c->workflows[0].params.size(), 1u);
+    EXPECT_EQ(c->workflows[0].params[0].first, "model_input_size");
+    EXPECT_EQ(c->workflows[0].params[0].second, "2.model_input_size");
 }
 
-TEST(ConfigTest, UnknownKeyNamesFileLineAndKey) {
+TEST_F(ConfigTest, UnknownKeyNamesFileLineAndKey) {
     std::string text = std::string(kMinimal) + "[dispatch]\nretries = 3\n";
-    auto c = parse_config(text, "x.toml");
+    auto c = parse(text);
     ASSERT_FALSE(c.ok());
-    EXPECT_NE(c.error().message.find("x.toml:16"), std::string::npos) << c.error().message;
+    EXPECT_NE(c.error().message.find("tollgate.toml:11"), std::string::npos) << c.error().message;
     EXPECT_NE(c.error().message.find("dispatch.retries"), std::string::npos);
 }
 
-TEST(ConfigTest, WorkflowWithoutPriceIsRejected) {
+TEST_F(ConfigTest, WorkflowWithoutPriceIsRejected) {
     std::string text = std::string(kMinimal) +
                        "[workflows.building]\ntemplate = \"b.json\"\nworkers = [\"http://h:1\"]\n";
-    auto c = parse_config(text, "x.toml");
+    auto c = parse(text);
     ASSERT_FALSE(c.ok());
-    EXPECT_NE(c.error().message.find("pricing.workflows.building"), std::string::npos);
+    EXPECT_EQ(c.error().code, "invalid_price_book");
+    EXPECT_NE(c.error().message.find("building"), std::string::npos) << c.error().message;
 }
 
-TEST(ConfigTest, WorkersMustBeHttpUrls) {
+TEST_F(ConfigTest, PricedWorkflowWithoutTemplateIsRejected) {
+    std::string book = std::string(kBook) + "[workflows.ocr]\nbase = 3\nminimum = 3\n";
+    auto c = parse(kMinimal, book);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.error().code, "invalid_price_book");
+    EXPECT_NE(c.error().message.find("ocr"), std::string::npos) << c.error().message;
+}
+
+TEST_F(ConfigTest, BrokenBookNamesTheBookFileAndLine) {
+    std::string book = kBook;
+    book.replace(book.find("base = 10"), 9, "base = -1");  // line 5
+    auto c = parse(kMinimal, book);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.error().code, "invalid_price_book");
+    EXPECT_NE(c.error().message.find("pricing.toml:5"), std::string::npos) << c.error().message;
+}
+
+TEST_F(ConfigTest, PricingTableNeedsABook) {
+    std::string text = kMinimal;
+    text.replace(text.find("book = \"pricing.toml\""), 21, "version = \"v1\"");
+    auto c = parse(text);
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(c.error().message.find("pricing.version"), std::string::npos) << c.error().message;
+}
+
+TEST_F(ConfigTest, WorkersMustBeHttpUrls) {
     std::string text = kMinimal;
     text.replace(text.find("http://127.0.0.1:8188"), 21, "ftp://x");
-    EXPECT_FALSE(parse_config(text, "x.toml").ok());
+    EXPECT_FALSE(parse(text).ok());
 }
 
-TEST(ConfigTest, ListenParses) {
+TEST_F(ConfigTest, ParamsMustBeStrings) {
+    std::string text = kMinimal;
+    text.replace(text.find("\"2.model_input_size\""), 20, "512");
+    auto c = parse(text);
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(c.error().message.find("params.model_input_size"), std::string::npos)
+        << c.error().message;
+}
+
+TEST(ListenTest, Parses) {
     EXPECT_EQ(parse_listen("127.0.0.1:0")->port, 0);
     EXPECT_EQ(parse_listen("0.0.0.0:8080")->host, "0.0.0.0");
     EXPECT_FALSE(parse_listen("8080").ok());
@@ -76,18 +138,34 @@ TEST(ConfigTest, ListenParses) {
 }
 
 TEST(QuoteCommandTest, TableShowsItemsAndTotal) {
-    auto c = parse_config(kMinimal, "x.toml");
-    ASSERT_TRUE(c.ok());
+    auto book = pricing::parse_price_book(kBook, "pricing.toml");
+    ASSERT_TRUE(book.ok()) << book.error().message;
     pricing::QuoteRequest r;
     r.workflow = "person";
     r.width = 800;
     r.height = 600;
-    auto q = pricing::quote(c->price_book, r);
+    auto q = pricing::quote(*book, r);
     ASSERT_TRUE(q.ok());
     std::string table = format_quote_table(*q);
     EXPECT_NE(table.find("0.48 MP x 2 tokens/MP"), std::string::npos) << table;
     EXPECT_NE(table.find("-0.96"), std::string::npos);
+    EXPECT_NE(table.find("total"), std::string::npos);
     EXPECT_NE(format_quote_json(*q).find("\"tokens\": 10"), std::string::npos);
+    EXPECT_NE(format_quote_json(*q).find("\"items\""), std::string::npos);
+}
+
+TEST(QuoteCommandTest, LocalTimeReadsTheBookClock) {
+    auto paris = core::TimeZone::load("Europe/Paris");
+    ASSERT_TRUE(paris.ok());
+    // 19:30 in Paris in November is 18:30 UTC.
+    auto t = parse_local_time("2026-11-28 19:30", *paris);
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    EXPECT_EQ(*t, (core::days_from_civil({2026, 11, 28}) * 86'400 + 18 * 3600 + 30 * 60) * 1000);
+    EXPECT_EQ(*parse_local_time("2026-11-28T19:30:15", *paris), *t + 15'000);
+    for (const char* bad : {"", "2026-11-28", "2026-02-30 10:00", "2026-11-28 24:00",
+                            "2026/11/28 10:00", "2026-11-28 10:00:60", "x026-11-28 10:00"}) {
+        EXPECT_FALSE(parse_local_time(bad, *paris).ok()) << bad;
+    }
 }
 
 }  // namespace

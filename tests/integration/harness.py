@@ -122,36 +122,60 @@ class GatewayCase(unittest.TestCase):
         self.procs.append(proc)
         return url
 
-    def write_config(self, workers):
+    # Appended to the price book; a test may add workflows, plans or windows.
+    book_extra = ""
+
+    def book_text(self):
+        lines = ['version = "test-1"', 'rounding = "floor"', 'time_zone = "UTC"']
+        for name, base in (("person", 10), ("building", 15)):
+            lines += ["[workflows.%s]" % name, "base = %d" % base,
+                      "per_megapixel = 2.0", "upscale_surcharge = 5", "minimum = 10"]
+        lines += ["[plans.monthly]", 'period = "month"', "tokens = 1000", 'price = "9.99"',
+                  'currency = "USD"']
+        return "\n".join(lines) + "\n" + self.book_extra
+
+    def write_book(self, text):
+        path = os.path.join(self.dir, "pricing.toml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def write_config(self, workers, templates=None, params=None):
+        """workers: {workflow: [url]}; templates/params: {workflow: path} and
+        {workflow: {param: "node.input"}} for workflows other than DDColor's."""
         workflows_dir = os.path.join(SOURCE_DIR, "config", "workflows")
+        self.write_book(self.book_text())
         lines = [
             "[server]",
             'admin_token = "%s"' % ADMIN_TOKEN,
             "[dispatch]",
             "job_timeout_ms = %d" % self.job_timeout_ms,
             "[pricing]",
-            'version = "test-1"',
-            'rounding = "floor"',
+            'book = "pricing.toml"',
         ]
-        for name, base in (("person", 10), ("building", 15)):
-            lines += ["[pricing.workflows.%s]" % name, "base = %d" % base,
-                      "per_megapixel = 2.0", "upscale_surcharge = 5", "minimum = 10"]
         for name, urls in workers.items():
+            template = (templates or {}).get(
+                name, os.path.join(workflows_dir, "ddcolor_%s.api.json" % name))
             lines += ["[workflows.%s]" % name,
-                      'template = "%s"' % os.path.join(workflows_dir, "ddcolor_%s.api.json" % name),
+                      'template = "%s"' % template,
                       "workers = [%s]" % ", ".join('"%s"' % u for u in urls)]
+            bound = (params or {}).get(name)
+            if bound:
+                lines.append("params = { %s }" % ", ".join(
+                    '%s = "%s"' % (k, v) for k, v in sorted(bound.items())))
         path = os.path.join(self.dir, "tollgate.toml")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
         return path
 
-    def start_gateway(self, workers):
-        config = self.write_config(workers)
+    def start_gateway(self, workers, templates=None, params=None):
+        config = self.write_config(workers, templates, params)
         args = [TOLLGATE_BIN, "serve", "--config", config, "--listen", "127.0.0.1:0",
                 "--data-dir", os.path.join(self.dir, "data")]
         proc, url = start_listening(args, os.path.join(self.dir, "tollgate.log"),
                                     "tollgate listening on")
         self.procs.append(proc)
+        self.gateway_proc = proc
         return url
 
     # --- API helpers -------------------------------------------------------

@@ -13,6 +13,9 @@ class RefusalTest(GatewayCase):
         self.assertEqual(body["needed"], 10)
         self.assertEqual(body["available"], 5)
         self.assertEqual(body["error"]["code"], "insufficient_balance")
+        # The answer suggests the plans that would cover the job, with their prices.
+        self.assertEqual([(p["name"], p["tokens"], p["price"], p["currency"])
+                          for p in body["plans"]], [("monthly", 1000, "9.99", "USD")])
         b = self.balance(key)
         self.assertEqual((b["available"], b["held"], b["captured"]), (5, 0, 0))
 

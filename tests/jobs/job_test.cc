@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "jobs/sqlite/sqlite_job_store.h"
 #include "support/temp_dir.h"
 
@@ -97,6 +99,27 @@ TEST_F(SqliteJobStoreTest, UnfinishedListsOnlyOpenJobs) {
     auto open = store_->unfinished().value();
     ASSERT_EQ(open.size(), 1u);
     EXPECT_EQ(open[0].id, "job_a");
+}
+
+TEST_F(SqliteJobStoreTest, RecentAndUnfinishedCountsArePerAccount) {
+    for (auto [id, account, created] :
+         {std::tuple{"job_a", "acct_1", 100}, std::tuple{"job_b", "acct_1", 200},
+          std::tuple{"job_c", "acct_1", 300}, std::tuple{"job_d", "acct_2", 250}}) {
+        Job j = sample(id);
+        j.account_id = account;
+        j.created_ms = created;
+        ASSERT_TRUE(store_->insert(j).ok());
+    }
+    ASSERT_TRUE(store_->transition("job_a", JobState::Failed, sample("job_a")).ok());
+
+    auto recent = store_->recent("acct_1", 200).value();
+    EXPECT_EQ(recent.count, 2);  // job_b at exactly 200 and job_c; job_d is another account
+    EXPECT_EQ(recent.oldest_ms, 200);
+    EXPECT_EQ(store_->recent("acct_1", 301).value().count, 0);
+    EXPECT_EQ(store_->recent("acct_1", 301).value().oldest_ms, 0);
+    EXPECT_EQ(store_->count_unfinished("acct_1").value(), 2);  // job_a failed
+    EXPECT_EQ(store_->count_unfinished("acct_2").value(), 1);
+    EXPECT_EQ(store_->count_unfinished("acct_none").value(), 0);
 }
 
 }  // namespace

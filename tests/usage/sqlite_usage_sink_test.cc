@@ -42,6 +42,28 @@ TEST(SqliteUsageSinkTest, WritesOneRecordPerJobIdempotently) {
     EXPECT_FALSE(sink->find("job_2").value().has_value());
 }
 
+TEST(SqliteUsageSinkTest, SumsExecutionTimeSinceAnInstant) {
+    testing::TempDir dir;
+    auto db = store::Database::open(dir.file("u.db")).value();
+    auto sink = SqliteUsageSink::open(*db).value();
+    UsageRecord early = sample("job_1", 10);
+    early.finished_ms = 1000;
+    early.execution_ms = 500;
+    UsageRecord late = sample("job_2", 10);
+    late.finished_ms = 2000;
+    late.execution_ms = 700;
+    UsageRecord other = sample("job_3", 10);
+    other.account_id = "acct_2";
+    other.finished_ms = 2000;
+    ASSERT_TRUE(sink->write(early).ok());
+    ASSERT_TRUE(sink->write(late).ok());
+    ASSERT_TRUE(sink->write(other).ok());
+    EXPECT_EQ(sink->execution_ms_since("acct_1", 0).value(), 1200);
+    EXPECT_EQ(sink->execution_ms_since("acct_1", 1000).value(), 1200);
+    EXPECT_EQ(sink->execution_ms_since("acct_1", 1001).value(), 700);
+    EXPECT_EQ(sink->execution_ms_since("acct_1", 2001).value(), 0);
+}
+
 TEST(SqliteUsageSinkTest, RejectsUnknownOutcome) {
     testing::TempDir dir;
     auto db = store::Database::open(dir.file("u.db")).value();

@@ -1,11 +1,15 @@
-// Graph execution for the DDColor node set. Signatures are FNV-1a hashes of a
+// Graph execution over the node table's generic behaviours. Signatures are FNV-1a hashes of a
 // canonical text (class, sorted inputs, upstream signatures, file bytes): a
 // stand-in for ComfyUI's tuple keys that needs no Python semantics. Simulated
 // failures and interrupts are decided through RunHooks so that the state
-// machine in sim_state.cc owns randomness and timing.
+// machine in sim_state.cc owns randomness and timing. image_scale computes
+// its size as ComfyUI's ImageScaleBy does, round(side * factor) with
+// Python's round-half-even, which std::nearbyint gives under the default
+// rounding mode.
 #include "comfysim/executor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 
@@ -85,7 +89,7 @@ std::string GraphRun::signature(const std::string& id) {
         }
     }
     const NodeSpec* spec = ctx_.table->find(node["class_type"].get<std::string>());
-    if (spec != nullptr && spec->kind == NodeKind::LoadImage) {
+    if (spec != nullptr && spec->behaviour == Behaviour::LoadImage) {
         auto path = ctx_.storage->annotated_path(py_str(inputs.value("image", Json(""))));
         text += "\nfile=" + (path ? file_digest(*path) : std::string("missing"));
     }
@@ -178,7 +182,9 @@ Json GraphRun::current_inputs(const std::string& id) const {
         }
         auto it = values_.find(v[0].get<std::string>());
         std::string repr = "tensor(<unavailable>)";
-        if (it != values_.end() && !it->second.image.empty()) {
+        if (it != values_.end() && output_type(v) == "STRING") {
+            repr = py_repr(Json(it->second.text));
+        } else if (it != values_.end() && !it->second.image.empty()) {
             const Image& img = it->second.image;
             repr = "tensor(shape=[1, " + std::to_string(img.height()) + ", " +
                    std::to_string(img.width()) + ", 3], dtype=torch.float32)";
@@ -188,19 +194,120 @@ Json GraphRun::current_inputs(const std::string& id) const {
     return out;
 }
 
+const Image* GraphRun::upstream(const std::string& id, const std::string& input,
+                                RunResult& result) {
+    const Json& value = prompt_.at(id).at("inputs").at(input);
+    if (is_link(value)) return &values_.at(value[0].get<std::string>()).image;
+    // Validation lets a literal through to an IMAGE input, as ComfyUI's does;
+    // the node then fails on it.
+    const char* type = value.is_string()         ? "str"
+                       : value.is_boolean()      ? "bool"
+                       : value.is_number_float() ? "float"
+                       : value.is_number()       ? "int"
+                       : value.is_array()        ? "list"
+                       : value.is_object()       ? "dict"
+                                                 : "NoneType";
+    fail(result, id, "AttributeError",
+         "'" + std::string(type) + "' object has no attribute 'shape'");
+    return nullptr;
+}
+
+std::string GraphRun::output_type(const Json& link) const {
+    const NodeSpec* from =
+        ctx_.table->find(prompt_.at(link[0].get<std::string>())["class_type"].get<std::string>());
+    if (from == nullptr || !link[1].is_number_integer()) return "";
+    const auto n = static_cast<std::int64_t>(from->output_types.size());
+    const auto slot = link[1].get<std::int64_t>();
+    if (slot >= n || slot < -n) return "";
+    return from->output_types[static_cast<std::size_t>(slot < 0 ? slot + n : slot)];
+}
+
+Json GraphRun::input_or_default(const std::string& id, const NodeSpec& spec,
+                                const std::string& name) const {
+    const Json& inputs = prompt_.at(id).at("inputs");
+    if (inputs.contains(name)) return inputs[name];
+    for (const auto& in : spec.inputs) {
+        if (in.name == name && in.config.size() > 1) return in.config[1].value("default", Json());
+    }
+    return nullptr;
+}
+
+bool GraphRun::transform(const std::string& id, const NodeSpec& spec, const RunHooks& hooks,
+                         RunResult& result, NodeOutput& out) {
+    const Image* source = upstream(id, spec.image_input, result);
+    if (source == nullptr) return false;
+    const Image& in = *source;
+    int width = in.width();
+    int height = in.height();
+    if (spec.behaviour == Behaviour::ImageScale) {
+        double factor = spec.scale;
+        if (!spec.scale_input.empty()) {
+            const Json value = input_or_default(id, spec, spec.scale_input);
+            if (!value.is_number()) {
+                fail(result, id, "TypeError",
+                     "unsupported operand type(s) for *: 'int' and '" +
+                         std::string(value.is_null() ? "NoneType" : value.type_name()) + "'");
+                return false;
+            }
+            factor = value.get<double>();
+        }
+        const double w = std::nearbyint(in.width() * factor);
+        const double h = std::nearbyint(in.height() * factor);
+        if (w < 1 || h < 1) {
+            fail(result, id, "RuntimeError",
+                 "Input and output sizes should be greater than 0, but got input (H: " +
+                     std::to_string(in.height()) + ", W: " + std::to_string(in.width()) +
+                     ") output (H: " + std::to_string(static_cast<long long>(h)) +
+                     ", W: " + std::to_string(static_cast<long long>(w)) + ")");
+            return false;
+        }
+        if (w * h / 1e6 > kScaledMegapixelsMax) {
+            fail(result, id, "torch.OutOfMemoryError", kOomMessage);
+            return false;
+        }
+        width = static_cast<int>(w);
+        height = static_cast<int>(h);
+    }
+    if (spec.cost > 0) {
+        if (hooks.fail_gpu_node()) {
+            fail(result, id, "torch.OutOfMemoryError", kOomMessage);
+            return false;
+        }
+        const double out_megapixels = static_cast<double>(width) * height / 1e6;
+        hooks.gpu_work(std::max(in.megapixels(), out_megapixels), spec.cost);
+    }
+    core::Result<Image> img = in;
+    if (spec.behaviour == Behaviour::ImageScale) {
+        const Json method =
+            spec.method_input.empty() ? Json() : input_or_default(id, spec, spec.method_input);
+        img = resize(in, width, height,
+                     resample_from_name(method.is_string() ? method.get<std::string>() : ""));
+    } else {
+        img = apply_effect(in, spec.effect);
+    }
+    if (!img) {
+        fail(result, id, "RuntimeError", img.error().message);
+        return false;
+    }
+    out.image = std::move(*img);
+    if (std::find(spec.output_types.begin(), spec.output_types.end(), "STRING") !=
+        spec.output_types.end()) {
+        // A stand-in for recognised text: deterministic and tied to the picture.
+        out.text = "simulated text, 1 region, " + std::to_string(out.image.width()) + "x" +
+                   std::to_string(out.image.height());
+    }
+    return true;
+}
+
 NodeOutput GraphRun::compute(const std::string& id, const RunHooks& hooks, RunResult& result,
                              bool& ok) {
     const Json& node = prompt_[id];
     const Json& inputs = node["inputs"];
     const NodeSpec* spec = ctx_.table->find(node["class_type"].get<std::string>());
-    auto upstream = [&](const char* name) -> Image {
-        const Json& link = inputs.at(name);
-        return values_.at(link[0].get<std::string>()).image;
-    };
     NodeOutput out;
     ok = false;
-    switch (spec->kind) {
-        case NodeKind::LoadImage: {
+    switch (spec->behaviour) {
+        case Behaviour::LoadImage: {
             const std::string name = py_str(inputs.at("image"));
             auto path = ctx_.storage->annotated_path(name);
             if (!path) {
@@ -216,27 +323,18 @@ NodeOutput GraphRun::compute(const std::string& id, const RunHooks& hooks, RunRe
             out.image = std::move(*img);
             break;
         }
-        case NodeKind::Colorize: {
-            Image in = upstream("image");
-            if (hooks.fail_colorize()) {
-                fail(result, id, "torch.OutOfMemoryError", kOomMessage);
-                return out;
-            }
-            hooks.gpu_work(in.megapixels());
-            auto img = colorize(in);
-            if (!img) {
-                fail(result, id, "RuntimeError", img.error().message);
-                return out;
-            }
-            out.image = std::move(*img);
+        case Behaviour::ImageFilter:
+        case Behaviour::ImageScale:
+            if (!transform(id, *spec, hooks, result, out)) return out;
             break;
-        }
-        case NodeKind::SaveImage:
-        case NodeKind::PreviewImage: {
-            const bool preview = spec->kind == NodeKind::PreviewImage;
+        case Behaviour::SaveImage:
+        case Behaviour::PreviewImage: {
+            const bool preview = spec->behaviour == Behaviour::PreviewImage;
             const FolderType folder = preview ? FolderType::Temp : FolderType::Output;
             const std::string prefix = preview ? "ComfyUI_temp_" + ctx_.preview_suffix
                                                : py_str(inputs.at("filename_prefix"));
+            const Image* image = upstream(id, spec->image_input, result);
+            if (image == nullptr) return out;
             auto target = ctx_.storage->next_save_target(prefix, folder);
             if (!target) {
                 fail(result, id, "Exception", target.error().message);
@@ -247,7 +345,7 @@ NodeOutput GraphRun::compute(const std::string& id, const RunHooks& hooks, RunRe
                 for (const auto& [k, v] : ctx_.extra_pnginfo.items())
                     text.emplace_back(k, v.dump());
             }
-            auto saved = save_png(upstream("images"), target->path, text);
+            auto saved = save_png(*image, target->path, text);
             if (!saved) {
                 fail(result, id, "OSError", saved.error().message);
                 return out;

@@ -6,8 +6,10 @@
 // by an input signature (class, literal inputs, upstream signatures and, for
 // LoadImage, a hash of the file's bytes) and only the previous prompt's
 // entries survive. An identical re-run therefore does no work and reports the
-// same files again. GraphRun knows nothing of sockets or queues: it reports
-// through RunHooks. Executor thread only.
+// same files again. What a node does comes from its table entry's
+// behaviour (node_table.h), never from its class_type. GraphRun knows
+// nothing of sockets or queues: it reports through RunHooks. Executor
+// thread only.
 #pragma once
 
 #include <functional>
@@ -24,9 +26,14 @@
 namespace tollgate::comfysim {
 
 struct NodeOutput {
-    Image image;        // the IMAGE output, empty for output nodes
+    Image image;        // every IMAGE (and MASK) output slot; empty for output nodes
+    std::string text;   // every STRING output slot (OCR's recognised text)
     Json ui = nullptr;  // {"images": [...]} for nodes that show results
 };
+
+// An image_scale node fails rather than produce more than this: the
+// simulated GPU runs out of memory, as a real one would.
+inline constexpr double kScaledMegapixelsMax = 256.0;
 
 class NodeCache {
   public:
@@ -43,9 +50,12 @@ class NodeCache {
 struct RunHooks {
     std::function<void(const std::string& node_id)> executing;  // a node starts
     std::function<void(const std::string& node_id, const Json& ui)> executed;
-    std::function<bool()> interrupted;                // checked before each node runs
-    std::function<bool()> fail_colorize;              // true: this DDColor run fails
-    std::function<void(double megapixels)> gpu_work;  // DDColor's cost
+    std::function<bool()> interrupted;  // checked before each node runs
+    // Asked once per run of a node with a cost (a GPU node): true fails it.
+    std::function<bool()> fail_gpu_node;
+    // A GPU node's simulated work: `cost` is its table multiplier, `megapixels`
+    // the larger of its input and output images.
+    std::function<void(double megapixels, double cost)> gpu_work;
 };
 
 enum class RunOutcome { Success, Error, Interrupted };
@@ -89,6 +99,16 @@ class GraphRun {
     bool visit(const std::string& id, const RunHooks& hooks, RunResult& result,
                std::set<std::string>& done);
     NodeOutput compute(const std::string& id, const RunHooks& hooks, RunResult& result, bool& ok);
+    bool transform(const std::string& id, const NodeSpec& spec, const RunHooks& hooks,
+                   RunResult& result, NodeOutput& out);
+    // The image a link input carries; nullptr (and `result` failed) when the
+    // input holds a literal instead of a link.
+    const Image* upstream(const std::string& id, const std::string& input, RunResult& result);
+    // The output type a link ["<id>", slot] points at; "" when unknown.
+    std::string output_type(const Json& link) const;
+    // A literal input's value, else its config's default, else null.
+    Json input_or_default(const std::string& id, const NodeSpec& spec,
+                          const std::string& name) const;
     Json current_inputs(const std::string& id) const;
     void fail(RunResult& result, const std::string& id, std::string type, std::string message);
 

@@ -2,7 +2,11 @@
 // Image takes over, so failures can return early without leaks. The tint is a
 // per-band linear map of luminance (shadows slightly blue, highlights warm):
 // cheap, deterministic, and clearly coloured, which is all tests and demos
-// need from a stand-in for DDColor.
+// need from a stand-in for DDColor. The other effects are medians, a 3x3
+// convolution and a drawn box: visibly different from the input, cheap
+// enough for tests, and deterministic. Drawing works in place, so Annotate
+// renders into a fresh memory copy first; a cached upstream Image is shared
+// and must never change.
 #include "comfysim/image_ops.h"
 
 #include <vips/vips.h>
@@ -129,6 +133,166 @@ core::Result<Image> colorize(const Image& input) {
     out = vips_image_copy_memory(srgb.get());
     if (out == nullptr) return vips_failure("tint");
     return Image(out);
+}
+
+namespace {
+
+// Finishes an effect: 8-bit, tagged sRGB, decoded into memory.
+core::Result<Image> finish(Image img, const char* what) {
+    VipsImage* out = nullptr;
+    if (vips_image_get_format(img.get()) != VIPS_FORMAT_UCHAR) {
+        if (vips_cast_uchar(img.get(), &out, nullptr) != 0) return vips_failure(what);
+        img = Image(out);
+    }
+    if (vips_copy(img.get(), &out, "interpretation", VIPS_INTERPRETATION_sRGB, nullptr) != 0) {
+        return vips_failure(what);
+    }
+    Image tagged(out);
+    out = vips_image_copy_memory(tagged.get());
+    if (out == nullptr) return vips_failure(what);
+    return Image(out);
+}
+
+core::Result<Image> median(const Image& input, int size) {
+    VipsImage* out = nullptr;
+    if (vips_median(input.get(), &out, size, nullptr) != 0) return vips_failure("median");
+    return finish(Image(out), "median");
+}
+
+core::Result<Image> sharpen(const Image& input) {
+    VipsImage* mask = vips_image_new_matrixv(3, 3, 0.0, -1.0, 0.0, -1.0, 5.0, -1.0, 0.0, -1.0, 0.0);
+    if (mask == nullptr) return vips_failure("sharpen");
+    Image kernel(mask);
+    VipsImage* out = nullptr;
+    if (vips_conv(input.get(), &out, kernel.get(), "precision", VIPS_PRECISION_INTEGER, nullptr) !=
+        0) {
+        return vips_failure("sharpen");
+    }
+    return finish(Image(out), "sharpen");
+}
+
+core::Result<Image> grayscale(const Image& input) {
+    VipsImage* out = nullptr;
+    if (vips_colourspace(input.get(), &out, VIPS_INTERPRETATION_B_W, nullptr) != 0) {
+        return vips_failure("grayscale");
+    }
+    Image luma(out);
+    if (vips_extract_band(luma.get(), &out, 0, nullptr) != 0) return vips_failure("grayscale");
+    Image band(out);
+    VipsImage* bands[3] = {band.get(), band.get(), band.get()};
+    if (vips_bandjoin(bands, &out, 3, nullptr) != 0) return vips_failure("grayscale");
+    return finish(Image(out), "grayscale");
+}
+
+core::Result<Image> annotate(const Image& input) {
+    VipsImage* out = nullptr;
+    if (vips_copy(input.get(), &out, nullptr) != 0) return vips_failure("annotate");
+    Image view(out);
+    // `view` is a lazy window on `input`, so this renders fresh pixels.
+    out = vips_image_copy_memory(view.get());
+    if (out == nullptr) return vips_failure("annotate");
+    Image canvas(out);
+    const int w = canvas.width();
+    const int h = canvas.height();
+    double ink[3] = {255.0, 64.0, 0.0};
+    for (int inset = 0; inset < 2; ++inset) {
+        const int left = w / 8 + inset;
+        const int top = h / 8 + inset;
+        const int bw = w - 2 * left;
+        const int bh = h - 2 * top;
+        if (bw <= 0 || bh <= 0) break;
+        if (vips_draw_rect(canvas.get(), ink, canvas.bands() < 3 ? canvas.bands() : 3, left, top,
+                           bw, bh, "fill", FALSE, nullptr) != 0) {
+            return vips_failure("annotate");
+        }
+    }
+    return canvas;
+}
+
+}  // namespace
+
+std::optional<Effect> effect_from_name(std::string_view name) {
+    for (Effect e : {Effect::Identity, Effect::Colorize, Effect::Denoise, Effect::Despeckle,
+                     Effect::Sharpen, Effect::Grayscale, Effect::Annotate}) {
+        if (name == effect_name(e)) return e;
+    }
+    return std::nullopt;
+}
+
+const char* effect_name(Effect effect) {
+    switch (effect) {
+        case Effect::Identity:
+            return "identity";
+        case Effect::Colorize:
+            return "colorize";
+        case Effect::Denoise:
+            return "denoise";
+        case Effect::Despeckle:
+            return "despeckle";
+        case Effect::Sharpen:
+            return "sharpen";
+        case Effect::Grayscale:
+            return "grayscale";
+        case Effect::Annotate:
+            return "annotate";
+    }
+    return "identity";
+}
+
+core::Result<Image> apply_effect(const Image& input, Effect effect) {
+    init_vips();
+    switch (effect) {
+        case Effect::Identity:
+            return input;
+        case Effect::Colorize:
+            return colorize(input);
+        case Effect::Denoise:
+            return median(input, 3);
+        case Effect::Despeckle:
+            return median(input, 5);
+        case Effect::Sharpen:
+            return sharpen(input);
+        case Effect::Grayscale:
+            return grayscale(input);
+        case Effect::Annotate:
+            return annotate(input);
+    }
+    return input;
+}
+
+Resample resample_from_name(std::string_view name) {
+    if (name == "nearest-exact") return Resample::Nearest;
+    if (name == "bicubic") return Resample::Cubic;
+    if (name == "lanczos") return Resample::Lanczos;
+    return Resample::Linear;
+}
+
+core::Result<Image> resize(const Image& input, int width, int height, Resample kernel) {
+    init_vips();
+    if (width < 1 || height < 1) {
+        return core::make_error(
+            "image_error", "resize to " + std::to_string(width) + "x" + std::to_string(height));
+    }
+    VipsKernel k = VIPS_KERNEL_LINEAR;
+    if (kernel == Resample::Nearest) k = VIPS_KERNEL_NEAREST;
+    if (kernel == Resample::Cubic) k = VIPS_KERNEL_CUBIC;
+    if (kernel == Resample::Lanczos) k = VIPS_KERNEL_LANCZOS3;
+    const double hscale = static_cast<double>(width) / input.width();
+    const double vscale = static_cast<double>(height) / input.height();
+    VipsImage* out = nullptr;
+    if (vips_resize(input.get(), &out, hscale, "vscale", vscale, "kernel", k, nullptr) != 0) {
+        return vips_failure("resize");
+    }
+    Image scaled(out);
+    // libvips rounds the output size itself; pin it to the exact target.
+    if (scaled.width() != width || scaled.height() != height) {
+        if (vips_embed(scaled.get(), &out, 0, 0, width, height, "extend", VIPS_EXTEND_COPY,
+                       nullptr) != 0) {
+            return vips_failure("resize");
+        }
+        scaled = Image(out);
+    }
+    return finish(std::move(scaled), "resize");
 }
 
 core::Status save_png(const Image& image, const std::filesystem::path& path,

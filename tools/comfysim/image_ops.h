@@ -2,14 +2,18 @@
 //
 // load_image() decodes like ComfyUI's LoadImage (EXIF rotation applied, 8-bit
 // sRGB, alpha dropped), colorize() stands in for DDColor with a deterministic
-// luminance-to-colour map, and save_png() writes what SaveImage writes,
-// including the "prompt"/"workflow" PNG text chunks. Images are fully decoded
+// luminance-to-colour map, apply_effect() and resize() do the cheap stand-in
+// work of the table's generic image_filter and image_scale nodes, and
+// save_png() writes what SaveImage writes, including the "prompt"/"workflow"
+// PNG text chunks. Images are fully decoded
 // into memory, so a cached Image never rereads a file that has since changed.
 // Thread-safe: libvips is initialised once and images are immutable.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,6 +53,34 @@ core::Result<Image> load_image(const std::filesystem::path& path);
 
 // Colours a picture: luminance through a fixed warm tint. Same size, 3 bands.
 core::Result<Image> colorize(const Image& input);
+
+// The pixel work of an image_filter node. Every effect keeps the size and
+// gives 3-band 8-bit sRGB; each is a few cheap libvips passes.
+enum class Effect {
+    Identity,   // the input itself
+    Colorize,   // colorize() below (DDColor)
+    Denoise,    // 3x3 median
+    Despeckle,  // 5x5 median: removes thin scratches and dust
+    Sharpen,    // 3x3 unsharp kernel
+    Grayscale,  // luminance in all three bands
+    Annotate,   // a 2-pixel box drawn around the central region (OCR's detections)
+};
+
+// "identity", "colorize", ...: the names node files use. nullopt when unknown.
+std::optional<Effect> effect_from_name(std::string_view name);
+const char* effect_name(Effect effect);
+
+core::Result<Image> apply_effect(const Image& input, Effect effect);
+
+// Resampling kernels, named after ComfyUI's upscale_method choices.
+enum class Resample { Nearest, Linear, Cubic, Lanczos };
+
+// "nearest-exact" -> Nearest, "bilinear" and "area" -> Linear, "bicubic" ->
+// Cubic, "lanczos" -> Lanczos; anything else -> Linear.
+Resample resample_from_name(std::string_view name);
+
+// Scales to exactly width x height (both >= 1).
+core::Result<Image> resize(const Image& input, int width, int height, Resample kernel);
 
 // Writes a PNG with the given (key, value) text chunks.
 core::Status save_png(const Image& image, const std::filesystem::path& path,

@@ -2,6 +2,10 @@
 //
 //   comfysim --listen HOST:PORT [--cost-base-s S] [--cost-per-mp-s S]
 //            [--fail-rate P] [--seed N] [--data-dir DIR] [--no-cache]
+//            [--nodes FILE]...
+//
+// --nodes adds node classes to the built-in table, or replaces one of the
+// same class_type (see node_file.h for the format); files apply in order.
 //
 // Prints "comfysim listening on HOST:PORT" (the real port when PORT is 0) once
 // it accepts connections, and exits cleanly on SIGINT or SIGTERM. Without
@@ -17,6 +21,7 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "comfysim/routes.h"
 #include "core/clock.h"
@@ -66,21 +71,34 @@ int main(int argc, char** argv) {
     std::string data_dir;
     bool no_cache = false;
     cli.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks one)");
-    cli.add_option("--cost-base-s", options.sim.cost_base_seconds, "DDColor seconds per image")
+    cli.add_option("--cost-base-s", options.sim.cost_base_seconds,
+                   "GPU node seconds per image (times the node's table cost)")
         ->check(CLI::NonNegativeNumber);
     cli.add_option("--cost-per-mp-s", options.sim.cost_per_megapixel_seconds,
-                   "DDColor seconds per input megapixel")
+                   "GPU node seconds per megapixel (times the node's table cost)")
         ->check(CLI::NonNegativeNumber);
     cli.add_option("--fail-rate", options.sim.fail_rate,
-                   "Probability that a DDColor run fails with an out-of-memory error")
+                   "Probability that a GPU node's run fails with an out-of-memory error")
         ->check(CLI::Range(0.0, 1.0));
     cli.add_option("--seed", options.sim.seed, "Seed for simulated failures");
     cli.add_option("--data-dir", data_dir, "Folder for input/, temp/ and output/");
     cli.add_flag("--no-cache", no_cache, "Run every prompt fresh (ComfyUI --cache-none)");
+    std::vector<std::string> node_files;
+    cli.add_option("--nodes", node_files,
+                   "JSON file of node classes to add or replace by class_type (repeatable)")
+        ->type_name("FILE")
+        ->take_all()
+        ->allow_extra_args(false);
     CLI11_PARSE(cli, argc, argv);
     // stdout carries only the "listening" line that launchers wait for.
     spdlog::set_default_logger(spdlog::stderr_color_mt("comfysim"));
     options.sim.cache = !no_cache;
+    auto nodes = tollgate::comfysim::NodeTable::load({node_files.begin(), node_files.end()});
+    if (!nodes.ok()) {
+        std::cerr << "comfysim: " << nodes.error().message << "\n";
+        return 2;
+    }
+    options.nodes = std::move(nodes).value();
 
     std::string host;
     std::uint16_t port = 0;

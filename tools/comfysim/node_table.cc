@@ -1,89 +1,19 @@
-// The standard node table. DDColor_Colorize's entry is the one ComfyUI-DDColor
-// publishes (see the shared object_info capture); the core nodes follow
-// ComfyUI's nodes.py. Only inputs that affect validation or the executor are
-// modelled; the object_info text matches the real shape field for field.
+// The node table. The built-in entries live in nodes.json, compiled into the
+// binary, so that the code holds no per-node knowledge: DDColor_Colorize's
+// entry is the one ComfyUI-DDColor publishes (see the shared object_info
+// capture) and the core nodes follow ComfyUI's nodes.py. Only inputs that
+// affect validation or the executor are modelled; the object_info text
+// matches the real shape field for field.
 #include "comfysim/node_table.h"
 
+#include <algorithm>
+#include <cstdio>
+
+#include "comfysim/node_file.h"
 #include "core/assert.h"
 
 namespace tollgate::comfysim {
 namespace {
-
-constexpr const char* kSaveTooltip =
-    "The prefix for the file to save. This may include formatting information such as "
-    "%date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes.";
-constexpr const char* kSaveDescription = "Saves the input images to your ComfyUI output directory.";
-
-NodeSpec load_image() {
-    NodeSpec s;
-    s.class_type = "LoadImage";
-    s.kind = NodeKind::LoadImage;
-    s.inputs = {{"image", Json::array({Json::array(), {{"image_upload", true}}}), true, true}};
-    s.hidden = Json::object();
-    s.output_types = {"IMAGE", "MASK"};
-    s.output_names = {"IMAGE", "MASK"};
-    s.lists_input_files = true;
-    s.display_name = "Load Image";
-    s.python_module = "nodes";
-    s.category = "image";
-    return s;
-}
-
-NodeSpec ddcolor() {
-    NodeSpec s;
-    s.class_type = "DDColor_Colorize";
-    s.kind = NodeKind::Colorize;
-    s.inputs = {
-        {"image", Json::array({"IMAGE"}), true, false},
-        {"model_input_size",
-         Json::array({"INT", {{"default", 512}, {"min", 32}, {"max", 4096}, {"step", 32}}}), true,
-         false},
-        {"checkpoint",
-         Json::array({Json::array({"ddcolor_paper_tiny.pth", "ddcolor_paper.pth",
-                                   "ddcolor_modelscope.pth", "ddcolor_artistic.pth"}),
-                      {{"default", "ddcolor_paper_tiny.pth"}}}),
-         true, false},
-    };
-    s.hidden = Json::object();
-    s.output_types = {"IMAGE"};
-    s.output_names = {"colorized_image"};
-    s.display_name = "DDColor_Colorize";
-    s.python_module = "custom_nodes.ComfyUI-DDColor";
-    s.category = "DDColor";
-    return s;
-}
-
-NodeSpec save_image() {
-    NodeSpec s;
-    s.class_type = "SaveImage";
-    s.kind = NodeKind::SaveImage;
-    s.inputs = {
-        {"images", Json::array({"IMAGE", {{"tooltip", "The images to save."}}}), true, false},
-        {"filename_prefix",
-         Json::array({"STRING", {{"default", "ComfyUI"}, {"tooltip", kSaveTooltip}}}), true, false},
-    };
-    s.hidden = {{"prompt", "PROMPT"}, {"extra_pnginfo", "EXTRA_PNGINFO"}};
-    s.output_node = true;
-    s.display_name = "Save Image";
-    s.description = kSaveDescription;
-    s.python_module = "nodes";
-    s.category = "image";
-    return s;
-}
-
-NodeSpec preview_image() {
-    NodeSpec s;
-    s.class_type = "PreviewImage";
-    s.kind = NodeKind::PreviewImage;
-    s.inputs = {{"images", Json::array({"IMAGE"}), true, false}};
-    s.hidden = {{"prompt", "PROMPT"}, {"extra_pnginfo", "EXTRA_PNGINFO"}};
-    s.output_node = true;
-    s.display_name = "Preview Image";
-    s.description = kSaveDescription;
-    s.python_module = "nodes";
-    s.category = "image";
-    return s;
-}
 
 Json string_list(const std::vector<std::string>& v) {
     Json out = Json::array();
@@ -98,8 +28,49 @@ NodeTable::NodeTable(std::vector<NodeSpec> nodes) : nodes_(std::move(nodes)) {
 }
 
 const NodeTable& NodeTable::standard() {
-    static const NodeTable table({load_image(), ddcolor(), save_image(), preview_image()});
+    static const NodeTable table = [] {
+        auto specs = parse_node_file(builtin_nodes_json(), "nodes.json (built in)");
+        // The file is part of the build and tested; a bad one is a programmer error.
+        if (!specs.ok()) std::fprintf(stderr, "%s\n", specs.error().message.c_str());
+        TOLLGATE_ASSERT(specs.ok());
+        return NodeTable(std::move(specs).value());
+    }();
     return table;
+}
+
+core::Result<NodeTable> NodeTable::load(const std::vector<std::filesystem::path>& node_files) {
+    NodeTable table = standard();
+    for (const auto& path : node_files) {
+        auto specs = read_node_file(path);
+        if (!specs.ok()) return specs.error();
+        auto next = table.extended(std::move(specs).value());
+        if (!next.ok()) {
+            return core::make_error(next.error().code,
+                                    "nodes file " + path.string() + ": " + next.error().message);
+        }
+        table = std::move(next).value();
+    }
+    return table;
+}
+
+core::Result<NodeTable> NodeTable::extended(std::vector<NodeSpec> extra) const {
+    std::vector<NodeSpec> nodes = nodes_;
+    for (auto& spec : extra) {
+        auto same = std::find_if(nodes.begin(), nodes.end(), [&](const NodeSpec& n) {
+            return n.class_type == spec.class_type;
+        });
+        if (same != nodes.end()) {
+            *same = std::move(spec);
+        } else {
+            nodes.push_back(std::move(spec));
+        }
+    }
+    if (nodes.size() > kNodeTableEntriesMax) {
+        return core::make_error("invalid_node_file", "the table would hold more than " +
+                                                         std::to_string(kNodeTableEntriesMax) +
+                                                         " node classes");
+    }
+    return NodeTable(std::move(nodes));
 }
 
 const NodeSpec* NodeTable::find(std::string_view class_type) const {

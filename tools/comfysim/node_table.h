@@ -4,19 +4,33 @@
 // the two can never disagree. Each input keeps its raw ComfyUI config, e.g.
 // ["INT", {"default": 512, "min": 32, "max": 4096}] or [["a.pth", "b.pth"], {}],
 // because validation errors echo that config back as `input_config`.
+//
+// The table is data: the built-in entries come from nodes.json (compiled into
+// the binary), and `--nodes FILE` adds or replaces entries by class_type (see
+// node_file.h for the format). What a node *does* is one of a closed set of
+// generic behaviours, so a new capability needs a table entry, not code.
 // Immutable after construction; any thread.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "comfysim/image_ops.h"
 #include "comfysim/py_format.h"
+#include "core/result.h"
 
 namespace tollgate::comfysim {
 
 // What the executor does for a node class.
-enum class NodeKind { LoadImage, Colorize, SaveImage, PreviewImage };
+enum class Behaviour {
+    LoadImage,     // reads the input file named by "image"; IMAGE (and MASK) out
+    SaveImage,     // writes IMAGE to output/ under "filename_prefix"
+    PreviewImage,  // writes IMAGE to temp/
+    ImageFilter,   // IMAGE in, same-size IMAGE out through an Effect
+    ImageScale,    // IMAGE in, IMAGE scaled by a fixed factor or a numeric input out
+};
 
 struct InputSpec {
     std::string name;
@@ -27,7 +41,18 @@ struct InputSpec {
 
 struct NodeSpec {
     std::string class_type;
-    NodeKind kind;
+    Behaviour behaviour = Behaviour::ImageFilter;
+    Effect effect = Effect::Identity;  // ImageFilter only
+    // The IMAGE input that filters, scalers and save/preview nodes read.
+    std::string image_input;
+    // ImageScale: the factor is the value of input `scale_input` when set,
+    // else `scale`. `method_input`, when set, names the resampling choice.
+    std::string scale_input;
+    double scale = 1.0;
+    std::string method_input;
+    // The simulated GPU time is cost * (base + per_megapixel * megapixels);
+    // 0 means the node takes no time and never fails (--fail-rate).
+    double cost = 0.0;
     std::vector<InputSpec> inputs;  // in input_order
     Json hidden;                    // the "hidden" section, {} when none
     std::vector<std::string> output_types;
@@ -45,8 +70,19 @@ class NodeTable {
   public:
     explicit NodeTable(std::vector<NodeSpec> nodes);
 
-    // The built-in table: LoadImage, DDColor_Colorize, SaveImage, PreviewImage.
+    // The built-in table, parsed from the embedded nodes.json: LoadImage,
+    // DDColor_Colorize, SaveImage, PreviewImage, ImageScaleBy, ImageDenoise,
+    // ScratchRemoval, OCRAnnotate.
     static const NodeTable& standard();
+
+    // The built-in table extended by each file in order (`--nodes`). Errors:
+    // "invalid_node_file", naming the file and the entry.
+    static core::Result<NodeTable> load(const std::vector<std::filesystem::path>& node_files);
+
+    // A copy where each of `extra` replaces the entry of the same class_type
+    // in place, or is appended when the class is new. Errors:
+    // "invalid_node_file" when the table would exceed kNodeTableEntriesMax.
+    core::Result<NodeTable> extended(std::vector<NodeSpec> extra) const;
 
     // nullptr when the class is unknown.
     const NodeSpec* find(std::string_view class_type) const;

@@ -3,8 +3,11 @@
 // fall back to a dict-like repr.
 #include "comfysim/py_format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace tollgate::comfysim {
 namespace {
@@ -12,15 +15,22 @@ namespace {
 std::string float_str(double v) {
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    // Python prints the shortest repr that round-trips; %.17g then trimming
-    // is close enough for the values clients send (8, 0.5, 1e-3).
+    // Python prints the fewest significant digits that round-trip, in fixed
+    // notation when the decimal exponent is in [-4, 16) ("1000.0", "0.0001")
+    // and in exponent notation otherwise ("1e+16", "1e-05").
     char buf[64];
-    for (int precision = 1; precision <= 17; ++precision) {
-        std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    int digits = 1;
+    for (; digits < 17; ++digits) {
+        std::snprintf(buf, sizeof buf, "%.*e", digits - 1, v);
         if (std::strtod(buf, nullptr) == v) break;
     }
+    std::snprintf(buf, sizeof buf, "%.*e", digits - 1, v);
+    const char* e = std::strchr(buf, 'e');
+    const int exponent = e != nullptr ? std::atoi(e + 1) : 0;
+    if (exponent < -4 || exponent >= 16) return buf;
+    std::snprintf(buf, sizeof buf, "%.*f", std::max(0, digits - 1 - exponent), v);
     std::string s = buf;
-    if (s.find_first_of(".eni") == std::string::npos) s += ".0";
+    if (s.find('.') == std::string::npos) s += ".0";
     return s;
 }
 

@@ -161,7 +161,7 @@ std::size_t WsHub::size() const {
 
 App::App(AppOptions options, const core::Clock& clock)
     : options_(std::move(options)),
-      table_(NodeTable::standard()),
+      table_(options_.nodes),
       storage_(options_.data_dir),
       sim_(options_.sim, table_, storage_, hub_, clock) {
     init_vips();

@@ -50,6 +50,8 @@ class WsHub final : public EventSink {
 
 struct AppOptions {
     std::filesystem::path data_dir;
+    // The node classes served: the built-in table plus any `--nodes` files.
+    NodeTable nodes = NodeTable::standard();
     SimOptions sim;
     std::int64_t upload_bytes_max = 100ll * 1024 * 1024;  // ComfyUI's --max-upload-size
     std::string listen_host = "127.0.0.1";

@@ -9,7 +9,7 @@
 // The execution_* events are recorded into the history entry's
 // status.messages; executing/executed are not. Events of a prompt without a
 // client_id go to nobody, except execution_interrupted, which is broadcast.
-// The worker never holds the mutex while decoding, colouring or waiting out
+// The worker never holds the mutex while decoding, filtering or waiting out
 // the cost, so HTTP handlers stay responsive during a run.
 #include "comfysim/sim_state.h"
 
@@ -293,13 +293,13 @@ RunHooks Sim::hooks(const Item& item, const std::optional<std::string>& client) 
             client);
     };
     h.interrupted = [this] { return interrupt_.load(); };
-    h.fail_colorize = [this] {
+    h.fail_gpu_node = [this] {
         if (options_.fail_rate <= 0) return false;
         return std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < options_.fail_rate;
     };
-    h.gpu_work = [this](double megapixels) {
+    h.gpu_work = [this](double megapixels, double cost) {
         const double seconds =
-            options_.cost_base_seconds + options_.cost_per_megapixel_seconds * megapixels;
+            cost * (options_.cost_base_seconds + options_.cost_per_megapixel_seconds * megapixels);
         if (options_.gpu_wait_for_test) {
             options_.gpu_wait_for_test(seconds);
             return;

@@ -44,14 +44,16 @@ class EventSink {
                       const std::optional<std::string>& sid) = 0;
 };
 
+// A GPU node (one with a table cost) takes
+// cost * (cost_base_seconds + cost_per_megapixel_seconds * megapixels).
 struct SimOptions {
     double cost_base_seconds = 0.5;
     double cost_per_megapixel_seconds = 0.5;
-    double fail_rate = 0.0;  // probability that a DDColor run fails
+    double fail_rate = 0.0;  // probability that a GPU node's run fails (out of memory)
     std::uint64_t seed = 1;
     bool cache = true;  // ComfyUI's output cache (identical re-runs do no work)
     std::size_t history_entries_max = kHistoryEntriesMax;  // tests narrow it
-    // Replaces the real wait for DDColor's cost (tests). Receives seconds.
+    // Replaces the real wait for a GPU node's cost (tests). Receives seconds.
     std::function<void(double)> gpu_wait_for_test;
 };
 

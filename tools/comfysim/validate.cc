@@ -277,7 +277,7 @@ class Validator {
 
     void custom_check(const NodeSpec& spec, const InputSpec& in, const Json& inputs,
                       NodeResult& r) {
-        if (spec.kind != NodeKind::LoadImage) return;
+        if (spec.behaviour != Behaviour::LoadImage) return;
         if (!inputs.contains(in.name) || inputs[in.name].is_array()) return;
         const std::string name = py_str(inputs[in.name]);
         if (image_exists_(name)) return;

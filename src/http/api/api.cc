@@ -16,6 +16,7 @@
 #include "http/api/json_mapping.h"
 #include "http/codec/multipart.h"
 #include "http/codec/query.h"
+#include "pricing/plans.h"
 
 namespace tollgate::http {
 namespace {
@@ -66,7 +67,17 @@ core::Result<std::string> image_bytes(const Request& request) {
 
 JobRequest job_request(const Request& request) {
     auto q = parse_query(request.query);
-    return JobRequest{q["workflow"], q["upscale_factor"], q["rounding"]};
+    return JobRequest{q["workflow"], q["upscale_factor"], q["quality"], q["rounding"]};
+}
+
+// An optional string field of a JSON body; error when present but not a string.
+core::Result<std::string> optional_string(const nlohmann::json& body, const char* field,
+                                          const char* code) {
+    if (!body.contains(field)) return std::string();
+    if (!body[field].is_string()) {
+        return core::make_error(code, std::string("'") + field + "' must be a string");
+    }
+    return body[field].get<std::string>();
 }
 
 core::Result<nlohmann::json> json_body(const Request& request) {
@@ -98,8 +109,13 @@ Response not_found() { return error_response("not_found", "no such resource"); }
 
 }  // namespace
 
-Api::Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs, ApiOptions options)
-    : service_(service), ledger_(ledger), jobs_(jobs), options_(std::move(options)) {}
+Api::Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs,
+         const core::Clock& clock, ApiOptions options)
+    : service_(service),
+      ledger_(ledger),
+      jobs_(jobs),
+      clock_(clock),
+      options_(std::move(options)) {}
 
 Response Api::handle(const Request& request) {
     const std::vector<std::string> seg = segments(request.path);
@@ -118,7 +134,11 @@ Response Api::handle(const Request& request) {
 
     const std::string& m = request.method;
     if (seg.size() == 2 && seg[1] == "quote") {
-        return m == "POST" ? post_quote(request) : error_response("method_not_allowed", "use POST");
+        return m == "POST" ? post_quote(request, account_id)
+                           : error_response("method_not_allowed", "use POST");
+    }
+    if (seg.size() == 2 && seg[1] == "plans") {
+        return m == "GET" ? get_plans() : error_response("method_not_allowed", "use GET");
     }
     if (seg.size() == 2 && seg[1] == "jobs") {
         return m == "POST" ? post_job(request, account_id)
@@ -139,10 +159,10 @@ Response Api::handle(const Request& request) {
     return not_found();
 }
 
-Response Api::post_quote(const Request& request) {
+Response Api::post_quote(const Request& request, const std::string& account_id) {
     auto bytes = image_bytes(request);
     if (!bytes.ok()) return error_response(bytes.error());
-    auto priced = service_.price(job_request(request), *bytes);
+    auto priced = service_.price(account_id, job_request(request), *bytes);
     if (!priced.ok()) return error_response(priced.error());
     return json_response(200, quote_to_json(*priced));
 }
@@ -156,13 +176,30 @@ Response Api::post_job(const Request& request, const std::string& account_id) {
     switch (r.outcome) {
         case SubmitOutcome::InsufficientBalance: {
             nlohmann::json body = nlohmann::json::parse(
-                error_response("insufficient_balance", "the balance does not cover this job").body);
+                error_response("insufficient_balance",
+                               "the balance does not cover this job; a plan below would")
+                    .body);
+            nlohmann::json plans = nlohmann::json::array();
+            for (const pricing::Plan* plan :
+                 pricing::plans_covering(*r.priced.book, r.priced.quote.tokens, r.available)) {
+                plans.push_back(plan_to_json(*plan));
+            }
             body["error"]["needed"] = r.priced.quote.tokens.value;
             body["error"]["available"] = r.available.value;
+            body["error"]["plans"] = plans;
             body["needed"] = r.priced.quote.tokens.value;
             body["available"] = r.available.value;
+            body["plans"] = plans;
             body["quote"] = quote_to_json(r.priced);
             return json_response(402, body);
+        }
+        case SubmitOutcome::FairUseExceeded: {
+            Response limited = error_response("fair_use_exceeded",
+                                              "the plan's fair-use limit " + r.fair_use.limit +
+                                                  " is reached; retry after " +
+                                                  std::to_string(r.fair_use.retry_after_s) + " s");
+            limited.headers.emplace_back("Retry-After", std::to_string(r.fair_use.retry_after_s));
+            return limited;
         }
         case SubmitOutcome::Busy: {
             Response busy = error_response("busy", "too many jobs in flight; retry shortly");
@@ -176,9 +213,11 @@ Response Api::post_job(const Request& request, const std::string& account_id) {
     return json_response(202, {{"job_id", r.job_id},
                                {"state", "dispatched"},
                                {"tokens", r.priced.quote.tokens.value},
-                               {"breakdown", quote["breakdown"]},
+                               {"book_version", quote["book_version"]},
+                               {"items", quote["items"]},
                                {"quote", quote},
                                {"available", r.available.value},
+                               {"priority", r.deprioritized ? "low" : "normal"},
                                {"status_url", "/v1/jobs/" + r.job_id}});
 }
 
@@ -204,11 +243,48 @@ Response Api::get_job(const std::string& job_id, const std::string& account_id, 
     return r;
 }
 
+Response Api::get_plans() {
+    auto book = service_.books().current();
+    nlohmann::json plans = nlohmann::json::array();
+    for (const auto& [name, plan] : book->plans) plans.push_back(plan_to_json(plan));
+    return json_response(200, {{"book_version", book->version}, {"plans", plans}});
+}
+
 Response Api::get_account(const std::string& account_id) {
+    auto book = service_.books().current();
+    auto renewed = service_.plans().renew(account_id, *book);
+    if (!renewed.ok()) return error_response(renewed.error());
+    auto info = ledger_.account(account_id);
+    if (!info.ok()) return error_response(info.error());
+    if (!info->has_value()) return error_response("unknown_account", "no such account");
+    auto terms = service_.plans().terms(account_id, *book);
+    if (!terms.ok()) return error_response(terms.error());
     auto balance = ledger_.balance(account_id);
     if (!balance.ok()) return error_response(balance.error());
+    auto grants = ledger_.grants(account_id);
+    if (!grants.ok()) return error_response(grants.error());
+    auto subs = ledger_.subscriptions(account_id);
+    if (!subs.ok()) return error_response(subs.error());
+
     nlohmann::json body = balance_to_json(*balance);
     body["account_id"] = account_id;
+    body["name"] = (*info)->name;
+    body["tenant"] =
+        terms->tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(terms->tenant);
+    body["unlimited"] = terms->reserve.unlimited;
+    body["credit_limit"] = terms->reserve.unlimited ? 0 : terms->reserve.credit_limit_tokens;
+    body["grants"] = grants_to_json(*grants);
+    nlohmann::json plans = nlohmann::json::array();
+    for (const ledger::Subscription& sub : *subs) {
+        if (sub.cancelled_ms) continue;
+        nlohmann::json entry = {{"plan", sub.plan}, {"subscribed_ms", sub.subscribed_ms}};
+        if (const pricing::Plan* plan = book->find_plan(sub.plan)) {
+            entry["details"] = plan_to_json(*plan);
+        }
+        plans.push_back(entry);
+    }
+    body["plans"] = plans;
+    body["book_version"] = book->version;
     return json_response(200, body);
 }
 
@@ -219,46 +295,150 @@ Response Api::admin(const Request& request) {
         return error_response("unauthorized", "admin routes need the admin token");
     }
     const std::vector<std::string> seg = segments(request.path);
-    if (request.method != "POST") return error_response("method_not_allowed", "use POST");
-    if (seg.size() == 2 && seg[1] == "accounts") {
-        auto body = json_body(request);
-        if (!body.ok()) return error_response(body.error());
-        if (!body->contains("name") || !(*body)["name"].is_string()) {
-            return error_response("invalid_name", "'name' must be a string");
-        }
-        auto id = ledger_.create_account((*body)["name"].get<std::string>());
-        if (!id.ok()) return error_response(id.error());
-        return json_response(201, {{"account_id", *id}});
+    const std::string& m = request.method;
+    if (seg.size() == 2 && seg[1] == "pricing") {
+        if (m != "GET") return error_response("method_not_allowed", "use GET");
+        auto book = service_.books().current();
+        nlohmann::json workflows = nlohmann::json::array();
+        for (const auto& [name, w] : book->workflows) workflows.push_back(name);
+        nlohmann::json tenants = nlohmann::json::array();
+        for (const auto& [name, t] : book->tenants) tenants.push_back(name);
+        nlohmann::json plans = nlohmann::json::array();
+        for (const auto& [name, p] : book->plans) plans.push_back(plan_to_json(p));
+        return json_response(200, {{"book_version", book->version},
+                                   {"source", book->source_name},
+                                   {"time_zone", book->time_zone.name()},
+                                   {"workflows", workflows},
+                                   {"tenants", tenants},
+                                   {"plans", plans}});
     }
+    if (seg.size() == 3 && seg[1] == "pricing" && seg[2] == "reload") {
+        if (m != "POST") return error_response("method_not_allowed", "use POST");
+        const std::string previous = service_.books().current()->version;
+        auto reloaded = service_.books().reload();
+        if (!reloaded.ok()) return error_response(reloaded.error());
+        return json_response(
+            200, {{"book_version", (*reloaded)->version}, {"previous_version", previous}});
+    }
+    if (seg.size() == 5 && seg[1] == "accounts" && seg[3] == "plans" && m == "DELETE") {
+        auto removed = ledger_.unsubscribe(seg[2], seg[4]);
+        if (!removed.ok()) return error_response(removed.error());
+        if (!*removed) return error_response("not_found", "no active subscription to that plan");
+        return json_response(200, {{"account_id", seg[2]}, {"plan", seg[4]}, {"active", false}});
+    }
+    if (m != "POST") return error_response("method_not_allowed", "use POST");
+    if (seg.size() == 2 && seg[1] == "accounts") return admin_create_account(request);
     if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "keys") {
         auto key = ledger_.create_api_key(seg[2]);
         if (!key.ok()) return error_response(key.error());
         return json_response(201, {{"account_id", seg[2]}, {"api_key", *key}});
     }
     if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "grants") {
+        return admin_grant(request, seg[2]);
+    }
+    if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "plans") {
         auto body = json_body(request);
         if (!body.ok()) return error_response(body.error());
-        const nlohmann::json& tokens = (*body)["tokens"];
-        if (!tokens.is_number_integer()) {
-            return error_response("invalid_tokens", "'tokens' must be a positive integer");
+        auto plan = optional_string(*body, "plan", "unknown_plan");
+        if (!plan.ok()) return error_response(plan.error());
+        auto book = service_.books().current();
+        auto sub = service_.plans().subscribe(seg[2], *book, *plan);
+        if (!sub.ok()) return error_response(sub.error());
+        auto grants = ledger_.grants(seg[2]);
+        if (!grants.ok()) return error_response(grants.error());
+        return json_response(201, {{"account_id", seg[2]},
+                                   {"plan", sub->plan},
+                                   {"subscribed_ms", sub->subscribed_ms},
+                                   {"grants", grants_to_json(*grants)}});
+    }
+    if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "tenant") {
+        auto body = json_body(request);
+        if (!body.ok()) return error_response(body.error());
+        auto tenant = optional_string(*body, "tenant", "unknown_tenant");
+        if (!tenant.ok()) return error_response(tenant.error());
+        auto book = service_.books().current();
+        if (!tenant->empty() && book->find_tenant(*tenant) == nullptr) {
+            return error_response("unknown_tenant", "price book " + book->version +
+                                                        " has no tenant \"" + *tenant + "\"");
         }
-        std::string reason;
-        if (body->contains("reason")) {
-            if (!(*body)["reason"].is_string()) {
-                return error_response("invalid_reason", "'reason' must be a string");
-            }
-            reason = (*body)["reason"].get<std::string>();
-        }
-        auto entry = ledger_.grant(seg[2], core::Tokens(tokens.get<std::int64_t>()), reason);
-        if (!entry.ok()) return error_response(entry.error());
-        auto balance = ledger_.balance(seg[2]);
-        if (!balance.ok()) return error_response(balance.error());
-        nlohmann::json out = balance_to_json(*balance);
-        out["entry_id"] = *entry;
-        out["account_id"] = seg[2];
-        return json_response(201, out);
+        auto set = ledger_.set_tenant(seg[2], *tenant);
+        if (!set.ok()) return error_response(set.error());
+        if (!*set) return error_response("unknown_account", "no such account");
+        return json_response(200, {{"account_id", seg[2]}, {"tenant", *tenant}});
     }
     return not_found();
+}
+
+Response Api::admin_create_account(const Request& request) {
+    auto body = json_body(request);
+    if (!body.ok()) return error_response(body.error());
+    if (!body->contains("name") || !(*body)["name"].is_string()) {
+        return error_response("invalid_name", "'name' must be a string");
+    }
+    auto tenant = optional_string(*body, "tenant", "unknown_tenant");
+    if (!tenant.ok()) return error_response(tenant.error());
+    auto book = service_.books().current();
+    if (!tenant->empty() && book->find_tenant(*tenant) == nullptr) {
+        return error_response("unknown_tenant",
+                              "price book " + book->version + " has no tenant \"" + *tenant + "\"");
+    }
+    auto id = ledger_.create_account((*body)["name"].get<std::string>());
+    if (!id.ok()) return error_response(id.error());
+    if (!tenant->empty()) {
+        auto set = ledger_.set_tenant(*id, *tenant);
+        if (!set.ok()) return error_response(set.error());
+    }
+    return json_response(201, {{"account_id", *id}});
+}
+
+Response Api::admin_grant(const Request& request, const std::string& account_id) {
+    auto body = json_body(request);
+    if (!body.ok()) return error_response(body.error());
+    const nlohmann::json& tokens = (*body)["tokens"];
+    if (!tokens.is_number_integer()) {
+        return error_response("invalid_tokens", "'tokens' must be a positive integer");
+    }
+    auto reason = optional_string(*body, "reason", "invalid_reason");
+    if (!reason.ok()) return error_response(reason.error());
+    auto key = optional_string(*body, "key", "invalid_grant");
+    if (!key.ok()) return error_response(key.error());
+    auto book = service_.books().current();
+    ledger::GrantSpec spec;
+    spec.account_id = account_id;
+    spec.tokens = core::Tokens(tokens.get<std::int64_t>());
+    spec.reason = reason->empty() ? "top-up" : *reason;
+    spec.key = *key;
+    // Top-ups never expire unless the book or the request says so.
+    std::int64_t expires_in_days = book->topup_expiry_days;
+    if (body->contains("expires_in_days")) {
+        const nlohmann::json& days = (*body)["expires_in_days"];
+        if (!days.is_number_integer() || days.get<std::int64_t>() < 0 ||
+            days.get<std::int64_t>() > kGrantExpiryDaysMax) {
+            return error_response("invalid_grant",
+                                  "'expires_in_days' must be an integer from 0 (never) to " +
+                                      std::to_string(kGrantExpiryDaysMax));
+        }
+        expires_in_days = days.get<std::int64_t>();
+    }
+    if (expires_in_days > 0) spec.expires_ms = clock_.now_ms() + expires_in_days * 86'400'000;
+    if (body->contains("priority")) {
+        const nlohmann::json& priority = (*body)["priority"];
+        if (!priority.is_number_integer() || priority.get<std::int64_t>() < -1000 ||
+            priority.get<std::int64_t>() > 1000) {
+            return error_response("invalid_grant",
+                                  "'priority' must be an integer in [-1000, 1000]");
+        }
+        spec.priority = priority.get<std::int64_t>();
+    }
+    auto added = ledger_.add_grant(spec);
+    if (!added.ok()) return error_response(added.error());
+    auto balance = ledger_.balance(account_id);
+    if (!balance.ok()) return error_response(balance.error());
+    nlohmann::json out = balance_to_json(*balance);
+    out["grant_id"] = added->grant_id;
+    out["created"] = added->created;
+    out["account_id"] = account_id;
+    return json_response(added->created ? 201 : 200, out);
 }
 
 }  // namespace tollgate::http

@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "core/clock.h"
 #include "http/api/job_service.h"
 #include "http/server/server.h"
 #include "jobs/job_store.h"
@@ -16,25 +17,33 @@
 
 namespace tollgate::http {
 
+// A top-up's expiry, when given, is at most ten years away.
+inline constexpr std::int64_t kGrantExpiryDaysMax = 3660;
+
 struct ApiOptions {
     std::string admin_token;  // required for /admin; never logged
 };
 
 class Api {
   public:
-    Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs, ApiOptions options);
+    Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs, const core::Clock& clock,
+        ApiOptions options);
     Response handle(const Request& request);
 
   private:
-    Response post_quote(const Request& request);
+    Response post_quote(const Request& request, const std::string& account_id);
+    Response get_plans();
     Response post_job(const Request& request, const std::string& account_id);
     Response get_job(const std::string& job_id, const std::string& account_id, bool result);
     Response get_account(const std::string& account_id);
     Response admin(const Request& request);
+    Response admin_create_account(const Request& request);
+    Response admin_grant(const Request& request, const std::string& account_id);
 
     JobService& service_;
     ledger::Ledger& ledger_;
     jobs::JobStore& jobs_;
+    const core::Clock& clock_;
     ApiOptions options_;
 };
 

@@ -8,7 +8,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 27> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 37> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -20,21 +20,31 @@ constexpr std::array<std::pair<std::string_view, int>, 27> kStatuses{{
     {"invalid_name", 400},
     {"invalid_tokens", 400},
     {"invalid_reason", 400},
+    {"invalid_quality", 400},
+    {"invalid_grant", 400},
+    {"unknown_plan", 400},
+    {"unknown_tenant", 400},
     {"unauthorized", 401},
     {"insufficient_balance", 402},
     {"forbidden", 403},
     {"not_found", 404},
     {"unknown_account", 404},
     {"method_not_allowed", 405},
+    {"grant_key_conflict", 409},
     {"payload_too_large", 413},
     {"unsupported_media_type", 415},
     {"corrupt_image", 422},
     {"image_too_large", 422},
     {"invalid_dimensions", 422},
+    {"quote_too_large", 422},
+    {"invalid_price_book", 422},
+    {"fair_use_exceeded", 429},
     {"result_missing", 410},
     {"busy", 503},
     {"storage_error", 500},
     {"hold_not_open", 500},
+    {"schema_too_old", 500},
+    {"invalid_time_zone", 500},
     {"internal", 500},
 }};
 

@@ -49,13 +49,15 @@ core::Status write_file_durably(const std::string& path, std::string_view bytes)
 }  // namespace
 
 JobService::JobService(JobServiceDeps deps) : deps_(std::move(deps)) {
-    TOLLGATE_ASSERT(deps_.price_book && deps_.ledger && deps_.jobs && deps_.usage &&
+    TOLLGATE_ASSERT(deps_.books && deps_.plans && deps_.ledger && deps_.jobs && deps_.usage &&
                     deps_.dispatcher && deps_.routes && deps_.atomically && deps_.clock);
     std::filesystem::create_directories(std::filesystem::path(deps_.data_dir) / "results");
 }
 
-core::Result<PricedImage> JobService::price(const JobRequest& request,
-                                            std::string_view bytes) const {
+core::Result<PricedImage> JobService::price_under(std::shared_ptr<const pricing::PriceBook> book,
+                                                  const std::string& tenant,
+                                                  const JobRequest& request,
+                                                  std::string_view bytes) const {
     if (request.workflow.empty()) {
         return core::make_error("missing_workflow", "query parameter 'workflow' is required");
     }
@@ -64,6 +66,9 @@ core::Result<PricedImage> JobService::price(const JobRequest& request,
     }
     pricing::QuoteRequest q;
     q.workflow = request.workflow;
+    q.quality = request.quality;
+    q.tenant = tenant;
+    q.at_unix_ms = deps_.clock->now_ms();  // the billing instant: admission
     if (!request.upscale_factor.empty()) {
         auto factor = pricing::parse_upscale_factor_milli(request.upscale_factor);
         if (!factor.ok()) return factor.error();
@@ -80,24 +85,62 @@ core::Result<PricedImage> JobService::price(const JobRequest& request,
     if (!info.ok()) return info.error();
     q.width = info->width;
     q.height = info->height;
-    auto quote = pricing::quote(*deps_.price_book, q);
+    auto quote = pricing::quote(*book, q);
     if (!quote.ok()) return quote.error();
-    return PricedImage{*info, image::digest(bytes), std::move(quote).value()};
+    spdlog::info("quote {} {}x{} under book {}{}{}: {}", request.workflow, q.width, q.height,
+                 book->version, tenant.empty() ? "" : " for tenant ", tenant,
+                 items_summary(*quote));
+    return PricedImage{*info, image::digest(bytes), std::move(book), *quote};
+}
+
+core::Result<PricedImage> JobService::price(const std::string& account_id,
+                                            const JobRequest& request,
+                                            std::string_view bytes) const {
+    auto book = deps_.books->current();
+    auto terms = deps_.plans->terms(account_id, *book);
+    if (!terms.ok()) return terms.error();
+    return price_under(std::move(book), terms->tenant, request, bytes);
+}
+
+dispatch::JobParams JobService::params_for(const pricing::Quote& quote) {
+    dispatch::JobParams params;
+    if (quote.model_input_size() > 0) params.model_input_size = quote.model_input_size();
+    params.upscale_factor = static_cast<double>(quote.upscale_factor_milli) / 1000.0;
+    if (quote.tiles > 0) params.tile_size = quote.price->tile_side_px;
+    return params;
 }
 
 core::Result<SubmitResult> JobService::submit(const std::string& account_id,
                                               const JobRequest& request, std::string bytes) {
-    auto priced = price(request, bytes);
+    auto book = deps_.books->current();
+    // Plan grants for the current period exist before anything is priced or held.
+    auto renewed = deps_.plans->renew(account_id, *book);
+    if (!renewed.ok()) return renewed.error();
+    auto terms = deps_.plans->terms(account_id, *book);
+    if (!terms.ok()) return terms.error();
+    auto priced = price_under(book, terms->tenant, request, bytes);
     if (!priced.ok()) return priced.error();
-    SubmitResult result{SubmitOutcome::Accepted, std::move(priced).value(), "", core::Tokens()};
+    SubmitResult result{
+        SubmitOutcome::Accepted, std::move(priced).value(), "", core::Tokens(), {}, false};
     const pricing::Quote& quote = result.priced.quote;
+
+    if (terms->unlimited_plan != nullptr) {
+        auto decision = deps_.plans->check_fair_use(account_id, *book, *terms->unlimited_plan);
+        if (!decision.ok()) return decision.error();
+        result.fair_use = *decision;
+        if (decision->verdict == FairUseVerdict::Reject) {
+            result.outcome = SubmitOutcome::FairUseExceeded;
+            return result;
+        }
+        result.deprioritized = decision->verdict == FairUseVerdict::Deprioritize;
+    }
 
     jobs::Job job;
     job.id = core::new_id("job");
     job.account_id = account_id;
     job.workflow = request.workflow;
     job.tokens = quote.tokens.value;
-    job.book_version = quote.book_version;
+    job.book_version = std::string(quote.book_version);
     job.quote_json = quote_to_json(result.priced).dump();
     job.width = result.priced.info.width;
     job.height = result.priced.info.height;
@@ -106,10 +149,12 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     job.sha256_hex = result.priced.digests.sha256_hex;
     job.created_ms = deps_.clock->now_ms();
 
-    // The hold and the job row commit together.
+    // The hold and the job row commit together; the hold names the book version.
+    ledger::ReserveTerms reserve_terms = terms->reserve;
+    reserve_terms.memo = "quote under price book " + job.book_version;
     ledger::ReserveResult reserve{};
     core::Status admitted = deps_.atomically([&]() -> core::Status {
-        auto r = deps_.ledger->reserve(account_id, quote.tokens, job.id);
+        auto r = deps_.ledger->reserve(account_id, quote.tokens, job.id, reserve_terms);
         if (!r.ok()) return r.error();
         reserve = *r;
         if (reserve.outcome != ledger::ReserveOutcome::Held) return {};
@@ -131,6 +176,7 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     spec.image_bytes = std::move(bytes);
     spec.image_extension = std::string(image::file_extension(result.priced.info.format));
     spec.timeout_ms = deps_.job_timeout_ms;
+    spec.params = params_for(quote);
 
     job.worker = spec.worker_url;
     core::Status moved = deps_.jobs->transition(job.id, jobs::JobState::Dispatched, job);
@@ -141,7 +187,8 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     }
     job.state = jobs::JobState::Dispatched;
     bool queued = deps_.dispatcher->submit(
-        std::move(spec), [this, job](dispatch::JobOutcome outcome) { finish(job, outcome); });
+        std::move(spec), [this, job](dispatch::JobOutcome outcome) { finish(job, outcome); },
+        result.deprioritized ? dispatch::Priority::Low : dispatch::Priority::Normal);
     if (!queued) {
         core::Status s = fail_job(job, "gateway busy: dispatch queue full", nullptr);
         if (!s.ok()) return s.error();

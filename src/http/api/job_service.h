@@ -21,6 +21,8 @@
 #include "core/result.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/workflow_template.h"
+#include "http/api/book_source.h"
+#include "http/api/plan_service.h"
 #include "image/digest.h"
 #include "image/probe.h"
 #include "jobs/job_store.h"
@@ -39,7 +41,8 @@ struct WorkflowRoute {
 };
 
 struct JobServiceDeps {
-    const pricing::PriceBook* price_book = nullptr;
+    PriceBookSource* books = nullptr;
+    PlanService* plans = nullptr;
     ledger::Ledger* ledger = nullptr;
     jobs::JobStore* jobs = nullptr;
     usage::UsageSink* usage = nullptr;
@@ -55,33 +58,42 @@ struct JobServiceDeps {
 struct JobRequest {
     std::string workflow;
     std::string upscale_factor;  // as sent; empty means 1
+    std::string quality;         // a level of the workflow; empty means its default
     std::string rounding;        // optional override, as sent
 };
 
 // The image read from the bytes (never from what the client declares) and
-// its price.
+// its price. `quote` points into `book`, which this keeps alive.
 struct PricedImage {
     image::ImageInfo info;
     image::Digests digests;
+    std::shared_ptr<const pricing::PriceBook> book;
     pricing::Quote quote;
 };
 
-enum class SubmitOutcome { Accepted, InsufficientBalance, Busy };
+enum class SubmitOutcome { Accepted, InsufficientBalance, Busy, FairUseExceeded };
 
 struct SubmitResult {
     SubmitOutcome outcome;
     PricedImage priced;
-    std::string job_id;      // when accepted
-    core::Tokens available;  // after the hold, or the shortfall's balance
+    std::string job_id;        // when accepted
+    core::Tokens available;    // after the hold, or the shortfall's balance
+    FairUseDecision fair_use;  // when an unlimited plan's rules applied
+    bool deprioritized = false;
 };
 
 class JobService {
   public:
     explicit JobService(JobServiceDeps deps);
 
-    // Intake and pricing only; charges nothing. Errors carry the codes of
-    // image::probe and pricing::quote.
-    core::Result<PricedImage> price(const JobRequest& request, std::string_view bytes) const;
+    // Intake and pricing only, at the current instant and with the account's
+    // tenant terms; charges nothing. Errors carry the codes of image::probe
+    // and pricing::quote.
+    core::Result<PricedImage> price(const std::string& account_id, const JobRequest& request,
+                                    std::string_view bytes) const;
+
+    PriceBookSource& books() const { return *deps_.books; }
+    PlanService& plans() const { return *deps_.plans; }
 
     core::Result<SubmitResult> submit(const std::string& account_id, const JobRequest& request,
                                       std::string bytes);
@@ -96,6 +108,10 @@ class JobService {
     const std::string& data_dir() const { return deps_.data_dir; }
 
   private:
+    core::Result<PricedImage> price_under(std::shared_ptr<const pricing::PriceBook> book,
+                                          const std::string& tenant, const JobRequest& request,
+                                          std::string_view bytes) const;
+    static dispatch::JobParams params_for(const pricing::Quote& quote);
     core::Status fail_job(const jobs::Job& job, const std::string& reason,
                           const dispatch::JobOutcome* outcome);
     JobServiceDeps deps_;

@@ -1,29 +1,63 @@
 #include "http/api/json_mapping.h"
 
 namespace tollgate::http {
+namespace {
 
-nlohmann::json breakdown_to_json(const pricing::Quote& quote) {
+std::string format_cents(std::int64_t cents) {
+    std::string out = std::to_string(cents / 100) + ".";
+    const std::int64_t rest = cents % 100;
+    if (rest < 10) out += "0";
+    return out + std::to_string(rest);
+}
+
+}  // namespace
+
+nlohmann::json items_to_json(const pricing::Quote& quote) {
     nlohmann::json items = nlohmann::json::array();
-    for (const pricing::QuoteItem& item : quote.items) {
-        items.push_back({{"rule", item.rule},
-                         {"detail", item.detail},
+    for (const pricing::QuoteItem& item : quote.items()) {
+        items.push_back({{"rule", std::string(pricing::rule_name(item.rule))},
+                         {"detail", pricing::describe(quote, item)},
                          {"tokens", pricing::format_micro_tokens(item.micro_tokens)},
                          {"micro_tokens", item.micro_tokens}});
     }
     return items;
 }
 
+std::string items_summary(const pricing::Quote& quote) {
+    std::string out;
+    for (const pricing::QuoteItem& item : quote.items()) {
+        if (!out.empty()) out += " + ";
+        out += std::string(pricing::rule_name(item.rule)) + " " +
+               pricing::format_micro_tokens(item.micro_tokens);
+    }
+    return out + " = " + std::to_string(quote.tokens.value) + " tokens";
+}
+
+nlohmann::json quote_fields_to_json(const pricing::Quote& q) {
+    nlohmann::json out = {
+        {"workflow", std::string(q.workflow())},
+        {"book_version", std::string(q.book_version)},
+        {"width", q.width},
+        {"height", q.height},
+        {"upscale_factor", pricing::format_micro_tokens(q.upscale_factor_milli * 1000)},
+        {"output_width", q.output_width},
+        {"output_height", q.output_height},
+        {"quality", q.quality ? nlohmann::json(q.quality->name) : nlohmann::json(nullptr)},
+        {"model_input_size", q.model_input_size()},
+        {"tiles", q.tiles},
+        {"window", q.window ? nlohmann::json(q.window->name) : nlohmann::json(nullptr)},
+        {"tenant", q.tenant ? nlohmann::json(q.tenant->name) : nlohmann::json(nullptr)},
+        {"priced_at_ms", q.at_unix_ms},
+        {"rounding", std::string(pricing::to_string(q.rounding))},
+        {"tokens", q.tokens.value},
+        {"items", items_to_json(q)}};
+    return out;
+}
+
 nlohmann::json quote_to_json(const PricedImage& priced) {
-    const pricing::Quote& q = priced.quote;
-    return {{"workflow", q.workflow},
-            {"book_version", q.book_version},
-            {"width", q.width},
-            {"height", q.height},
-            {"format", std::string(image::to_string(priced.info.format))},
-            {"upscale_factor", pricing::format_micro_tokens(q.upscale_factor_milli * 1000)},
-            {"rounding", std::string(pricing::to_string(q.rounding))},
-            {"tokens", q.tokens.value},
-            {"breakdown", breakdown_to_json(q)}};
+    nlohmann::json out = quote_fields_to_json(priced.quote);
+    out["format"] = std::string(image::to_string(priced.info.format));
+    return out;
 }
 
 nlohmann::json job_to_json(const jobs::Job& job) {
@@ -52,7 +86,35 @@ nlohmann::json balance_to_json(const ledger::Balance& b) {
     return {{"available", b.available().value},
             {"held", b.held.value},
             {"granted", b.granted.value},
-            {"captured", b.captured.value}};
+            {"captured", b.captured.value},
+            {"expired", b.expired.value}};
+}
+
+nlohmann::json grants_to_json(const std::vector<ledger::GrantInfo>& grants) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const ledger::GrantInfo& g : grants) {
+        out.push_back(
+            {{"id", g.id},
+             {"reason", g.reason},
+             {"tokens", g.tokens.value},
+             {"remaining", g.remaining.value},
+             {"used", g.used.value},
+             {"expired", g.expired.value},
+             {"starts_ms", g.starts_ms},
+             {"expires_ms", g.expires_ms ? nlohmann::json(*g.expires_ms) : nlohmann::json(nullptr)},
+             {"priority", g.priority}});
+    }
+    return out;
+}
+
+nlohmann::json plan_to_json(const pricing::Plan& plan) {
+    return {{"name", plan.name},
+            {"display_name", plan.display_name.empty() ? plan.name : plan.display_name},
+            {"period", plan.period == pricing::PlanPeriod::Month ? "month" : "year"},
+            {"tokens", plan.unlimited ? nlohmann::json(nullptr) : nlohmann::json(plan.tokens)},
+            {"unlimited", plan.unlimited},
+            {"price", format_cents(plan.price_cents)},
+            {"currency", plan.currency}};
 }
 
 }  // namespace tollgate::http

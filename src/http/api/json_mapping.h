@@ -1,28 +1,45 @@
 // JSON shapes of the public API, in one place (docs/api.md shows them).
-// Token amounts are JSON integers; fractional breakdown amounts are exact
-// decimal strings plus integer micro-tokens, never binary floating point.
+// Token amounts are JSON integers; fractional item amounts are exact decimal
+// strings plus integer micro-tokens, never binary floating point.
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "http/api/job_service.h"
 #include "jobs/job.h"
 #include "ledger/ledger.h"
+#include "pricing/price_book.h"
+#include "pricing/quote.h"
 
 namespace tollgate::http {
 
-// [{rule, detail, tokens, micro_tokens}]: the quote's items.
-nlohmann::json breakdown_to_json(const pricing::Quote& quote);
+// [{rule, detail, tokens, micro_tokens}]: the quote's items, which add up
+// exactly to its total.
+nlohmann::json items_to_json(const pricing::Quote& quote);
 
-// {workflow, book_version, width, height, format, upscale_factor, rounding,
-//  tokens, breakdown: [{rule, detail, tokens, micro_tokens}]}
+// One line for logs: "base 10 + per_megapixel 0.96 + rounding -0.96 = 10 tokens".
+std::string items_summary(const pricing::Quote& quote);
+
+// The quote alone: {workflow, book_version, width, height, upscale_factor,
+// output_width, output_height, quality, model_input_size, tiles, window,
+// tenant, priced_at_ms, rounding, tokens, items}.
+nlohmann::json quote_fields_to_json(const pricing::Quote& quote);
+
+// quote_fields_to_json plus the image's format.
 nlohmann::json quote_to_json(const PricedImage& priced);
 
 // {job_id, state, workflow, tokens, created_ms, [finished_ms], [result_url],
 //  [failure_reason]}
 nlohmann::json job_to_json(const jobs::Job& job);
 
-// {available, held, granted, captured}
+// {available, held, granted, captured, expired}
 nlohmann::json balance_to_json(const ledger::Balance& balance);
+
+// [{id, reason, tokens, remaining, used, expired, starts_ms, expires_ms|null, priority}]
+nlohmann::json grants_to_json(const std::vector<ledger::GrantInfo>& grants);
+
+// {name, display_name, period, tokens|null, unlimited, price, currency}
+nlohmann::json plan_to_json(const pricing::Plan& plan);
 
 }  // namespace tollgate::http

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   finished_ms INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(state) WHERE state IN ('admitted', 'dispatched');
+CREATE INDEX IF NOT EXISTS jobs_by_account ON jobs(account_id, created_ms);
 )sql";
 
 constexpr const char* kColumns =
@@ -141,6 +142,39 @@ core::Result<std::vector<Job>> SqliteJobStore::unfinished() {
     });
     if (!s.ok()) return s.error();
     return out;
+}
+
+core::Result<JobStore::RecentJobs> SqliteJobStore::recent(const std::string& account_id,
+                                                          std::int64_t since_ms) {
+    RecentJobs out;
+    core::Status s = store::transact(db_, [&]() -> core::Status {
+        store::Statement st(db_,
+                            "SELECT count(*), coalesce(min(created_ms), 0) FROM jobs "
+                            "WHERE account_id = ?1 AND created_ms >= ?2");
+        st.bind(1, account_id);
+        st.bind(2, since_ms);
+        if (st.step()) {
+            out.count = st.column_int64(0);
+            out.oldest_ms = st.column_int64(1);
+        }
+        return {};
+    });
+    if (!s.ok()) return s.error();
+    return out;
+}
+
+core::Result<std::int64_t> SqliteJobStore::count_unfinished(const std::string& account_id) {
+    std::int64_t count = 0;
+    core::Status s = store::transact(db_, [&]() -> core::Status {
+        store::Statement st(db_,
+                            "SELECT count(*) FROM jobs WHERE account_id = ?1 "
+                            "AND state IN ('admitted', 'dispatched')");
+        st.bind(1, account_id);
+        if (st.step()) count = st.column_int64(0);
+        return {};
+    });
+    if (!s.ok()) return s.error();
+    return count;
 }
 
 }  // namespace tollgate::jobs

@@ -16,6 +16,8 @@ class SqliteJobStore final : public JobStore {
     core::Status transition(const std::string& job_id, JobState to, const Job& update) override;
     core::Result<std::optional<Job>> get(const std::string& job_id) override;
     core::Result<std::vector<Job>> unfinished() override;
+    core::Result<RecentJobs> recent(const std::string& account_id, std::int64_t since_ms) override;
+    core::Result<std::int64_t> count_unfinished(const std::string& account_id) override;
 
   private:
     explicit SqliteJobStore(store::Database& db) : db_(db) {}

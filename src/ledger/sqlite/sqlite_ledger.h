@@ -1,11 +1,22 @@
 // The embedded ledger backend: SQLite tables in the shared database file.
 //
-// Tables: accounts, api_keys (SHA-256 of the secret), holds (one row per key,
-// state open|captured|voided), entries (append-only), balances (cached sums
-// per account with CHECK constraints). Each operation is one transaction, and
+// Tables (schema version 2, docs in sqlite_schema.cc): accounts (with an
+// optional tenant), api_keys (SHA-256 of the secret), balances (cached sums
+// per account, guarded by CHECK constraints including the credit limit),
+// grants (each with its own books: tokens = remaining + held + used +
+// expired, a CHECK), holds (one row per key, state open|captured|voided),
+// hold_allocations (how each hold splits across grants and credit), entries
+// (append-only) and subscriptions. Each operation is one transaction, and
 // joins the caller's transaction when one is open (see store/sqlite.h), so a
 // capture can commit together with the job's final state.
+//
+// The code is split by concept: sqlite_ledger.cc (accounts, keys, reads),
+// sqlite_schema.cc (tables and version), sqlite_grants.cc (grants and
+// expiry), sqlite_holds.cc (reserve, capture, void), sqlite_subscriptions.cc
+// and sqlite_verify.cc.
 #pragma once
+
+#include <memory>
 
 #include "core/clock.h"
 #include "ledger/ledger.h"
@@ -15,34 +26,104 @@ namespace tollgate::ledger {
 
 class SqliteLedger final : public Ledger {
   public:
-    // Creates the tables when missing.
+    // The schema version this code reads and writes (PRAGMA user_version).
+    static constexpr std::int64_t kSchemaVersion = 2;
+
+    // Creates the tables when missing. Fails with "schema_too_old" when the
+    // file holds ledger tables of an earlier version, "schema_too_new" for a
+    // later one.
     static core::Result<std::unique_ptr<SqliteLedger>> open(store::Database& db,
                                                             const core::Clock& clock);
 
     core::Result<std::string> create_account(const std::string& name) override;
     core::Result<bool> account_exists(const std::string& account_id) override;
+    core::Result<std::optional<AccountInfo>> account(const std::string& account_id) override;
+    core::Result<bool> set_tenant(const std::string& account_id,
+                                  const std::string& tenant) override;
     core::Result<std::string> create_api_key(const std::string& account_id) override;
     core::Result<std::optional<std::string>> find_account_by_key(
         const std::string& secret) override;
+
+    core::Result<GrantResult> add_grant(const GrantSpec& spec) override;
     core::Result<std::int64_t> grant(const std::string& account_id, core::Tokens tokens,
                                      const std::string& reason) override;
+    core::Result<std::vector<GrantInfo>> grants(const std::string& account_id) override;
+    core::Result<std::int64_t> expire_due() override;
+
     core::Result<ReserveResult> reserve(const std::string& account_id, core::Tokens tokens,
-                                        const std::string& key) override;
+                                        const std::string& key,
+                                        const ReserveTerms& terms = {}) override;
     core::Result<SettleOutcome> capture(const std::string& key) override;
     core::Result<SettleOutcome> void_hold(const std::string& key,
                                           const std::string& reason) override;
+
     core::Result<Balance> balance(const std::string& account_id) override;
     core::Result<std::optional<Hold>> find_hold(const std::string& key) override;
     core::Result<std::vector<Entry>> entries(const std::string& account_id) override;
+
+    core::Result<Subscription> subscribe(const std::string& account_id,
+                                         const std::string& plan) override;
+    core::Result<bool> unsubscribe(const std::string& account_id, const std::string& plan) override;
+    core::Result<std::vector<Subscription>> subscriptions(const std::string& account_id) override;
+    core::Result<std::vector<Subscription>> active_subscriptions(
+        const std::string& after_account_id = "", const std::string& after_plan = "") override;
+
     core::Result<std::vector<Mismatch>> verify(std::int64_t* accounts_checked) override;
 
   private:
+    // The cached balance row with the credit limit it is guarded by.
+    struct StoredBalance {
+        Balance balance;
+        std::int64_t credit_limit = 0;
+    };
+    // One grant added in a transaction: its id and its grant entry's id.
+    struct AddedGrant {
+        GrantResult result;
+        std::int64_t entry_id = 0;
+    };
+    // One slice of a hold: from a grant, or from credit (nullopt).
+    struct Allocation {
+        std::optional<std::int64_t> grant_id;
+        core::Tokens tokens;
+    };
+
     SqliteLedger(store::Database& db, const core::Clock& clock) : db_(db), clock_(clock) {}
+
+    // Statements shared by the files of this backend; all run inside a
+    // transaction opened by the caller.
+    std::int64_t add_entry(const std::string& account_id, const char* kind, core::Tokens tokens,
+                           const std::string& hold_key, const std::string& reason,
+                           std::optional<std::int64_t> grant_id, std::int64_t now_ms);
+    std::optional<StoredBalance> read_balance(const std::string& account_id);
+    // Asserts the grant's books balance (the row CHECK guarantees it too).
+    void check_grant_row(std::int64_t grant_id);
+
+    core::Result<AddedGrant> insert_grant(const GrantSpec& spec, std::int64_t now_ms);
+    // Expires or rolls over every due grant of one account; returns the count.
+    std::int64_t expire_account(const std::string& account_id, std::int64_t now_ms);
+    // Expires (or rolls over) one grant's remaining tokens if it is due at
+    // now_ms. `hold_key` names the void that returned them, if any.
+    bool expire_grant(std::int64_t grant_id, std::int64_t now_ms, const std::string& hold_key);
+
+    // How a hold of `tokens` would draw on the account's grants active at
+    // now_ms, in draw order; the rest would have to come from credit.
+    struct Draw {
+        std::vector<Allocation> allocations;  // from grants only
+        core::Tokens from_grants;             // their sum, <= the tokens asked for
+        core::Tokens unspent;                 // remaining of all the account's grants
+    };
+    Draw plan_draw(const std::string& account_id, core::Tokens tokens, std::int64_t now_ms);
+
+    // Writes an admitted hold: its row, its slices, the grants and balance it
+    // draws on (balances.credit_limit becomes `credit_limit`).
+    void write_hold(const std::string& account_id, const std::string& key, core::Tokens tokens,
+                    const std::vector<Allocation>& allocations, std::int64_t credit_limit,
+                    std::int64_t now_ms);
+
+    static HoldState parse_hold_state(const std::string& s);
+    std::vector<Allocation> read_allocations(const std::string& hold_key, core::Tokens tokens);
     core::Result<SettleOutcome> settle(const std::string& key, HoldState to,
                                        const std::string& reason);
-    void add_entry(const std::string& account_id, const char* kind, core::Tokens tokens,
-                   const std::string& hold_key, const std::string& reason);
-    Balance read_balance(const std::string& account_id, bool* found);
 
     store::Database& db_;
     const core::Clock& clock_;

@@ -111,4 +111,20 @@ core::Result<std::vector<UsageRecord>> SqliteUsageSink::for_account(const std::s
     return out;
 }
 
+core::Result<std::int64_t> SqliteUsageSink::execution_ms_since(const std::string& account_id,
+                                                               std::int64_t since_ms) {
+    std::int64_t total = 0;
+    core::Status s = store::transact(db_, [&]() -> core::Status {
+        store::Statement st(db_,
+                            "SELECT coalesce(sum(execution_ms), 0) FROM usage_records "
+                            "WHERE account_id = ?1 AND finished_ms >= ?2");
+        st.bind(1, account_id);
+        st.bind(2, since_ms);
+        if (st.step()) total = st.column_int64(0);
+        return {};
+    });
+    if (!s.ok()) return s.error();
+    return total;
+}
+
 }  // namespace tollgate::usage

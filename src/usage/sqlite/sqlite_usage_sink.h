@@ -15,6 +15,8 @@ class SqliteUsageSink final : public UsageSink {
     core::Status write(const UsageRecord& record) override;
     core::Result<std::optional<UsageRecord>> find(const std::string& job_id) override;
     core::Result<std::vector<UsageRecord>> for_account(const std::string& account_id) override;
+    core::Result<std::int64_t> execution_ms_since(const std::string& account_id,
+                                                  std::int64_t since_ms) override;
 
   private:
     explicit SqliteUsageSink(store::Database& db) : db_(db) {}

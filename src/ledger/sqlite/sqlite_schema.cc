@@ -1,0 +1,141 @@
+// The ledger's tables (schema version 2) and how a database file is opened.
+//
+// The CHECK constraints are the last line of defence: a code path that forgot
+// a check makes its statement fail and its transaction roll back, rather
+// than store an overspent account or a grant whose books do not balance.
+//
+// The version lives in PRAGMA user_version. A file whose ledger tables are of
+// an earlier version is refused with "schema_too_old" rather than migrated:
+// version 1 kept grants only as entries, so a migration would have to invent
+// how past holds and captures split across grants, and no deployment holds
+// version 1 data worth that risk. The operator starts with a fresh data
+// directory instead.
+#include "core/assert.h"
+#include "ledger/sqlite/sqlite_ledger.h"
+
+namespace tollgate::ledger {
+namespace {
+
+// balances.credit_limit is the credit under which the latest hold was
+// admitted, raised to the account's outstanding credit if that was larger,
+// so that an expiry can never violate it. hold_allocations rows stay after
+// the hold ends; whether one is open is the state of its hold.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS accounts (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  tenant TEXT,
+  created_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_sha256 TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  created_ms INTEGER NOT NULL,
+  revoked_ms INTEGER
+) STRICT;
+CREATE TABLE IF NOT EXISTS balances (
+  account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+  granted INTEGER NOT NULL DEFAULT 0 CHECK (granted >= 0),
+  held INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0),
+  captured INTEGER NOT NULL DEFAULT 0 CHECK (captured >= 0),
+  expired INTEGER NOT NULL DEFAULT 0 CHECK (expired >= 0),
+  credit_limit INTEGER NOT NULL DEFAULT 0 CHECK (credit_limit >= 0),
+  CHECK (granted - expired - held - captured + credit_limit >= 0)
+) STRICT;
+CREATE TABLE IF NOT EXISTS grants (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  key TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  tokens INTEGER NOT NULL CHECK (tokens > 0),
+  remaining INTEGER NOT NULL CHECK (remaining >= 0),
+  held INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0),
+  used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0),
+  expired INTEGER NOT NULL DEFAULT 0 CHECK (expired >= 0),
+  starts_ms INTEGER NOT NULL,
+  expires_ms INTEGER,
+  priority INTEGER NOT NULL DEFAULT 0,
+  rollover_max_tokens INTEGER NOT NULL DEFAULT 0 CHECK (rollover_max_tokens >= 0),
+  rollover_expires_ms INTEGER,
+  created_ms INTEGER NOT NULL,
+  CHECK (tokens = remaining + held + used + expired),
+  CHECK (expires_ms IS NULL OR expires_ms > starts_ms),
+  CHECK (rollover_expires_ms IS NULL OR rollover_expires_ms > expires_ms)
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS grants_by_key ON grants(account_id, key) WHERE key != '';
+CREATE INDEX IF NOT EXISTS grants_unspent ON grants(account_id, expires_ms) WHERE remaining > 0;
+CREATE INDEX IF NOT EXISTS grants_due ON grants(expires_ms)
+  WHERE remaining > 0 AND expires_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS holds (
+  key TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  tokens INTEGER NOT NULL CHECK (tokens > 0),
+  state TEXT NOT NULL CHECK (state IN ('open', 'captured', 'voided')),
+  created_ms INTEGER NOT NULL,
+  settled_ms INTEGER
+) STRICT;
+CREATE TABLE IF NOT EXISTS hold_allocations (
+  hold_key TEXT NOT NULL REFERENCES holds(key),
+  grant_id INTEGER REFERENCES grants(id),
+  tokens INTEGER NOT NULL CHECK (tokens > 0)
+) STRICT;
+CREATE INDEX IF NOT EXISTS allocations_by_hold ON hold_allocations(hold_key);
+CREATE INDEX IF NOT EXISTS allocations_by_grant ON hold_allocations(grant_id);
+CREATE TABLE IF NOT EXISTS entries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  kind TEXT NOT NULL CHECK (kind IN ('grant', 'hold', 'capture', 'void', 'expiry', 'rollover')),
+  tokens INTEGER NOT NULL CHECK (tokens > 0),
+  hold_key TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  grant_id INTEGER REFERENCES grants(id),
+  created_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS entries_by_account ON entries(account_id, id);
+CREATE INDEX IF NOT EXISTS entries_by_hold ON entries(hold_key) WHERE hold_key != '';
+CREATE INDEX IF NOT EXISTS entries_by_grant ON entries(grant_id) WHERE grant_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS subscriptions (
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  plan TEXT NOT NULL,
+  subscribed_ms INTEGER NOT NULL,
+  cancelled_ms INTEGER,
+  PRIMARY KEY (account_id, plan)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS subscriptions_active ON subscriptions(account_id, plan)
+  WHERE cancelled_ms IS NULL;
+)sql";
+
+}  // namespace
+
+core::Result<std::unique_ptr<SqliteLedger>> SqliteLedger::open(store::Database& db,
+                                                               const core::Clock& clock) {
+    core::Status s = store::transact(db, [&]() -> core::Status {
+        store::Statement version(db, "PRAGMA user_version");
+        TOLLGATE_ASSERT(version.step());  // the pragma always answers one row
+        std::int64_t found = version.column_int64(0);
+        store::Statement tables(db,
+                                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                                "'accounts'");
+        bool has_ledger = tables.step();
+        if (has_ledger && found < kSchemaVersion) {
+            return core::make_error(
+                "schema_too_old",
+                "the ledger in " + db.path() + " has schema version " + std::to_string(found) +
+                    ", this build needs version " + std::to_string(kSchemaVersion) +
+                    " and does not migrate it; start with a fresh data directory");
+        }
+        if (found > kSchemaVersion) {
+            return core::make_error("schema_too_new",
+                                    "the database " + db.path() + " has schema version " +
+                                        std::to_string(found) + ", newer than this build's " +
+                                        std::to_string(kSchemaVersion));
+        }
+        core::Status created = db.exec(kSchema);
+        if (!created.ok()) return created;
+        return db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+    });
+    if (!s.ok()) return s.error();
+    return std::unique_ptr<SqliteLedger>(new SqliteLedger(db, clock));
+}
+
+}  // namespace tollgate::ledger

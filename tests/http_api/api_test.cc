@@ -1,0 +1,182 @@
+// The API's routes for plans, tenants, pricing reloads and the 402 answer,
+// called as plain functions (no sockets) over real stores.
+#include "http/api/api.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "http_api/fixture.h"
+
+namespace tollgate::http {
+namespace {
+
+using nlohmann::json;
+
+class ApiTest : public testing_support::GatewayFixture {
+  protected:
+    Response call(const std::string& method, const std::string& path, const std::string& body,
+                  const std::string& token, const std::string& query = "") {
+        Request r;
+        r.method = method;
+        r.path = path;
+        r.target = query.empty() ? path : path + "?" + query;
+        r.query = query;
+        r.body = body;
+        r.headers["authorization"] = "Bearer " + token;
+        if (!body.empty() && body[0] == '{') r.headers["content-type"] = "application/json";
+        return api_->handle(r);
+    }
+    Response admin(const std::string& method, const std::string& path,
+                   const std::string& body = "") {
+        return call(method, path, body, "admin-secret");
+    }
+    std::string key() {
+        Response r = admin("POST", "/admin/accounts/" + account_ + "/keys");
+        EXPECT_EQ(r.status, 201) << r.body;
+        return json::parse(r.body)["api_key"];
+    }
+};
+
+TEST_F(ApiTest, PaymentRequiredListsThePlansThatWouldCover) {
+    const std::string k = key();
+    ASSERT_EQ(admin("POST", "/admin/accounts/" + account_ + "/grants", R"({"tokens": 4})").status,
+              201);
+    Response r = call("POST", "/v1/jobs", testing_support::png(800, 600), k, "workflow=person");
+    ASSERT_EQ(r.status, 402) << r.body;
+    json body = json::parse(r.body);
+    EXPECT_EQ(body["error"]["code"], "insufficient_balance");
+    EXPECT_EQ(body["needed"], 10);
+    EXPECT_EQ(body["available"], 4);
+    ASSERT_TRUE(body["plans"].is_array());
+    std::vector<std::string> names;
+    for (const json& p : body["plans"]) names.push_back(p["name"]);
+    // Cheapest first; all of these cover 10 tokens.
+    EXPECT_EQ(names, (std::vector<std::string>{"monthly", "rolling", "annual", "vipslow", "vip"}));
+    EXPECT_EQ(body["plans"][0]["price"], "9.99");
+    EXPECT_EQ(body["plans"][0]["currency"], "USD");
+    EXPECT_EQ(body["plans"][0]["tokens"], 100);
+    EXPECT_EQ(body["error"]["plans"], body["plans"]);
+    EXPECT_EQ(body["quote"]["tokens"], 10);
+    EXPECT_EQ(ledger_->balance(account_).value().held, core::Tokens(0));
+}
+
+TEST_F(ApiTest, QuoteItemsAddUpAndNameTheBookVersion) {
+    const std::string k = key();
+    Response r = call("POST", "/v1/quote", testing_support::png(800, 600), k, "workflow=person");
+    ASSERT_EQ(r.status, 200) << r.body;
+    json q = json::parse(r.body);
+    EXPECT_EQ(q["book_version"], "t1");
+    EXPECT_EQ(q["tokens"], 10);
+    std::int64_t micro = 0;
+    std::vector<std::string> rules;
+    for (const json& item : q["items"]) {
+        micro += item["micro_tokens"].get<std::int64_t>();
+        rules.push_back(item["rule"]);
+        EXPECT_FALSE(item["detail"].get<std::string>().empty());
+    }
+    EXPECT_EQ(micro, 10'000'000);
+    EXPECT_EQ(rules, (std::vector<std::string>{"base", "per_megapixel", "rounding"}));
+}
+
+TEST_F(ApiTest, SubscribeShowsGrantsOnTheAccount) {
+    const std::string k = key();
+    Response s = admin("POST", "/admin/accounts/" + account_ + "/plans", R"({"plan": "monthly"})");
+    ASSERT_EQ(s.status, 201) << s.body;
+    Response unknown =
+        admin("POST", "/admin/accounts/" + account_ + "/plans", R"({"plan": "platinum"})");
+    EXPECT_EQ(unknown.status, 400);
+    EXPECT_EQ(json::parse(unknown.body)["error"]["code"], "unknown_plan");
+
+    Response a = call("GET", "/v1/account", "", k);
+    ASSERT_EQ(a.status, 200) << a.body;
+    json body = json::parse(a.body);
+    EXPECT_EQ(body["available"], 100);
+    ASSERT_EQ(body["grants"].size(), 1u);
+    EXPECT_EQ(body["grants"][0]["tokens"], 100);
+    EXPECT_EQ(body["grants"][0]["expires_ms"], testing_support::utc_ms(2026, 12, 1, 0, 0));
+    ASSERT_EQ(body["plans"].size(), 1u);
+    EXPECT_EQ(body["plans"][0]["plan"], "monthly");
+    EXPECT_EQ(body["book_version"], "t1");
+
+    Response cancel = admin("DELETE", "/admin/accounts/" + account_ + "/plans/monthly");
+    EXPECT_EQ(cancel.status, 200) << cancel.body;
+    EXPECT_EQ(json::parse(call("GET", "/v1/account", "", k).body)["plans"].size(), 0u);
+}
+
+TEST_F(ApiTest, TopUpsNeverExpireUnlessAsked) {
+    Response forever = admin("POST", "/admin/accounts/" + account_ + "/grants",
+                             R"({"tokens": 7, "reason": "pack"})");
+    ASSERT_EQ(forever.status, 201) << forever.body;
+    Response dated = admin("POST", "/admin/accounts/" + account_ + "/grants",
+                           R"({"tokens": 5, "expires_in_days": 30, "key": "promo-1"})");
+    ASSERT_EQ(dated.status, 201) << dated.body;
+    Response again = admin("POST", "/admin/accounts/" + account_ + "/grants",
+                           R"({"tokens": 5, "expires_in_days": 30, "key": "promo-1"})");
+    EXPECT_EQ(again.status, 200) << again.body;  // idempotent by key
+    EXPECT_EQ(json::parse(again.body)["available"], 12);
+    auto grants = ledger_->grants(account_).value();
+    ASSERT_EQ(grants.size(), 2u);
+    // Draw order: the expiring grant first.
+    EXPECT_EQ(grants[0].tokens, core::Tokens(5));
+    EXPECT_EQ(grants[0].expires_ms, clock_.now_ms() + 30 * 86'400'000ll);
+    EXPECT_FALSE(grants[1].expires_ms.has_value());
+    Response bad = admin("POST", "/admin/accounts/" + account_ + "/grants",
+                         R"({"tokens": 5, "expires_in_days": -1})");
+    EXPECT_EQ(bad.status, 400);
+}
+
+TEST_F(ApiTest, TenantMustExistInTheBook) {
+    Response bad =
+        admin("POST", "/admin/accounts/" + account_ + "/tenant", R"({"tenant": "zeta"})");
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(json::parse(bad.body)["error"]["code"], "unknown_tenant");
+    Response ok = admin("POST", "/admin/accounts/" + account_ + "/tenant", R"({"tenant": "acme"})");
+    EXPECT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(ledger_->account(account_).value()->tenant, "acme");
+    Response created = admin("POST", "/admin/accounts", R"({"name": "b", "tenant": "half"})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    std::string id = json::parse(created.body)["account_id"];
+    EXPECT_EQ(ledger_->account(id).value()->tenant, "half");
+}
+
+TEST_F(ApiTest, ReloadRouteSwapsAValidBookAndRefusesABrokenOne) {
+    book_text_ = std::string(testing_support::kTestBook);
+    book_text_.replace(book_text_.find("version = \"t1\""), 14, "version = \"t2\"");
+    Response ok = admin("POST", "/admin/pricing/reload");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(json::parse(ok.body)["book_version"], "t2");
+    EXPECT_EQ(json::parse(ok.body)["previous_version"], "t1");
+
+    book_text_ += "\n[workflows.person.quality]\nbogus = 1\n";
+    Response bad = admin("POST", "/admin/pricing/reload");
+    EXPECT_EQ(bad.status, 422) << bad.body;
+    EXPECT_EQ(json::parse(bad.body)["error"]["code"], "invalid_price_book");
+    EXPECT_NE(json::parse(bad.body)["error"]["message"].get<std::string>().find("book.toml:"),
+              std::string::npos);
+    Response info = admin("GET", "/admin/pricing");
+    EXPECT_EQ(json::parse(info.body)["book_version"], "t2");
+    EXPECT_EQ(call("POST", "/admin/pricing/reload", "", "wrong").status, 401);
+}
+
+TEST_F(ApiTest, FairUseRefusalIs429WithRetryAfter) {
+    const std::string k = key();
+    ASSERT_EQ(admin("POST", "/admin/accounts/" + account_ + "/plans", R"({"plan": "vip"})").status,
+              201);
+    for (int i = 0; i < 2; ++i) {
+        Response r = call("POST", "/v1/jobs", testing_support::png(800, 600), k, "workflow=person");
+        ASSERT_EQ(r.status, 202) << r.body;
+        wait_final(json::parse(r.body)["job_id"]);
+    }
+    Response r = call("POST", "/v1/jobs", testing_support::png(800, 600), k, "workflow=person");
+    ASSERT_EQ(r.status, 429) << r.body;
+    EXPECT_EQ(json::parse(r.body)["error"]["code"], "fair_use_exceeded");
+    bool retry_after = false;
+    for (const auto& [name, value] : r.headers) {
+        if (name == "Retry-After") retry_after = value == "60";
+    }
+    EXPECT_TRUE(retry_after);
+}
+
+}  // namespace
+}  // namespace tollgate::http

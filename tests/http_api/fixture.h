@@ -1,0 +1,233 @@
+// A gateway without a network: real SQLite stores in a temporary directory,
+// the price book parsed from text that a test may change and reload, a
+// manual clock, and a dispatcher whose runner is scripted (it can be held
+// blocked to keep jobs in flight). Shared by the http_api tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/time_zone.h"
+#include "http/api/api.h"
+#include "http/api/book_source.h"
+#include "http/api/job_service.h"
+#include "http/api/plan_service.h"
+#include "image/probe.h"
+#include "jobs/sqlite/sqlite_job_store.h"
+#include "ledger/sqlite/sqlite_ledger.h"
+#include "store/sqlite.h"
+#include "support/temp_dir.h"
+#include "usage/sqlite/sqlite_usage_sink.h"
+
+namespace tollgate::http::testing_support {
+
+// person: the seed's prices. A peak window 19:00-23:00 UTC at x1.5; tenant
+// acme is postpaid with a 30-token credit limit; plans of every kind.
+inline constexpr const char* kTestBook = R"(
+version = "t1"
+rounding = "floor"
+time_zone = "UTC"
+
+[workflows.person]
+base = 10
+per_megapixel = 2.0
+upscale_surcharge = 5
+minimum = 10
+
+[[windows]]
+name = "peak"
+start = "19:00"
+end = "23:00"
+multiplier = 1.5
+
+[tenants.acme]
+postpaid = true
+credit_limit = 30
+
+[tenants.half]
+discount_percent = 50
+minimum = 3
+
+[plans.monthly]
+period = "month"
+tokens = 100
+price = "9.99"
+currency = "USD"
+
+[plans.rolling]
+period = "month"
+tokens = 100
+price = "19.99"
+currency = "USD"
+rollover_max = 30
+
+[plans.annual]
+period = "year"
+tokens = 1000
+price = "99"
+currency = "USD"
+
+[plans.vip]
+period = "month"
+unlimited = true
+price = "499"
+currency = "USD"
+[plans.vip.fair_use]
+requests_per_minute = 2
+over_limit = "reject"
+
+[plans.vipslow]
+period = "month"
+unlimited = true
+price = "299"
+currency = "USD"
+[plans.vipslow.fair_use]
+concurrent_jobs = 1
+over_limit = "deprioritize"
+)";
+
+inline constexpr const char* kTestGraph = R"({
+ "1": {"class_type": "LoadImage", "inputs": {"image": "x.png"}},
+ "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "p"}}})";
+
+inline std::string png(int width, int height) {
+    image::init();
+    return image::encode_blank(image::Format::Png, width, height);
+}
+
+// Unix ms of a UTC wall time.
+inline std::int64_t utc_ms(int y, int mo, int d, int h, int mi, int s = 0) {
+    return (core::days_from_civil({y, mo, d}) * 86'400 + h * 3600 + mi * 60 + s) * 1000;
+}
+
+class GatewayFixture : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        db_ = store::Database::open(dir_.file("t.db")).value();
+        ledger_ = ledger::SqliteLedger::open(*db_, clock_).value();
+        jobs_ = jobs::SqliteJobStore::open(*db_).value();
+        usage_ = usage::SqliteUsageSink::open(*db_).value();
+        auto book = pricing::parse_price_book(book_text_, "book.toml");
+        ASSERT_TRUE(book.ok()) << book.error().message;
+        books_ = std::make_unique<PriceBookSource>(
+            std::make_shared<const pricing::PriceBook>(std::move(book).value()),
+            [this]() { return pricing::parse_price_book(book_text_, "book.toml"); }, nullptr);
+        plans_ = std::make_unique<PlanService>(*ledger_, *jobs_, *usage_, clock_);
+        routes_.emplace(
+            "person",
+            WorkflowRoute{
+                dispatch::WorkflowTemplate::from_json_text(kTestGraph, "g").value(),
+                std::make_unique<dispatch::WorkerPool>(std::vector<std::string>{"http://w1"})});
+        dispatcher_ = std::make_unique<dispatch::Dispatcher>(
+            1, clock_, 1,
+            [this](const dispatch::JobSpec& spec, const core::Clock&) { return run(spec); });
+        JobServiceDeps deps;
+        deps.books = books_.get();
+        deps.plans = plans_.get();
+        deps.ledger = ledger_.get();
+        deps.jobs = jobs_.get();
+        deps.usage = usage_.get();
+        deps.dispatcher = dispatcher_.get();
+        deps.routes = &routes_;
+        store::Database* db = db_.get();
+        deps.atomically = [db](const std::function<core::Status()>& fn) {
+            return store::transact(*db, fn);
+        };
+        deps.clock = &clock_;
+        deps.data_dir = dir_.file("data");
+        service_ = std::make_unique<JobService>(std::move(deps));
+        api_ =
+            std::make_unique<Api>(*service_, *ledger_, *jobs_, clock_, ApiOptions{"admin-secret"});
+        account_ = ledger_->create_account("a").value();
+    }
+
+    void TearDown() override {
+        release();
+        dispatcher_->stop();
+    }
+
+    // The scripted worker: waits while `blocked_`, then answers `kind_`.
+    dispatch::JobOutcome run(const dispatch::JobSpec& spec) {
+        std::unique_lock lock(mu_);
+        last_params_ = spec.params;
+        cv_.wait(lock, [&] { return !blocked_; });
+        dispatch::JobOutcome o;
+        o.kind = kind_;
+        o.worker_url = spec.worker_url;
+        o.prompt_id = "p-" + spec.job_id;
+        o.execution_ms = 1500;
+        if (kind_ == dispatch::JobOutcomeKind::Succeeded) {
+            o.output_bytes = "\x89PNG result";
+        } else {
+            o.reason = "boom";
+        }
+        return o;
+    }
+
+    void block() {
+        std::lock_guard lock(mu_);
+        blocked_ = true;
+    }
+    void release() {
+        {
+            std::lock_guard lock(mu_);
+            blocked_ = false;
+        }
+        cv_.notify_all();
+    }
+
+    jobs::Job wait_final(const std::string& job_id) {
+        for (int i = 0; i < 4000; ++i) {
+            auto job = jobs_->get(job_id).value();
+            if (job && jobs::is_final(job->state)) return *job;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        ADD_FAILURE() << "job did not finish";
+        return {};
+    }
+
+    void wait_running(int n) {
+        for (int i = 0; i < 4000 && dispatcher_->running() < n; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        ASSERT_GE(dispatcher_->running(), n);
+    }
+
+    ledger::Balance balance() { return ledger_->balance(account_).value(); }
+
+    core::Result<SubmitResult> submit(const std::string& workflow = "person", int width = 800,
+                                      int height = 600) {
+        return service_->submit(account_, {workflow, "", "", ""}, png(width, height));
+    }
+
+    testing::TempDir dir_;
+    // 2026-11-28 12:00 UTC: outside the peak window.
+    core::ManualClock clock_{utc_ms(2026, 11, 28, 12, 0)};
+    std::string book_text_ = kTestBook;
+    std::unique_ptr<store::Database> db_;
+    std::unique_ptr<ledger::SqliteLedger> ledger_;
+    std::unique_ptr<jobs::SqliteJobStore> jobs_;
+    std::unique_ptr<usage::SqliteUsageSink> usage_;
+    std::unique_ptr<PriceBookSource> books_;
+    std::unique_ptr<PlanService> plans_;
+    std::map<std::string, WorkflowRoute> routes_;
+    std::unique_ptr<dispatch::Dispatcher> dispatcher_;
+    std::unique_ptr<JobService> service_;
+    std::unique_ptr<Api> api_;
+    std::string account_;
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool blocked_ = false;
+    dispatch::JobParams last_params_;
+    dispatch::JobOutcomeKind kind_ = dispatch::JobOutcomeKind::Succeeded;
+};
+
+}  // namespace tollgate::http::testing_support
