@@ -7,7 +7,7 @@ build_pkgs=(
   g++ cmake make pkg-config python3
   libboost-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libfmt-dev libvips-dev libgtest-dev libgmock-dev
-  libbenchmark-dev curl tzdata
+  libbenchmark-dev libhiredis-dev libpq-dev curl tzdata
 )
 
 missing=()

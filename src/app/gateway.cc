@@ -152,7 +152,10 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     http::PriceBookSource* books = p->books.get();
     http::PlanService* plans = p->plans.get();
     ledger::Ledger* ledger_ptr = p->ledger.get();
-    p->sweeper.start(c.sweep_interval_ms, [books, plans, ledger_ptr]() {
+    http::JobService* service = p->service.get();
+    p->sweeper.start(c.sweep_interval_ms, [books, plans, ledger_ptr, service]() {
+        auto holds = service->sweep_expired_holds();
+        if (!holds.ok()) spdlog::error("hold expiry sweep: {}", holds.error().message);
         auto renewed = plans->renew_all(*books->current());
         if (!renewed.ok()) spdlog::error("plan renewal sweep: {}", renewed.error().message);
         auto expired = ledger_ptr->expire_due();

@@ -1,5 +1,5 @@
 // tollgate: the command line. Subcommands: serve (SIGHUP reloads the price
-// book), quote, ledger verify.
+// book), quote, ledger verify, account statement.
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -12,6 +12,7 @@
 #include "app/gateway.h"
 #include "app/ledger_command.h"
 #include "app/quote_command.h"
+#include "app/statement_command.h"
 #include "pricing/quote.h"
 
 namespace {
@@ -99,7 +100,26 @@ int main(int argc, char** argv) {
     verify_cmd->add_option("--config", config_path, "configuration file (for its data_dir)");
     verify_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
 
+    tollgate::app::StatementOptions statement;
+    CLI::App* account_cmd = app.add_subcommand("account", "inspect an account");
+    account_cmd->require_subcommand(1);
+    CLI::App* statement_cmd = account_cmd->add_subcommand(
+        "statement", "the account's ledger entries as CSV, oldest first");
+    statement_cmd->add_option("--account", statement.account_id, "account id")->required();
+    statement_cmd->add_option("--from", statement.from,
+                              "first instant, \"YYYY-MM-DD[ HH:MM]\" in the book's zone");
+    statement_cmd->add_option("--to", statement.to, "end (exclusive), same format");
+    statement_cmd->add_option("--config", config_path, "configuration file (data_dir, zone)");
+    statement_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
+
     CLI11_PARSE(app, argc, argv);
+    if (statement_cmd->parsed()) {
+        auto config = tollgate::app::load_config(config_path);
+        if (!config.ok()) return fail(config.error().message);
+        statement.data_dir = data_dir.empty() ? config->data_dir : data_dir;
+        statement.zone = config->price_book.time_zone;
+        return tollgate::app::run_statement(statement);
+    }
     if (serve_cmd->parsed()) return serve(config_path, listen, data_dir);
     if (verify_cmd->parsed()) {
         if (data_dir.empty()) {

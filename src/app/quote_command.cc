@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "app/config.h"
 #include "core/clock.h"
+#include "core/local_time.h"
 #include "http/api/json_mapping.h"
 
 namespace tollgate::app {
@@ -19,34 +19,7 @@ int fail(const std::string& message) {
     return 1;
 }
 
-bool read_number(std::string_view text, std::size_t pos, std::size_t len, int lo, int hi,
-                 int* out) {
-    if (pos + len > text.size()) return false;
-    const char* begin = text.data() + pos;
-    auto [ptr, ec] = std::from_chars(begin, begin + len, *out);
-    return ec == std::errc() && ptr == begin + len && *out >= lo && *out <= hi;
-}
-
 }  // namespace
-
-core::Result<std::int64_t> parse_local_time(std::string_view text, const core::TimeZone& zone) {
-    // YYYY-MM-DD?HH:MM[:SS]
-    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-    const bool shape = (text.size() == 16 || text.size() == 19) && text[4] == '-' &&
-                       text[7] == '-' && (text[10] == ' ' || text[10] == 'T') && text[13] == ':' &&
-                       (text.size() == 16 || text[16] == ':');
-    if (!shape || !read_number(text, 0, 4, 1970, 9999, &year) ||
-        !read_number(text, 5, 2, 1, 12, &month) ||
-        !read_number(text, 8, 2, 1, core::days_in_month(year, month), &day) ||
-        !read_number(text, 11, 2, 0, 23, &hour) || !read_number(text, 14, 2, 0, 59, &minute) ||
-        (text.size() == 19 && !read_number(text, 17, 2, 0, 59, &second))) {
-        return core::make_error("invalid_time", "time \"" + std::string(text.substr(0, 40)) +
-                                                    "\" must look like 2026-11-28 19:30");
-    }
-    const std::int64_t local_s =
-        core::days_from_civil({year, month, day}) * 86'400 + hour * 3600 + minute * 60 + second;
-    return zone.to_unix_s(local_s) * 1000;
-}
 
 std::string format_quote_table(const pricing::Quote& q) {
     std::string out =
@@ -88,7 +61,7 @@ int run_quote(const QuoteOptions& o) {
     }
     request.at_unix_ms = core::SystemClock::instance().now_ms();
     if (!o.at.empty()) {
-        auto at = parse_local_time(o.at, book.time_zone);
+        auto at = core::parse_local_time_ms(o.at, book.time_zone);
         if (!at.ok()) return fail(at.error().message);
         request.at_unix_ms = *at;
     }

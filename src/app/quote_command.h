@@ -29,10 +29,6 @@ struct QuoteOptions {
 // Runs the command: prints to stdout, errors to stderr; returns the exit code.
 int run_quote(const QuoteOptions& options);
 
-// "2026-11-28 19:30" or "2026-11-28T19:30" (optionally ":SS") read on the
-// wall clock of `zone`, as unix milliseconds. Errors: "invalid_time".
-core::Result<std::int64_t> parse_local_time(std::string_view text, const core::TimeZone& zone);
-
 // The human-readable table: one line per item, then the total.
 std::string format_quote_table(const pricing::Quote& quote);
 // The same quote as JSON (the API's quote fields, with "tokens" and "items").

@@ -1,6 +1,14 @@
 // The job is a straight line of blocking calls (upload, watch, queue, wait,
 // fetch, clean up) so the control flow reads top to bottom; every call is
-// bounded by what is left of the job's deadline.
+// bounded by what is left of the job's deadline. A resumed job is the tail of
+// the same line (watch, one look at /queue and /history, wait, fetch, clean
+// up) run by the same JobRun, so both paths share every step after queueing
+// rather than keeping a second copy that could drift.
+//
+// Resuming: the WebSocket is opened with the job's own client id before the
+// first look, because ComfyUI sends a prompt's events to whichever socket has
+// that id now; anything that happened before the socket opened is found in
+// /history by the first look, and anything after arrives as events.
 //
 // Waiting: the WebSocket is the fast path, but ComfyUI sockets can stall
 // silently and events are never replayed, so (a) after kWsQuietMs without an
@@ -37,13 +45,14 @@ constexpr int kPollFailuresMax = 5;       // consecutive failed polls before giv
 constexpr int kCleanupTimeoutMs = 3'000;  // best-effort calls after the deadline
 constexpr std::array<int, 5> kHistoryRetryDelaysMs = {0, 100, 250, 500, 1'000};
 constexpr std::size_t kJobIdBytesMax = 100;
+constexpr std::size_t kPromptIdBytesMax = 100;
 
-bool valid_job_id(const std::string& id) {
-    return !id.empty() && id.size() <= kJobIdBytesMax &&
-           std::all_of(id.begin(), id.end(), [](char c) {
-               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '_' || c == '-';
-           });
+// Job ids name files on the worker; prompt ids (UUIDs) go into routes.
+bool valid_id(const std::string& id, std::size_t bytes_max) {
+    return !id.empty() && id.size() <= bytes_max && std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+    });
 }
 
 bool valid_extension(const std::string& ext) {
@@ -73,6 +82,7 @@ class JobRun {
     }
 
     JobOutcome run();
+    JobOutcome resume(const std::string& prompt_id);
 
   private:
     int remaining_ms() const {
@@ -83,6 +93,9 @@ class JobRun {
     void arm() { client_->set_request_timeout_ms(std::max(remaining_ms(), 1)); }
 
     JobOutcome finish(JobOutcomeKind kind, std::string reason);
+    void open_watch();
+    void adopt(const std::string& prompt_id);
+    JobOutcome follow();
     std::optional<JobOutcome> queue(const nlohmann::json& graph);
     std::optional<JobOutcome> wait();
     std::optional<JobOutcome> poll(bool check_queue);
@@ -125,7 +138,7 @@ JobOutcome JobRun::finish(JobOutcomeKind kind, std::string reason) {
 
 JobOutcome JobRun::run() {
     TOLLGATE_ASSERT(spec_.workflow != nullptr);
-    if (!valid_job_id(spec_.job_id) || !valid_extension(spec_.image_extension) ||
+    if (!valid_id(spec_.job_id, kJobIdBytesMax) || !valid_extension(spec_.image_extension) ||
         spec_.image_bytes.empty()) {
         return finish(JobOutcomeKind::Rejected,
                       "invalid_job_spec: bad job id, image extension or empty image");
@@ -140,6 +153,36 @@ JobOutcome JobRun::run() {
                                           spec_.job_id + "." + spec_.image_extension, folder);
     if (!uploaded) return finish(kind_before_queue(uploaded.error()), reason_of(uploaded.error()));
 
+    open_watch();
+    if (auto failed = queue(spec_.workflow->fill(uploaded->image_ref(), folder, spec_.params)))
+        return *failed;
+    if (spec_.on_queued) spec_.on_queued(prompt_id_);
+    return follow();
+}
+
+JobOutcome JobRun::resume(const std::string& prompt_id) {
+    TOLLGATE_ASSERT(spec_.workflow != nullptr);
+    if (!valid_id(spec_.job_id, kJobIdBytesMax) || !valid_id(prompt_id, kPromptIdBytesMax)) {
+        return finish(JobOutcomeKind::Rejected, "invalid_job_spec: bad job id or prompt id");
+    }
+    auto client = ComfyClient::create(spec_.worker_url);
+    if (!client) return finish(JobOutcomeKind::Rejected, reason_of(client.error()));
+    client_.emplace(std::move(*client));
+    spdlog::info("job {}: resuming prompt {} on {}", spec_.job_id, prompt_id, spec_.worker_url);
+
+    open_watch();
+    adopt(prompt_id);
+    // The first look decides between finished, lost and still to wait for;
+    // an unanswered look only counts towards kPollFailuresMax, like any poll.
+    if (auto failed = poll(/*check_queue=*/true)) {
+        cleanup();
+        return *failed;
+    }
+    return follow();
+}
+
+// Connects the job's WebSocket; without one, wait() polls.
+void JobRun::open_watch() {
     auto watch = PromptWatch::connect(
         client_->address(), "tollgate-" + spec_.job_id,
         std::min(std::max(remaining_ms(), 1), core::limits::kComfyRequestTimeoutMs));
@@ -149,9 +192,17 @@ JobOutcome JobRun::run() {
         spdlog::warn("job {}: no WebSocket ({}); polling instead", spec_.job_id,
                      reason_of(watch.error()));
     }
+}
 
-    if (auto failed = queue(spec_.workflow->fill(uploaded->image_ref(), folder, spec_.params)))
-        return *failed;
+// From here on the run follows `prompt_id` on the worker.
+void JobRun::adopt(const std::string& prompt_id) {
+    prompt_id_ = prompt_id;
+    outcome_.prompt_id = prompt_id;
+    tracker_.set_prompt_id(prompt_id);
+}
+
+// Waits for the adopted prompt, downloads its output, and deletes its history entry.
+JobOutcome JobRun::follow() {
     if (auto failed = wait()) {
         cleanup();
         return *failed;
@@ -175,9 +226,7 @@ std::optional<JobOutcome> JobRun::queue(const nlohmann::json& graph) {
             spdlog::warn("job {}: queued with node errors: {}", spec_.job_id,
                          queued->node_errors_summary);
         }
-        prompt_id_ = queued->prompt_id;
-        outcome_.prompt_id = prompt_id_;
-        tracker_.set_prompt_id(queued->prompt_id);
+        adopt(queued->prompt_id);
         return std::nullopt;
     }
     const core::Error& e = queued.error();
@@ -361,7 +410,12 @@ const char* to_string(JobOutcomeKind kind) {
 }
 
 JobOutcome run_job(const JobSpec& spec, const core::Clock& clock) {
+    if (!spec.resume_prompt_id.empty()) return JobRun(spec, clock).resume(spec.resume_prompt_id);
     return JobRun(spec, clock).run();
+}
+
+JobOutcome resume_job(const JobSpec& spec, const std::string& prompt_id, const core::Clock& clock) {
+    return JobRun(spec, clock).resume(prompt_id);
 }
 
 }  // namespace tollgate::dispatch

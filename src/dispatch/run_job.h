@@ -1,16 +1,21 @@
-// One colorization job, run start to finish against one ComfyUI worker.
+// One colorization job, run start to finish against one ComfyUI worker, or
+// picked up again after a restart.
 //
 // run_job() blocks the calling (dispatch) thread for at most about
 // JobSpec::timeout_ms plus a few seconds of best-effort cleanup. It uploads
-// the image under a name tollgate chooses, follows the prompt over the
+// the image under a name tollgate chooses, queues the prompt, reports the
+// worker's prompt id through JobSpec::on_queued, follows the prompt over the
 // WebSocket (polling /history and /queue when the socket fails or goes
 // quiet), downloads the first SaveImage output, and deletes the history entry.
+// resume_job() does the same following, downloading and cleanup for a prompt
+// an earlier process queued, and never uploads or queues anything.
 // Every failure ends in exactly one JobOutcomeKind; nothing throws. The
 // uploaded input file stays on the worker (ComfyUI has no route to delete it).
 // Thread-safe: runs share nothing but the read-only WorkflowTemplate and Clock.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "core/clock.h"
@@ -26,6 +31,15 @@ struct JobSpec {
     std::string image_extension;  // "png", "jpg", "jpeg" or "webp"
     int timeout_ms = 0;           // whole job; clamped to [1, kJobTimeoutMsMax]
     JobParams params;             // set into the template's bound inputs
+    // Called once by run_job(), on its own thread, as soon as the worker has
+    // accepted the prompt and before following it, with the id the worker
+    // returned (the one resume_job() needs). Not called when nothing was
+    // queued, nor by resume_job(). Optional; must not throw. The prompt is
+    // already queued on the worker, so keep it short (one durable write).
+    std::function<void(const std::string& prompt_id)> on_queued;
+    // When set, run_job() re-attaches to this prompt (resume_job) instead of
+    // uploading and queueing: how a restart follows jobs already on a worker.
+    std::string resume_prompt_id;
 };
 
 enum class JobOutcomeKind {
@@ -56,5 +70,22 @@ struct JobOutcome {
 // `clock` gives the deadline (steady_us) and the posting time (now_ms); the
 // network waits themselves run on real time, so pass SystemClock in production.
 JobOutcome run_job(const JobSpec& spec, const core::Clock& clock);
+
+// Follows `prompt_id`, which an earlier run_job() queued on spec.worker_url,
+// to its end, within spec.timeout_ms from now (pass what is left of the job's
+// original deadline). Only job_id, worker_url, workflow and timeout_ms of
+// `spec` are read. The outcomes mean what they mean for run_job(), and:
+//   Succeeded        the prompt had finished or now finished; output as for run_job()
+//   ExecutionFailed  it failed or was interrupted on the worker
+//   ProtocolError    "prompt_lost: ..." when the worker has the prompt neither
+//                    queued nor in history (it restarted, or the history entry
+//                    was deleted); "worker_lost: ..." when it stopped answering
+//   TimedOut         the deadline passed; a still-pending prompt is removed
+//   Rejected         "invalid_job_spec: ..." for a bad job id or prompt id,
+//                    "invalid_worker_url: ..." for a bad spec.worker_url
+// Never WorkerUnreachable: the prompt was queued, so the job is not safe to
+// run elsewhere without settling this one. queue_wait_ms is 0 (the posting
+// time died with the earlier process).
+JobOutcome resume_job(const JobSpec& spec, const std::string& prompt_id, const core::Clock& clock);
 
 }  // namespace tollgate::dispatch

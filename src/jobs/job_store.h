@@ -1,7 +1,9 @@
-// Persistence of jobs. Implementations are thread-safe.
+// Persistence of jobs and of the idempotency keys that admitted them.
+// Implementations are thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +11,18 @@
 #include "jobs/job.h"
 
 namespace tollgate::jobs {
+
+// An Idempotency-Key that admitted a job: the same key from the same account
+// with the same request gets this response again, forever.
+struct IdempotencyRecord {
+    std::string account_id;
+    std::string key;
+    std::string request_sha256;  // fingerprint of what was asked
+    std::string job_id;
+    int status = 0;             // HTTP status of the stored response
+    std::string response_json;  // the response body, byte for byte
+    std::int64_t created_ms = 0;
+};
 
 class JobStore {
   public:
@@ -34,6 +48,19 @@ class JobStore {
                                             std::int64_t since_ms) = 0;
     // How many of the account's jobs are not in a final state.
     virtual core::Result<std::int64_t> count_unfinished(const std::string& account_id) = 0;
+
+    // Records the worker and prompt id of a job that a worker accepted, so a
+    // restart can re-attach to it. Only an unfinished job is updated.
+    virtual core::Status set_prompt(const std::string& job_id, const std::string& worker,
+                                    const std::string& prompt_id) = 0;
+
+    virtual core::Result<std::optional<IdempotencyRecord>> find_idempotency(
+        const std::string& account_id, const std::string& key) = 0;
+    // Error "idempotency_key_exists" when (account, key) is already recorded.
+    virtual core::Status insert_idempotency(const IdempotencyRecord& record) = 0;
+    // Forgets a key whose job was refused after admission (nothing was sent).
+    virtual core::Status delete_idempotency(const std::string& account_id,
+                                            const std::string& key) = 0;
 };
 
 }  // namespace tollgate::jobs

@@ -1,23 +1,28 @@
 // The ledger: accounts, API keys, grants, holds and their settlement.
 //
 // Key invariant (checked on every write, tested under concurrency): for each
-// account, granted = available + held + captured + expired, and available
-// never goes below -credit_limit (0 for prepaid accounts). Each grant keeps its
-// own books: tokens = remaining + held (allocated to open holds) + used
-// (captured) + expired. reserve() checks and holds in one atomic step,
-// drawing the hold from the account's active grants in draw order (priority
-// first, then the earliest expiry, never-expiring grants last, then the oldest)
-// and, under credit terms, from credit for the rest. A hold ends in exactly
-// one capture or void. Every movement is also an immutable entry.
+// account, granted = available + held + captured + expired + debited, and
+// available never goes below -credit_limit (0 for prepaid accounts). Each
+// grant keeps its own books: tokens = remaining + held (allocated to open
+// holds) + used (captured) + expired + debited. reserve() checks and holds in
+// one atomic step, drawing the hold from the account's active grants in draw
+// order (priority first, then the earliest expiry, never-expiring grants
+// last, then the oldest) and, under credit terms, from credit for the rest. A
+// hold ends in exactly one capture (of all or part of it) or void. Every
+// movement is also an immutable entry that records the available balance
+// right after it.
 //
 // Vocabulary (docs/architecture.md): *reserve* makes a *hold*, which ends in
 // exactly one *capture* or *void*. A *grant* funds an account until its
 // *expiry*; at expiry an allowance of its unused tokens may *roll over* once.
-// An *entry* records a movement.
+// An *adjustment* adds tokens (as a grant) or *debits* them from the
+// account's grants; a *refund* returns captured tokens (as a grant). An
+// *entry* records a movement.
 //
 // Time comes from the injected core::Clock. Due grants are expired lazily, in
-// the same transaction, before any reserve(), balance() or grants() call for
-// their account, and by expire_due() for a periodic sweeper.
+// the same transaction, before any reserve(), adjust(), refund(), balance()
+// or grants() call for their account, and by expire_due() for a periodic
+// sweeper.
 //
 // Threads: implementations are safe to call from any thread.
 #pragma once
@@ -28,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "core/limits.h"
 #include "core/result.h"
 #include "core/tokens.h"
 
@@ -43,18 +49,31 @@ inline constexpr std::int64_t kExpireBatchGrantsMax = 1'000;
 inline constexpr std::int64_t kGrantsListMax = 1'000;
 // active_subscriptions() returns at most this many per call (one page).
 inline constexpr std::int64_t kSubscriptionsPageMax = 10'000;
-// Grant idempotency keys, plan names and tenants.
+// entries_page() returns at most this many entries per page.
+inline constexpr std::size_t kEntriesPageMax = 1'000;
+// expired_open_holds() returns at most this many holds per call.
+inline constexpr std::size_t kExpiredHoldsPageMax = 1'000;
+// The longest hold TTL a reserve() may ask for (a week). A hold must outlive
+// its job, so the TTL a caller picks exceeds the job timeout.
+inline constexpr std::int64_t kHoldTtlMsMax = 7ll * 24 * 60 * 60 * 1000;
+static_assert(kHoldTtlMsMax > core::limits::kJobTimeoutMsMax);
+// Grant and adjustment idempotency keys, plan names and tenants.
 inline constexpr std::size_t kGrantKeyBytesMax = 200;
 inline constexpr std::size_t kPlanBytesMax = 200;
 inline constexpr std::size_t kTenantBytesMax = 200;
 
+// An account's cached sums. Adjustments that add tokens and refunds are
+// grants, so they count in `granted`; adjustments that remove tokens count in
+// `debited`. Captures stay in `captured` after a refund: a refund is new
+// money returned, not an undone capture.
 struct Balance {
     core::Tokens granted;
     core::Tokens held;
     core::Tokens captured;
     core::Tokens expired;
+    core::Tokens debited;
     // Negative when an account on credit owes more than its grants cover.
-    core::Tokens available() const { return granted - expired - held - captured; }
+    core::Tokens available() const { return granted - expired - held - captured - debited; }
 };
 
 // The credit terms under which one reserve() is admitted, from the account's
@@ -65,6 +84,10 @@ struct ReserveTerms {
     // Recorded as the hold entry's reason, e.g. the price book version the
     // held quote came from; at most kReasonBytesMax bytes (longer is cut).
     std::string memo;
+    // The hold expires this long after it is placed: expired_open_holds()
+    // lists it from then on. 0 = never; at most kHoldTtlMsMax. The ledger
+    // never ends a hold by itself: its owner voids it.
+    std::int64_t ttl_ms = 0;
 };
 
 enum class ReserveOutcome {
@@ -83,7 +106,7 @@ struct ReserveResult {
 enum class SettleOutcome {
     Settled,         // this call captured (or voided) the hold
     AlreadySettled,  // the same settlement happened before: idempotent no-op
-    Conflict,        // the hold already ended the other way
+    Conflict,        // the hold already ended the other way, or for another amount
     UnknownHold,
 };
 
@@ -92,22 +115,41 @@ enum class HoldState { Open, Captured, Voided };
 struct Hold {
     std::string key;
     std::string account_id;
-    core::Tokens tokens;
+    core::Tokens tokens;  // held when placed
     HoldState state;
     std::int64_t created_ms;
+    std::optional<std::int64_t> expires_ms;  // nullopt: no TTL
+    core::Tokens captured;                   // 1 .. tokens once captured, else 0
+    core::Tokens refunded;                   // 0 .. captured
 };
 
 struct Entry {
     std::int64_t id;
     std::string account_id;
-    std::string kind;  // grant | hold | capture | void | expiry | rollover
+    // grant | hold | capture | void | expiry | rollover | adjustment | refund
+    std::string kind;
+    // Positive, except for an adjustment that removed tokens. A capture's
+    // tokens are the amount charged; the rest of its hold was released.
     core::Tokens tokens;
+    // Set on hold, capture, void and refund entries, and on the expiry and
+    // rollover entries that tokens a capture or void released caused.
     std::string hold_key;
     std::string reason;
     std::int64_t created_ms;
-    // The grant a grant, expiry or rollover entry is about; nullopt for the
-    // entries of a hold (its split across grants is in the allocations).
+    // The grant a grant, expiry, rollover, refund or positive adjustment entry
+    // is about; nullopt for the entries of a hold (its split across grants is
+    // in the allocations) and for a negative adjustment (likewise).
     std::optional<std::int64_t> grant_id;
+    // The account's available balance in tokens right after this entry,
+    // stored when the entry was written; negative under credit.
+    std::int64_t balance_after = 0;
+};
+
+// One page of an account's entries (see entries_page()).
+struct EntryPage {
+    std::vector<Entry> entries;
+    // Pass as after_id for the next page; nullopt when this page is the last.
+    std::optional<std::int64_t> next_after_id;
 };
 
 // What add_grant() is asked to add. A grant starts when it is added.
@@ -136,7 +178,9 @@ struct GrantInfo {
     std::int64_t starts_ms;
     std::optional<std::int64_t> expires_ms;
     std::int64_t priority;
-    core::Tokens held;  // allocated to open holds: tokens - remaining - used - expired
+    core::Tokens held;     // allocated to open holds
+    core::Tokens debited;  // removed by negative adjustments
+    std::string source;    // grant | adjustment | refund: what added it
 };
 
 struct AccountInfo {
@@ -198,19 +242,67 @@ class Ledger {
 
     // Atomically checks that the account can afford `tokens` under `terms` and
     // holds them under `key`, drawing from grants in draw order, then credit.
+    // A repeated key is judged on account and amount only (not the terms).
+    // Error "invalid_terms" for a credit limit or TTL out of range.
     virtual core::Result<ReserveResult> reserve(const std::string& account_id, core::Tokens tokens,
                                                 const std::string& key,
                                                 const ReserveTerms& terms = {}) = 0;
-    // Ends an open hold by charging it to the grants (and credit) it drew on.
-    virtual core::Result<SettleOutcome> capture(const std::string& key) = 0;
+    // Ends an open hold by charging `tokens` of it (nullopt: all of it) and
+    // releasing the rest, in one transaction. The charge takes the hold's
+    // slices in draw order, so the release gives back credit first, then the
+    // grants in reverse draw order: the earliest-expiring grants are the ones
+    // charged. Released tokens return to their grants; those of a grant that
+    // has expired meanwhile expire at once. Writes one capture entry of the
+    // charged amount. On a captured hold: AlreadySettled for the same amount
+    // (nullopt meaning the hold's full amount), Conflict for another; on a
+    // voided hold: Conflict. Errors: "invalid_tokens" (<= 0),
+    // "capture_exceeds_hold" (more than the hold).
+    virtual core::Result<SettleOutcome> capture(const std::string& key,
+                                                std::optional<core::Tokens> tokens) = 0;
+    // Captures the hold's full amount.
+    core::Result<SettleOutcome> capture(const std::string& key) {
+        return capture(key, std::nullopt);
+    }
     // Ends an open hold by returning its tokens to its grants; tokens returned
     // to a grant that has expired in the meantime expire at once.
     virtual core::Result<SettleOutcome> void_hold(const std::string& key,
                                                   const std::string& reason) = 0;
+    // Open holds whose TTL ran out (expires_ms <= now_ms), the longest expired
+    // first, at most min(limit, kExpiredHoldsPageMax). Read-only: the owner of
+    // each hold (the jobs layer) voids it together with its job.
+    virtual core::Result<std::vector<Hold>> expired_open_holds(std::int64_t now_ms,
+                                                               std::size_t limit) = 0;
+
+    // Adds (tokens > 0) or removes (tokens < 0) tokens and returns the id of
+    // the one adjustment entry. Adding makes a never-expiring grant of source
+    // "adjustment". Removing debits the account's active grants in draw order
+    // and never takes the account below zero, credit or not. With a non-empty
+    // key it is idempotent per account: the same key and amount again changes
+    // nothing and returns the first entry's id. Errors: "unknown_account",
+    // "invalid_tokens" (0 or beyond kGrantTokensMax), "invalid_reason",
+    // "invalid_key", "insufficient_balance", "adjustment_key_conflict".
+    virtual core::Result<std::int64_t> adjust(const std::string& account_id, std::int64_t tokens,
+                                              const std::string& reason,
+                                              const std::string& key) = 0;
+    // Returns `tokens` of a captured hold's charge to its account as a
+    // never-expiring grant of source "refund", and returns the id of its one
+    // refund entry. A hold's refunds together never exceed its capture. Not
+    // idempotent: a caller that retries must first check Hold::refunded.
+    // Errors: "unknown_hold", "hold_not_captured", "invalid_tokens",
+    // "invalid_reason", "refund_exceeds_capture".
+    virtual core::Result<std::int64_t> refund(const std::string& hold_key, core::Tokens tokens,
+                                              const std::string& reason) = 0;
 
     virtual core::Result<Balance> balance(const std::string& account_id) = 0;
     virtual core::Result<std::optional<Hold>> find_hold(const std::string& key) = 0;
+    // Every entry of the account, by id.
     virtual core::Result<std::vector<Entry>> entries(const std::string& account_id) = 0;
+    // A statement page: the account's entries with from_ms <= created_ms <
+    // to_ms and id > after_id, by id, at most min(limit, kEntriesPageMax).
+    // Errors: "unknown_account", "invalid_limit" (0).
+    virtual core::Result<EntryPage> entries_page(const std::string& account_id,
+                                                 std::int64_t from_ms, std::int64_t to_ms,
+                                                 std::int64_t after_id, std::size_t limit) = 0;
 
     // Subscribes the account to `plan`. Idempotent: an active subscription is
     // returned unchanged; a cancelled one is re-activated with a new
@@ -230,7 +322,8 @@ class Ledger {
         const std::string& after_account_id = "", const std::string& after_plan = "") = 0;
 
     // Recomputes every account and grant from its entries, holds and
-    // allocations, and compares with the cached figures. Empty when money is
+    // allocations, and every entry's balance_after from the entries before
+    // it, and compares with the cached figures. Empty when money is
     // conserved everywhere. `accounts_checked` receives the number of
     // accounts examined.
     virtual core::Result<std::vector<Mismatch>> verify(std::int64_t* accounts_checked) = 0;

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "app/quote_command.h"
+#include "app/statement_command.h"
 #include "support/temp_dir.h"
 
 namespace tollgate::app {
@@ -154,18 +155,24 @@ TEST(QuoteCommandTest, TableShowsItemsAndTotal) {
     EXPECT_NE(format_quote_json(*q).find("\"items\""), std::string::npos);
 }
 
-TEST(QuoteCommandTest, LocalTimeReadsTheBookClock) {
-    auto paris = core::TimeZone::load("Europe/Paris");
-    ASSERT_TRUE(paris.ok());
-    // 19:30 in Paris in November is 18:30 UTC.
-    auto t = parse_local_time("2026-11-28 19:30", *paris);
-    ASSERT_TRUE(t.ok()) << t.error().message;
-    EXPECT_EQ(*t, (core::days_from_civil({2026, 11, 28}) * 86'400 + 18 * 3600 + 30 * 60) * 1000);
-    EXPECT_EQ(*parse_local_time("2026-11-28T19:30:15", *paris), *t + 15'000);
-    for (const char* bad : {"", "2026-11-28", "2026-02-30 10:00", "2026-11-28 24:00",
-                            "2026/11/28 10:00", "2026-11-28 10:00:60", "x026-11-28 10:00"}) {
-        EXPECT_FALSE(parse_local_time(bad, *paris).ok()) << bad;
-    }
+TEST(StatementTest, CsvRowsQuoteWhatNeedsQuoting) {
+    EXPECT_EQ(statement_header(),
+              "entry_id,time,kind,tokens,balance_after,job_id,grant_id,reason\r\n");
+    ledger::Entry e;
+    e.id = 7;
+    e.kind = "hold";
+    e.tokens = core::Tokens(10);
+    e.balance_after = 40;
+    e.hold_key = "job_1";
+    e.reason = "quote under price book \"seed\", v2";
+    e.created_ms = (core::days_from_civil({2026, 11, 28}) * 86'400 + 12 * 3600) * 1000;
+    EXPECT_EQ(statement_row(e, core::TimeZone::utc()),
+              "7,2026-11-28T12:00:00+00:00,hold,10,40,job_1,,\"quote under price book "
+              "\"\"seed\"\", v2\"\r\n");
+    e.grant_id = 3;
+    e.reason = "plain";
+    EXPECT_EQ(statement_row(e, core::TimeZone::utc()),
+              "7,2026-11-28T12:00:00+00:00,hold,10,40,job_1,3,plain\r\n");
 }
 
 }  // namespace

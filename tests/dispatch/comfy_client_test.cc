@@ -1,68 +1,24 @@
-// run_job and ComfyClient against (a) a port nobody listens on and (b) a
-// small in-process fake ComfyUI built on synchronous Beast. The fake speaks
-// just enough of the API (upload, prompt, ws, history, view, queue) to drive
-// each outcome; the full emulator (comfysim) is exercised by integration tests.
+// run_job and ComfyClient against (a) a port nobody listens on and (b) the
+// in-process FakeComfy (dispatch/fake_comfy.h).
 #include "dispatch/comfy_client.h"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
-#include <condition_variable>
-#include <deque>
-#include <filesystem>
 #include <mutex>
-#include <thread>
+#include <string>
+#include <vector>
 
 #include "core/clock.h"
+#include "dispatch/fake_comfy.h"
 #include "dispatch/run_job.h"
-#include "http/codec/multipart.h"
-#include "http/codec/query.h"
 
 namespace tollgate::dispatch {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-namespace websocket = boost::beast::websocket;
-using tcp = asio::ip::tcp;
-
-// A port that was free a moment ago: bound to port 0, then closed.
-unsigned short unused_port() {
-    asio::io_context ioc;
-    tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    const unsigned short port = acceptor.local_endpoint().port();
-    acceptor.close();
-    return port;
-}
-
-std::string workflows_dir() {
-    return (std::filesystem::path(__FILE__).parent_path() / "../../config/workflows").string();
-}
-
-const WorkflowTemplate& person_template() {
-    static const WorkflowTemplate t = [] {
-        auto loaded = WorkflowTemplate::load(workflows_dir() + "/ddcolor_person.api.json");
-        EXPECT_TRUE(loaded.ok());
-        return *loaded;
-    }();
-    return t;
-}
-
-JobSpec job_spec(const std::string& url, int timeout_ms = 10'000) {
-    JobSpec spec;
-    spec.job_id = "job_test1";
-    spec.worker_url = url;
-    spec.workflow = &person_template();
-    spec.image_bytes = "\x89PNG fake image bytes";
-    spec.image_extension = "png";
-    spec.timeout_ms = timeout_ms;
-    return spec;
-}
+using testing::FakeComfy;
+using testing::job_spec;
+using testing::Script;
+using testing::unused_port;
 
 TEST(WorkerUrlTest, ParsesHostPortAndPath) {
     auto a = parse_worker_url("http://127.0.0.1:8188");
@@ -120,249 +76,6 @@ TEST(RunJobTest, InvalidSpecIsRejectedBeforeAnyNetwork) {
     EXPECT_EQ(run_job(spec, core::SystemClock::instance()).kind, JobOutcomeKind::Rejected);
 }
 
-// Fake ComfyUI.
-
-enum class Script { Success, ExecutionError, Reject, NoWebSocket, OldServer, NeverFinishes };
-
-class FakeComfy {
-  public:
-    explicit FakeComfy(Script script)
-        : script_(script), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-        accept_thread_ = std::thread([this] { accept_loop(); });
-    }
-    ~FakeComfy() {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            stopping_ = true;
-        }
-        cv_.notify_all();
-        beast::error_code ec;
-        tcp::socket waker(ioc_);  // wakes the blocking accept()
-        waker.connect(acceptor_.local_endpoint(), ec);
-        accept_thread_.join();
-        for (auto& t : threads_) t.join();
-    }
-
-    std::string url() const {
-        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-    }
-
-    // What the fake saw.
-    std::mutex mu_;
-    std::string upload_filename, upload_subfolder, upload_type, upload_overwrite, upload_data;
-    nlohmann::json prompt_body;
-    std::string ws_client_id;
-    std::string view_target;
-    std::vector<std::string> history_deletes;
-    std::int64_t prompt_received_ms = 0;
-
-  private:
-    static constexpr const char* kServerId = "11111111-2222-4333-8444-555555555555";
-
-    void accept_loop() {
-        for (;;) {
-            tcp::socket socket(ioc_);
-            beast::error_code ec;
-            acceptor_.accept(socket, ec);
-            std::lock_guard<std::mutex> lock(mu_);
-            if (stopping_ || ec) return;
-            threads_.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
-        }
-    }
-
-    void serve(tcp::socket socket) {
-        beast::error_code ec;
-        beast::flat_buffer buffer;
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.body_limit(1 << 20);
-        bhttp::read(socket, buffer, parser, ec);
-        if (ec) return;
-        auto req = parser.release();
-        if (websocket::is_upgrade(req)) return serve_ws(std::move(socket), req);
-        bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
-        res.set(bhttp::field::content_type, "application/json");
-        route(req, res);
-        res.keep_alive(false);
-        res.prepare_payload();
-        bhttp::write(socket, res, ec);
-        socket.shutdown(tcp::socket::shutdown_both, ec);
-    }
-
-    std::string prompt_id() {
-        if (script_ == Script::OldServer) return kServerId;
-        return prompt_body.value("prompt_id", "");
-    }
-
-    void route(const bhttp::request<bhttp::string_body>& req,
-               bhttp::response<bhttp::string_body>& res) {
-        const std::string target(req.target());
-        std::lock_guard<std::mutex> lock(mu_);
-        if (req.method() == bhttp::verb::post && target == "/upload/image") {
-            auto parts = tollgate::http::parse_multipart(
-                req.body(), std::string(req[bhttp::field::content_type]), 16, 1 << 20);
-            if (!parts.ok()) {
-                res.result(bhttp::status::bad_request);
-                return;
-            }
-            for (const auto& p : *parts) {
-                if (p.name == "image") upload_filename = p.filename, upload_data = p.data;
-                if (p.name == "subfolder") upload_subfolder = p.data;
-                if (p.name == "type") upload_type = p.data;
-                if (p.name == "overwrite") upload_overwrite = p.data;
-            }
-            res.body() = nlohmann::json{
-                {"name", upload_filename},
-                {"subfolder", upload_subfolder},
-                {"type",
-                 "input"}}.dump();
-        } else if (req.method() == bhttp::verb::post && target == "/prompt") {
-            prompt_body = nlohmann::json::parse(req.body());
-            prompt_received_ms = core::SystemClock::instance().now_ms();
-            if (script_ == Script::Reject) {
-                res.result(bhttp::status::bad_request);
-                res.body() =
-                    R"({"error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": "Value smaller than min of 32: model_input_size"}, "node_errors": {}})";
-                return;
-            }
-            res.body() = nlohmann::json{{"prompt_id", prompt_id()},
-                                        {"number", 0},
-                                        {"node_errors", nlohmann::json::object()}}
-                             .dump();
-            queue_events();
-        } else if (req.method() == bhttp::verb::get && target.rfind("/history/", 0) == 0) {
-            res.body() = history_json(target.substr(9));
-        } else if (req.method() == bhttp::verb::post && target == "/history") {
-            const nlohmann::json body = nlohmann::json::parse(req.body());
-            for (const auto& id : body["delete"]) {
-                history_deletes.push_back(id.get<std::string>());
-            }
-            res.body() = "";
-        } else if (req.method() == bhttp::verb::get && target.rfind("/view?", 0) == 0) {
-            view_target = target;
-            res.set(bhttp::field::content_type, "image/png");
-            res.body() = "COLORIZED";
-        } else if (req.method() == bhttp::verb::get && target == "/queue") {
-            const bool pending = script_ == Script::NeverFinishes && !prompt_body.is_null();
-            res.body() = pending ? R"({"queue_running": [[0, ")" + prompt_id() +
-                                       R"(", {}, {}, ["3"]]], "queue_pending": []})"
-                                 : R"({"queue_running": [], "queue_pending": []})";
-        } else if (req.method() == bhttp::verb::post && target == "/queue") {
-            res.body() = "";
-        } else {
-            res.result(bhttp::status::not_found);
-        }
-    }
-
-    bool finished() const {
-        return !prompt_body.is_null() && script_ != Script::NeverFinishes &&
-               script_ != Script::Reject;
-    }
-
-    std::int64_t start_ms() const { return prompt_received_ms + 700; }
-
-    std::string history_json(const std::string& id) {
-        if (!finished() || id != prompt_id()) return "{}";
-        nlohmann::json entry;
-        entry["outputs"] = nlohmann::json::object();
-        using nlohmann::json;
-        const json start =
-            json::array({"execution_start", {{"prompt_id", id}, {"timestamp", start_ms()}}});
-        if (script_ == Script::ExecutionError) {
-            entry["status"] = {
-                {"status_str", "error"},
-                {"completed", false},
-                {"messages",
-                 json::array({start, json::array({"execution_error", error_data(id)})})}};
-        } else {
-            entry["outputs"]["3"]["images"] = {{{"filename", "job_test1_00001_.png"},
-                                                {"subfolder", "tollgate"},
-                                                {"type", "output"}}};
-            entry["status"] = {
-                {"status_str", "success"},
-                {"completed", true},
-                {"messages",
-                 json::array({start, json::array({"execution_success",
-                                                  {{"prompt_id", id},
-                                                   {"timestamp", start_ms() + 2500}}})})}};
-        }
-        return nlohmann::json{{id, entry}}.dump();
-    }
-
-    nlohmann::json error_data(const std::string& id) const {
-        return {{"prompt_id", id},
-                {"node_id", "2"},
-                {"node_type", "DDColor_Colorize"},
-                {"exception_message", "Checkpoint load failed.\n"},
-                {"exception_type", "FileNotFoundError"},
-                {"timestamp", start_ms() + 1200}};
-    }
-
-    static std::string event(const std::string& type, const nlohmann::json& data) {
-        return nlohmann::json{{"type", type}, {"data", data}}.dump();
-    }
-
-    // Called with mu_ held, when the prompt is accepted.
-    void queue_events() {
-        if (script_ == Script::NeverFinishes || script_ == Script::NoWebSocket) return;
-        const std::string id = prompt_id();
-        auto& q = ws_out_;
-        q.push_back(event("status", {{"status", {{"exec_info", {{"queue_remaining", 1}}}}}}));
-        q.push_back(event("execution_start", {{"prompt_id", "someone-else"}, {"timestamp", 1}}));
-        q.push_back(event("execution_start", {{"prompt_id", id}, {"timestamp", start_ms()}}));
-        q.push_back("\x01\x02 binary");  // sent as a binary frame, must be skipped
-        q.push_back(event("executing", {{"node", "2"}, {"prompt_id", id}}));
-        if (script_ == Script::ExecutionError) {
-            q.push_back(event("execution_error", error_data(id)));
-        } else {
-            q.push_back(event("executed", {{"node", "3"},
-                                           {"prompt_id", id},
-                                           {"output", {{"images", nlohmann::json::array()}}}}));
-            q.push_back(
-                event("execution_success", {{"prompt_id", id}, {"timestamp", start_ms() + 2500}}));
-        }
-        q.push_back(event("executing", {{"node", nullptr}, {"prompt_id", id}}));
-        cv_.notify_all();
-    }
-
-    void serve_ws(tcp::socket socket, const bhttp::request<bhttp::string_body>& req) {
-        if (script_ == Script::NoWebSocket) return;  // dropping the socket fails the handshake
-        websocket::stream<tcp::socket> ws(std::move(socket));
-        beast::error_code ec;
-        ws.accept(req, ec);
-        if (ec) return;
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            const std::string target(req.target());
-            ws_client_id =
-                tollgate::http::parse_query(target.substr(target.find('?') + 1))["clientId"];
-        }
-        ws.write(
-            asio::buffer(event("status", {{"status", {{"exec_info", {{"queue_remaining", 0}}}}},
-                                          {"sid", ws_client_id}})),
-            ec);
-        for (;;) {
-            std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [&] { return stopping_ || !ws_out_.empty(); });
-            if (stopping_) return;
-            const std::string msg = std::move(ws_out_.front());
-            ws_out_.pop_front();
-            lock.unlock();
-            ws.text(msg.front() == '{');
-            ws.write(asio::buffer(msg), ec);
-            if (ec) return;
-        }
-    }
-
-    const Script script_;
-    asio::io_context ioc_;
-    tcp::acceptor acceptor_;
-    std::thread accept_thread_;
-    std::vector<std::thread> threads_;
-    std::condition_variable cv_;
-    std::deque<std::string> ws_out_;
-    bool stopping_ = false;
-};
-
 TEST(RunJobTest, SucceedsOverWebSocket) {
     FakeComfy fake(Script::Success);
     const JobOutcome out = run_job(job_spec(fake.url()), core::SystemClock::instance());
@@ -419,6 +132,47 @@ TEST(RunJobTest, OldServerIdIsFollowed) {
     const JobOutcome out = run_job(job_spec(fake.url()), core::SystemClock::instance());
     ASSERT_EQ(out.kind, JobOutcomeKind::Succeeded) << out.reason;
     EXPECT_EQ(out.prompt_id, "11111111-2222-4333-8444-555555555555");
+}
+
+TEST(RunJobTest, OnQueuedGetsTheWorkersIdOnceBeforeFollowing) {
+    FakeComfy fake(Script::Success);
+    JobSpec spec = job_spec(fake.url());
+    std::vector<std::string> reported;
+    bool followed_before = true;
+    spec.on_queued = [&](const std::string& prompt_id) {
+        reported.push_back(prompt_id);
+        std::lock_guard<std::mutex> lock(fake.mu_);
+        followed_before = !fake.history_deletes.empty() || !fake.view_target.empty();
+    };
+    const JobOutcome out = run_job(spec, core::SystemClock::instance());
+    ASSERT_EQ(out.kind, JobOutcomeKind::Succeeded) << out.reason;
+    EXPECT_EQ(reported, std::vector<std::string>{out.prompt_id});
+    EXPECT_FALSE(followed_before);
+    std::lock_guard<std::mutex> lock(fake.mu_);
+    EXPECT_EQ(fake.prompt_body["prompt_id"], out.prompt_id);
+}
+
+TEST(RunJobTest, OnQueuedGetsTheIdAnOldServerChose) {
+    FakeComfy fake(Script::OldServer);
+    JobSpec spec = job_spec(fake.url());
+    std::vector<std::string> reported;
+    spec.on_queued = [&](const std::string& prompt_id) { reported.push_back(prompt_id); };
+    const JobOutcome out = run_job(spec, core::SystemClock::instance());
+    ASSERT_EQ(out.kind, JobOutcomeKind::Succeeded) << out.reason;
+    EXPECT_EQ(reported, std::vector<std::string>{"11111111-2222-4333-8444-555555555555"});
+}
+
+TEST(RunJobTest, OnQueuedIsNotCalledWhenNothingWasQueued) {
+    int calls = 0;
+    const auto count = [&](const std::string&) { ++calls; };
+    FakeComfy fake(Script::Reject);
+    JobSpec spec = job_spec(fake.url());
+    spec.on_queued = count;
+    EXPECT_EQ(run_job(spec, core::SystemClock::instance()).kind, JobOutcomeKind::Rejected);
+    spec = job_spec("http://127.0.0.1:" + std::to_string(unused_port()));
+    spec.on_queued = count;
+    EXPECT_EQ(run_job(spec, core::SystemClock::instance()).kind, JobOutcomeKind::WorkerUnreachable);
+    EXPECT_EQ(calls, 0);
 }
 
 TEST(RunJobTest, DeadlineGivesTimedOut) {

@@ -159,6 +159,46 @@ TEST_F(ApiTest, ReloadRouteSwapsAValidBookAndRefusesABrokenOne) {
     EXPECT_EQ(call("POST", "/admin/pricing/reload", "", "wrong").status, 401);
 }
 
+TEST_F(ApiTest, StatementPagesThroughEntriesWithBalances) {
+    const std::string k = key();
+    ASSERT_EQ(admin("POST", "/admin/accounts/" + account_ + "/grants", R"({"tokens": 50})").status,
+              201);
+    Response job = call("POST", "/v1/jobs", testing_support::png(800, 600), k, "workflow=person");
+    ASSERT_EQ(job.status, 202) << job.body;
+    const std::string job_id = json::parse(job.body)["job_id"];
+    wait_final(job_id);
+
+    // grant 50 -> hold 10 -> capture 10: three entries, two per page.
+    Response first = call("GET", "/v1/account/ledger", "", k, "limit=2");
+    ASSERT_EQ(first.status, 200) << first.body;
+    json page = json::parse(first.body);
+    ASSERT_EQ(page["entries"].size(), 2u);
+    EXPECT_EQ(page["entries"][0]["kind"], "grant");
+    EXPECT_EQ(page["entries"][0]["balance_after"], 50);
+    EXPECT_EQ(page["entries"][1]["kind"], "hold");
+    EXPECT_EQ(page["entries"][1]["job_id"], job_id);
+    EXPECT_EQ(page["entries"][1]["balance_after"], 40);
+    ASSERT_TRUE(page["next"].is_string());
+    const std::string next = page["next"];
+    Response second = call("GET", "/v1/account/ledger", "", k, next.substr(next.find('?') + 1));
+    ASSERT_EQ(second.status, 200) << second.body;
+    json rest = json::parse(second.body);
+    ASSERT_EQ(rest["entries"].size(), 1u);
+    EXPECT_EQ(rest["entries"][0]["kind"], "capture");
+    EXPECT_EQ(rest["entries"][0]["balance_after"], 40);
+    EXPECT_TRUE(rest["next"].is_null());
+
+    // Dates are read on the book's clock (UTC here); the window excludes everything.
+    Response none = call("GET", "/v1/account/ledger", "", k, "from=2026-11-29&to=2026-11-30");
+    ASSERT_EQ(none.status, 200) << none.body;
+    EXPECT_EQ(json::parse(none.body)["entries"].size(), 0u);
+    Response all =
+        call("GET", "/v1/account/ledger", "", k, "from=2026-11-28&to=2026-11-28%2013:00");
+    EXPECT_EQ(json::parse(all.body)["entries"].size(), 3u) << all.body;
+    EXPECT_EQ(call("GET", "/v1/account/ledger", "", k, "limit=0").status, 400);
+    EXPECT_EQ(call("GET", "/v1/account/ledger", "", k, "from=yesterday").status, 400);
+}
+
 TEST_F(ApiTest, FairUseRefusalIs429WithRetryAfter) {
     const std::string k = key();
     ASSERT_EQ(admin("POST", "/admin/accounts/" + account_ + "/plans", R"({"plan": "vip"})").status,

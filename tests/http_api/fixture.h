@@ -157,6 +157,7 @@ class GatewayFixture : public ::testing::Test {
     dispatch::JobOutcome run(const dispatch::JobSpec& spec) {
         std::unique_lock lock(mu_);
         last_params_ = spec.params;
+        last_resume_prompt_ = spec.resume_prompt_id;
         cv_.wait(lock, [&] { return !blocked_; });
         dispatch::JobOutcome o;
         o.kind = kind_;
@@ -227,6 +228,7 @@ class GatewayFixture : public ::testing::Test {
     std::condition_variable cv_;
     bool blocked_ = false;
     dispatch::JobParams last_params_;
+    std::string last_resume_prompt_;
     dispatch::JobOutcomeKind kind_ = dispatch::JobOutcomeKind::Succeeded;
 };
 

@@ -96,6 +96,34 @@ TEST_F(JobServiceTest, FullDispatcherVoidsTheHoldAtOnce) {
     EXPECT_EQ(balance().available(), core::Tokens(30));
 }
 
+TEST_F(JobServiceTest, ExpiredHoldIsSweptWithItsJobAndALateResultChargesNothing) {
+    ASSERT_TRUE(ledger_->grant(account_, core::Tokens(50), "").ok());
+    block();
+    auto r = service_->submit(account_, {"person", "", "", ""}, png_800x600());
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->outcome, SubmitOutcome::Accepted);
+    wait_running(1);
+    // One millisecond before the TTL nothing is swept; at the TTL the job fails.
+    clock_.advance_ms(600'000 + kHoldGraceMs - 1);
+    EXPECT_EQ(service_->sweep_expired_holds().value(), 0);
+    clock_.advance_ms(1);
+    EXPECT_EQ(service_->sweep_expired_holds().value(), 1);
+    jobs::Job job = jobs_->get(r->job_id).value().value();
+    EXPECT_EQ(job.state, jobs::JobState::Failed);
+    EXPECT_NE(job.failure_reason.find("hold expired"), std::string::npos);
+    EXPECT_EQ(balance().available(), core::Tokens(50));
+    EXPECT_EQ(balance().held, core::Tokens(0));
+    // The worker finishes after all: the hold is gone, so nothing is captured.
+    release();
+    for (int i = 0; i < 2000 && dispatcher_->running() > 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    dispatcher_->stop();
+    EXPECT_EQ(balance().captured, core::Tokens(0));
+    EXPECT_EQ(jobs_->get(r->job_id).value()->state, jobs::JobState::Failed);
+    EXPECT_EQ(service_->sweep_expired_holds().value(), 0);
+}
+
 TEST_F(JobServiceTest, RecoveryVoidsJobsLeftUnfinished) {
     ASSERT_TRUE(ledger_->grant(account_, core::Tokens(50), "").ok());
     // A job admitted by a process that then died: hold open, job not final.
@@ -114,6 +142,47 @@ TEST_F(JobServiceTest, RecoveryVoidsJobsLeftUnfinished) {
     EXPECT_EQ(balance().available(), core::Tokens(50));
     EXPECT_EQ(jobs_->get(job.id).value()->state, jobs::JobState::Failed);
     EXPECT_EQ(service_->recover_unfinished().value(), 0);
+}
+
+TEST_F(JobServiceTest, RecoveryReattachesToAPromptTheWorkerAccepted) {
+    ASSERT_TRUE(ledger_->grant(account_, core::Tokens(50), "").ok());
+    // A job whose worker had accepted prompt p-77 when the process died.
+    jobs::Job job;
+    job.id = "job_inflight";
+    job.account_id = account_;
+    job.workflow = "person";
+    job.tokens = 10;
+    job.book_version = "t1";
+    job.quote_json = "{}";
+    job.format = "png";
+    job.created_ms = clock_.now_ms();
+    ASSERT_EQ(ledger_->reserve(account_, core::Tokens(10), job.id)->outcome,
+              ledger::ReserveOutcome::Held);
+    ASSERT_TRUE(jobs_->insert(job).ok());
+    jobs::Job update = job;
+    update.worker = "http://w1";
+    ASSERT_TRUE(jobs_->transition(job.id, jobs::JobState::Dispatched, update).ok());
+    ASSERT_TRUE(jobs_->set_prompt(job.id, "http://w1", "p-77").ok());
+
+    EXPECT_EQ(service_->recover_unfinished().value(), 1);
+    jobs::Job done = wait_final(job.id);
+    EXPECT_EQ(done.state, jobs::JobState::Succeeded);
+    EXPECT_EQ(last_resume_prompt_, "p-77");
+    EXPECT_EQ(balance().captured, core::Tokens(10));
+    EXPECT_EQ(service_->recover_unfinished().value(), 0);
+
+    // Past its deadline a job is not followed again: it is voided.
+    jobs::Job late = job;
+    late.id = "job_late";
+    ASSERT_EQ(ledger_->reserve(account_, core::Tokens(10), late.id)->outcome,
+              ledger::ReserveOutcome::Held);
+    ASSERT_TRUE(jobs_->insert(late).ok());
+    ASSERT_TRUE(jobs_->transition(late.id, jobs::JobState::Dispatched, update).ok());
+    ASSERT_TRUE(jobs_->set_prompt(late.id, "http://w1", "p-78").ok());
+    clock_.advance_ms(600'000);
+    EXPECT_EQ(service_->recover_unfinished().value(), 1);
+    EXPECT_EQ(jobs_->get(late.id).value()->state, jobs::JobState::Failed);
+    EXPECT_EQ(balance().available(), core::Tokens(40));
 }
 
 }  // namespace

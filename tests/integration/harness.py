@@ -89,6 +89,7 @@ class GatewayCase(unittest.TestCase):
 
     comfysim_args = ["--cost-base-s", "0.05", "--cost-per-mp-s", "0"]
     job_timeout_ms = 20000
+    concurrent_jobs_max = None  # the gateway's default unless a test sets it
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tollgate-it-")
@@ -150,6 +151,10 @@ class GatewayCase(unittest.TestCase):
             'admin_token = "%s"' % ADMIN_TOKEN,
             "[dispatch]",
             "job_timeout_ms = %d" % self.job_timeout_ms,
+        ]
+        if self.concurrent_jobs_max is not None:
+            lines.append("concurrent_jobs_max = %d" % self.concurrent_jobs_max)
+        lines += [
             "[pricing]",
             'book = "pricing.toml"',
         ]
@@ -170,13 +175,31 @@ class GatewayCase(unittest.TestCase):
 
     def start_gateway(self, workers, templates=None, params=None):
         config = self.write_config(workers, templates, params)
-        args = [TOLLGATE_BIN, "serve", "--config", config, "--listen", "127.0.0.1:0",
-                "--data-dir", os.path.join(self.dir, "data")]
-        proc, url = start_listening(args, os.path.join(self.dir, "tollgate.log"),
+        self.gateway_args = [TOLLGATE_BIN, "serve", "--config", config, "--listen", "127.0.0.1:0",
+                             "--data-dir", self.data_dir()]
+        return self._launch_gateway("tollgate.log")
+
+    def data_dir(self):
+        return os.path.join(self.dir, "data")
+
+    def restart_gateway(self, log_name):
+        """Starts the gateway again with the arguments of the last
+        start_gateway() (same config and data directory, a new port), logging
+        to log_name. Sets self.base and returns it."""
+        self.base = self._launch_gateway(log_name)
+        return self.base
+
+    def _launch_gateway(self, log_name):
+        proc, url = start_listening(self.gateway_args, os.path.join(self.dir, log_name),
                                     "tollgate listening on")
         self.procs.append(proc)
         self.gateway_proc = proc
         return url
+
+    def kill_gateway(self):
+        """SIGKILLs the gateway: no shutdown code runs, as in a crash."""
+        self.gateway_proc.kill()
+        self.gateway_proc.wait()
 
     # --- API helpers -------------------------------------------------------
 

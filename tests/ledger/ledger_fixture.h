@@ -77,6 +77,30 @@ class SqliteLedgerTest : public ::testing::Test {
         return r.ok() ? r->outcome : ReserveOutcome::UnknownAccount;
     }
 
+    // The kinds of alice's entries, in order, for compact expectations.
+    std::string kinds() {
+        std::string out;
+        std::vector<Entry> entries = ledger_->entries(account_).value();
+        for (const Entry& e : entries) {
+            out += (out.empty() ? "" : " ") + e.kind + ":" + std::to_string(e.tokens.value);
+        }
+        return out;
+    }
+
+    // Alice's entries, in order.
+    std::vector<Entry> history() {
+        auto entries = ledger_->entries(account_);
+        EXPECT_TRUE(entries.ok());
+        return entries.ok() ? *entries : std::vector<Entry>{};
+    }
+
+    // The books balance: every token granted is available, held, captured,
+    // expired or debited.
+    void expect_conserved() {
+        Balance b = balance();
+        EXPECT_EQ(b.granted, b.available() + b.held + b.captured + b.expired + b.debited);
+    }
+
     // Mismatches as one string, for readable failures.
     std::string verify_report() {
         auto m = ledger_->verify(nullptr);

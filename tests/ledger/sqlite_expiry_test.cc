@@ -27,16 +27,6 @@ class ExpiryTest : public SqliteLedgerTest {
         EXPECT_TRUE(r.ok()) << r.error().message;
         return r.ok() ? r->grant_id : 0;
     }
-
-    // The kinds of alice's entries, in order, for compact expectations.
-    std::string kinds() {
-        std::string out;
-        std::vector<Entry> entries = ledger_->entries(account_).value();
-        for (const Entry& e : entries) {
-            out += (out.empty() ? "" : " ") + e.kind + ":" + std::to_string(e.tokens.value);
-        }
-        return out;
-    }
 };
 
 TEST_F(ExpiryTest, BalanceExpiresDueGrantsLazily) {

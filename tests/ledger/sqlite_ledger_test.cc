@@ -175,8 +175,8 @@ TEST_F(SqliteLedgerTest, VerifyFindsAHoldWithTwoOutcomes) {
     ASSERT_TRUE(ledger_->grant(account_, Tokens(50), "").ok());
     ASSERT_EQ(ledger_->reserve(account_, Tokens(10), "a")->outcome, ReserveOutcome::Held);
     ASSERT_EQ(ledger_->capture("a").value(), SettleOutcome::Settled);
-    ASSERT_TRUE(db_->exec("INSERT INTO entries(account_id, kind, tokens, hold_key, created_ms) "
-                          "SELECT account_id, 'void', tokens, key, 0 FROM holds")
+    ASSERT_TRUE(db_->exec("INSERT INTO entries(account_id, kind, tokens, hold_key, created_ms, "
+                          "balance_after) SELECT account_id, 'void', tokens, key, 0, 0 FROM holds")
                     .ok());
     auto mismatches = ledger_->verify(nullptr).value();
     bool found_hold = false;

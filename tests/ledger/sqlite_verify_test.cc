@@ -48,6 +48,69 @@ TEST_F(VerifyTest, CleanAfterEveryKindOfMovement) {
     EXPECT_EQ(b.granted, b.available() + b.held + b.captured + b.expired);
 }
 
+TEST_F(VerifyTest, CleanAfterPartialCapturesRefundsAndAdjustments) {
+    make_history();
+    add(50);
+    ASSERT_EQ(reserve(20, "e", ReserveTerms{50, false, "", 1000}), ReserveOutcome::Held);
+    ASSERT_EQ(ledger_->capture("e", Tokens(7)).value(), SettleOutcome::Settled);
+    ASSERT_TRUE(ledger_->refund("e", Tokens(3), "").ok());
+    ASSERT_TRUE(ledger_->refund("a", Tokens(35), "").ok());
+    ASSERT_TRUE(ledger_->adjust(account_, 9, "", "k1").ok());
+    ASSERT_TRUE(ledger_->adjust(account_, -4, "", "k2").ok());
+    EXPECT_EQ(verify_report(), "");
+    Balance b = balance();
+    EXPECT_EQ(b.granted, b.available() + b.held + b.captured + b.expired + b.debited);
+}
+
+TEST_F(VerifyTest, FindsATamperedBalanceAfter) {
+    make_history();
+    ASSERT_TRUE(db_->exec("UPDATE entries SET balance_after = balance_after + 1 WHERE id = "
+                          "(SELECT id FROM entries ORDER BY id LIMIT 1 OFFSET 4)")
+                    .ok());
+    std::string report = verify_report();
+    // The tampered entry and the one after it no longer follow.
+    std::int64_t id = history()[4].id;
+    EXPECT_NE(report.find("entry " + std::to_string(id) + " ("), std::string::npos) << report;
+    EXPECT_NE(report.find("entry " + std::to_string(id + 1) + " ("), std::string::npos) << report;
+    EXPECT_NE(report.find("balance_after vs previous balance_after + movement"), std::string::npos)
+        << report;
+}
+
+TEST_F(VerifyTest, FindsATamperedLastBalanceAfter) {
+    add(10);
+    ASSERT_EQ(reserve(4, "a"), ReserveOutcome::Held);
+    ASSERT_TRUE(db_->exec("UPDATE entries SET balance_after = 7 WHERE kind = 'hold'").ok());
+    std::string report = verify_report();
+    EXPECT_NE(report.find("available vs last entry's balance_after: cached 6, from records 7"),
+              std::string::npos)
+        << report;
+}
+
+TEST_F(VerifyTest, FindsATamperedDebit) {
+    add(10);
+    ASSERT_TRUE(ledger_->adjust(account_, -4, "", "").ok());
+    ASSERT_TRUE(db_->exec("UPDATE debits SET tokens = 3").ok());
+    std::string report = verify_report();
+    EXPECT_NE(report.find("tokens removed vs debits: cached 4, from records 3"), std::string::npos)
+        << report;
+    EXPECT_NE(report.find("debited vs debits"), std::string::npos) << report;
+}
+
+TEST_F(VerifyTest, FindsATamperedPartialCapture) {
+    add(10);
+    ASSERT_EQ(reserve(8, "a"), ReserveOutcome::Held);
+    ASSERT_EQ(ledger_->capture("a", Tokens(5)).value(), SettleOutcome::Settled);
+    // Hide part of the charge: the cached figures agree with each other, but
+    // not with the capture entry.
+    ASSERT_TRUE(db_->exec("UPDATE holds SET captured = 4; UPDATE hold_allocations SET captured = 4;"
+                          "UPDATE grants SET used = 4, remaining = 6;"
+                          "UPDATE balances SET captured = 4")
+                    .ok());
+    std::string report = verify_report();
+    EXPECT_NE(report.find("captured vs capture entry"), std::string::npos) << report;
+    EXPECT_NE(report.find("captured vs capture entries"), std::string::npos) << report;
+}
+
 TEST_F(VerifyTest, FindsATamperedGrant) {
     make_history();
     add(10);

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+#include <string>
+#include <thread>
+
 #include "support/temp_dir.h"
 
 namespace tollgate::store {
@@ -18,22 +22,43 @@ std::int64_t count(Database& db) {
     return n;
 }
 
-TEST(SqliteTest, OpensInWalMode) {
-    testing::TempDir dir;
-    auto db = Database::open(dir.file("a.db")).value();
-    std::string mode;
-    ASSERT_TRUE(transact(*db, [&]() -> core::Status {
-                    Statement st(*db, "PRAGMA journal_mode");
+std::string pragma(Database& db, const std::string& name) {
+    std::string value;
+    EXPECT_TRUE(transact(db, [&]() -> core::Status {
+                    Statement st(db, "PRAGMA " + name);
                     st.step();
-                    mode = st.column_text(0);
+                    value = st.column_text(0);
                     return {};
                 }).ok());
-    EXPECT_EQ(mode, "wal");
+    return value;
 }
 
-TEST(SqliteTest, NestedTransactionsCommitTogether) {
-    testing::TempDir dir;
-    auto db = Database::open(dir.file("a.db")).value();
+// Every behaviour here holds with and without group commit.
+class SqliteTest : public ::testing::TestWithParam<bool> {
+  protected:
+    std::unique_ptr<Database> open_db() {
+        Database::Options options;
+        options.group_commit = GetParam();
+        return Database::open(dir_.file("a.db"), options).value();
+    }
+    testing::TempDir dir_;
+};
+
+INSTANTIATE_TEST_SUITE_P(CommitModes, SqliteTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& mode) {
+                             return mode.param ? std::string("Grouped") : std::string("Alone");
+                         });
+
+TEST_P(SqliteTest, OpensInWalModeWithFullSyncAndForeignKeys) {
+    auto db = open_db();
+    EXPECT_EQ(db->group_commit(), GetParam());
+    EXPECT_EQ(pragma(*db, "journal_mode"), "wal");
+    EXPECT_EQ(pragma(*db, "synchronous"), "2");  // FULL
+    EXPECT_EQ(pragma(*db, "foreign_keys"), "1");
+}
+
+TEST_P(SqliteTest, NestedTransactionsCommitTogether) {
+    auto db = open_db();
     ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER NOT NULL CHECK (x > 0))").ok());
     core::Status s = transact(*db, [&]() -> core::Status {
         Statement(*db, "INSERT INTO t VALUES (1)").run();
@@ -58,9 +83,8 @@ TEST(SqliteTest, NestedTransactionsCommitTogether) {
     EXPECT_EQ(count(*db), 2);
 }
 
-TEST(SqliteTest, ErrorStatusRollsBack) {
-    testing::TempDir dir;
-    auto db = Database::open(dir.file("a.db")).value();
+TEST_P(SqliteTest, ErrorStatusRollsBack) {
+    auto db = open_db();
     ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)").ok());
     core::Status s = transact(*db, [&]() -> core::Status {
         Statement(*db, "INSERT INTO t VALUES (1)").run();
@@ -68,6 +92,85 @@ TEST(SqliteTest, ErrorStatusRollsBack) {
     });
     EXPECT_EQ(s.error().code, "nope");
     EXPECT_EQ(count(*db), 0);
+}
+
+TEST_P(SqliteTest, CaughtSqliteErrorStillFailsTheTransaction) {
+    auto db = open_db();
+    ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER NOT NULL CHECK (x > 0))").ok());
+    core::Status s = transact(*db, [&]() -> core::Status {
+        Statement(*db, "INSERT INTO t VALUES (1)").run();
+        try {
+            Statement(*db, "INSERT INTO t VALUES (-1)").run();
+        } catch (const SqliteError&) {
+        }
+        return {};
+    });
+    EXPECT_EQ(s.error().code, "storage_error");
+    EXPECT_EQ(count(*db), 0);
+}
+
+TEST_P(SqliteTest, ThrownExceptionReachesTheCallerAndRollsBack) {
+    auto db = open_db();
+    ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)").ok());
+    EXPECT_THROW((void)transact(*db,
+                                [&]() -> core::Status {
+                                    Statement(*db, "INSERT INTO t VALUES (1)").run();
+                                    throw std::runtime_error("bug");
+                                }),
+                 std::runtime_error);
+    EXPECT_EQ(count(*db), 0);
+    // The database, and its committer, still serve.
+    ASSERT_TRUE(transact(*db, [&]() -> core::Status {
+                    Statement(*db, "INSERT INTO t VALUES (2)").run();
+                    return {};
+                }).ok());
+    EXPECT_EQ(count(*db), 1);
+}
+
+TEST_P(SqliteTest, CommittedRowSurvivesReopen) {
+    {
+        auto db = open_db();
+        ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)").ok());
+        ASSERT_TRUE(transact(*db, [&]() -> core::Status {
+                        Statement(*db, "INSERT INTO t VALUES (7)").run();
+                        return {};
+                    }).ok());
+    }
+    auto db = open_db();
+    EXPECT_EQ(count(*db), 1);
+}
+
+TEST_P(SqliteTest, CommittedRowIsVisibleToAnotherConnectionOnReturn) {
+    auto db = open_db();
+    auto other = open_db();
+    ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)").ok());
+    for (int i = 1; i <= 3; ++i) {
+        ASSERT_TRUE(transact(*db, [&]() -> core::Status {
+                        Statement(*db, "INSERT INTO t VALUES (?1)").bind(1, std::int64_t{i}).run();
+                        return {};
+                    }).ok());
+        EXPECT_EQ(count(*other), i);
+    }
+}
+
+TEST_P(SqliteTest, CommitAloneRunsOnTheCallingThreadAndCommitsByItself) {
+    auto db = open_db();
+    ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)").ok());
+    Database::Stats before = db->stats();
+    std::thread::id ran_on;
+    ASSERT_TRUE(transact(
+                    *db,
+                    [&]() -> core::Status {
+                        ran_on = std::this_thread::get_id();
+                        Statement(*db, "INSERT INTO t VALUES (1)").run();
+                        return {};
+                    },
+                    Commit::Alone)
+                    .ok());
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
+    EXPECT_EQ(db->stats().batches, before.batches + 1);
+    EXPECT_EQ(db->stats().operations, before.operations + 1);
+    EXPECT_EQ(count(*db), 1);
 }
 
 }  // namespace

@@ -5,13 +5,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "core/hash.h"
 #include "core/limits.h"
+#include "core/local_time.h"
 #include "http/api/error_map.h"
 #include "http/api/json_mapping.h"
 #include "http/codec/multipart.h"
@@ -68,6 +72,15 @@ core::Result<std::string> image_bytes(const Request& request) {
 JobRequest job_request(const Request& request) {
     auto q = parse_query(request.query);
     return JobRequest{q["workflow"], q["upscale_factor"], q["quality"], q["rounding"]};
+}
+
+// Empty (no header) or 1..kIdempotencyKeyBytesMax printable ASCII bytes.
+bool valid_idempotency_key(const std::string& key) {
+    if (key.size() > kIdempotencyKeyBytesMax) return false;
+    for (char c : key) {
+        if (c < 0x21 || c > 0x7e) return false;
+    }
+    return true;
 }
 
 // An optional string field of a JSON body; error when present but not a string.
@@ -152,6 +165,10 @@ Response Api::handle(const Request& request) {
         return m == "GET" ? get_job(seg[2], account_id, true)
                           : error_response("method_not_allowed", "use GET");
     }
+    if (seg.size() == 3 && seg[1] == "account" && seg[2] == "ledger") {
+        return m == "GET" ? get_statement(request, account_id)
+                          : error_response("method_not_allowed", "use GET");
+    }
     if (seg.size() == 2 && seg[1] == "account") {
         return m == "GET" ? get_account(account_id)
                           : error_response("method_not_allowed", "use GET");
@@ -170,7 +187,13 @@ Response Api::post_quote(const Request& request, const std::string& account_id) 
 Response Api::post_job(const Request& request, const std::string& account_id) {
     auto bytes = image_bytes(request);
     if (!bytes.ok()) return error_response(bytes.error());
-    auto submitted = service_.submit(account_id, job_request(request), std::move(bytes).value());
+    const std::string& key = request.header("idempotency-key");
+    if (!valid_idempotency_key(key)) {
+        return error_response("invalid_idempotency_key",
+                              "Idempotency-Key must be 1 to 255 printable ASCII characters");
+    }
+    auto submitted =
+        service_.submit(account_id, job_request(request), std::move(bytes).value(), key);
     if (!submitted.ok()) return error_response(submitted.error());
     const SubmitResult& r = *submitted;
     switch (r.outcome) {
@@ -206,19 +229,20 @@ Response Api::post_job(const Request& request, const std::string& account_id) {
             busy.headers.emplace_back("Retry-After", "1");
             return busy;
         }
+        case SubmitOutcome::IdempotencyMismatch:
+            return error_response("idempotency_key_reused",
+                                  "this Idempotency-Key was used with a different request");
         case SubmitOutcome::Accepted:
+        case SubmitOutcome::Replayed:
             break;
     }
-    nlohmann::json quote = quote_to_json(r.priced);
-    return json_response(202, {{"job_id", r.job_id},
-                               {"state", "dispatched"},
-                               {"tokens", r.priced.quote.tokens.value},
-                               {"book_version", quote["book_version"]},
-                               {"items", quote["items"]},
-                               {"quote", quote},
-                               {"available", r.available.value},
-                               {"priority", r.deprioritized ? "low" : "normal"},
-                               {"status_url", "/v1/jobs/" + r.job_id}});
+    Response accepted;
+    accepted.status = 202;
+    accepted.body = r.response_json;
+    if (r.outcome == SubmitOutcome::Replayed) {
+        accepted.headers.emplace_back("Idempotent-Replayed", "true");
+    }
+    return accepted;
 }
 
 Response Api::get_job(const std::string& job_id, const std::string& account_id, bool result) {
@@ -241,6 +265,71 @@ Response Api::get_job(const std::string& job_id, const std::string& account_id, 
     r.body = std::move(bytes).str();
     r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + j.id + ".png\"");
     return r;
+}
+
+Response Api::get_statement(const Request& request, const std::string& account_id) {
+    auto query = parse_query(request.query);
+    auto book = service_.books().current();
+    // An instant: unix milliseconds, or a date/time on the book's clock.
+    auto instant = [&](const std::string& text,
+                       std::int64_t fallback) -> core::Result<std::int64_t> {
+        if (text.empty()) return fallback;
+        if (text.find_first_not_of("0123456789") == std::string::npos) {
+            std::int64_t ms = 0;
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+            if (ec != std::errc() || end != text.data() + text.size()) {
+                return core::make_error("invalid_time", "'" + text + "' is out of range");
+            }
+            return ms;
+        }
+        return core::parse_local_time_ms(text, book->time_zone);
+    };
+    auto from = instant(query["from"], 0);
+    if (!from.ok()) return error_response("invalid_time", from.error().message);
+    auto to = instant(query["to"], std::numeric_limits<std::int64_t>::max());
+    if (!to.ok()) return error_response("invalid_time", to.error().message);
+    std::int64_t after = 0;
+    std::int64_t limit = 100;
+    for (auto [name, out, max] :
+         {std::tuple{"after", &after, std::int64_t{1} << 62},
+          std::tuple{"limit", &limit, std::int64_t{ledger::kEntriesPageMax}}}) {
+        const std::string& text = query[name];
+        if (text.empty()) continue;
+        if (text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoll(text) > max || (std::string(name) == "limit" && std::stoll(text) < 1)) {
+            return error_response("bad_request", std::string("'") + name +
+                                                     "' must be an integer from " +
+                                                     (std::string(name) == "limit" ? "1" : "0") +
+                                                     " to " + std::to_string(max));
+        }
+        *out = std::stoll(text);
+    }
+    auto page =
+        ledger_.entries_page(account_id, *from, *to, after, static_cast<std::size_t>(limit));
+    if (!page.ok()) return error_response(page.error());
+    nlohmann::json entries = nlohmann::json::array();
+    for (const ledger::Entry& e : page->entries) {
+        entries.push_back(
+            {{"id", e.id},
+             {"kind", e.kind},
+             {"tokens", e.tokens.value},
+             {"balance_after", e.balance_after},
+             {"job_id", e.hold_key.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.hold_key)},
+             {"grant_id", e.grant_id ? nlohmann::json(*e.grant_id) : nlohmann::json(nullptr)},
+             {"reason", e.reason},
+             {"created_ms", e.created_ms},
+             {"time", core::format_local_time(e.created_ms, book->time_zone)}});
+    }
+    nlohmann::json next = nullptr;
+    if (page->next_after_id) {
+        next = "/v1/account/ledger?from=" + std::to_string(*from) + "&to=" + std::to_string(*to) +
+               "&limit=" + std::to_string(limit) + "&after=" + std::to_string(*page->next_after_id);
+    }
+    return json_response(200, {{"account_id", account_id},
+                               {"from_ms", *from},
+                               {"to_ms", *to},
+                               {"entries", entries},
+                               {"next", next}});
 }
 
 Response Api::get_plans() {

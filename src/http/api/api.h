@@ -33,6 +33,7 @@ class Api {
   private:
     Response post_quote(const Request& request, const std::string& account_id);
     Response get_plans();
+    Response get_statement(const Request& request, const std::string& account_id);
     Response post_job(const Request& request, const std::string& account_id);
     Response get_job(const std::string& job_id, const std::string& account_id, bool result);
     Response get_account(const std::string& account_id);

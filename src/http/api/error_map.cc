@@ -8,7 +8,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 37> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 40> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -21,6 +21,8 @@ constexpr std::array<std::pair<std::string_view, int>, 37> kStatuses{{
     {"invalid_tokens", 400},
     {"invalid_reason", 400},
     {"invalid_quality", 400},
+    {"invalid_idempotency_key", 400},
+    {"invalid_time", 400},
     {"invalid_grant", 400},
     {"unknown_plan", 400},
     {"unknown_tenant", 400},
@@ -37,6 +39,7 @@ constexpr std::array<std::pair<std::string_view, int>, 37> kStatuses{{
     {"image_too_large", 422},
     {"invalid_dimensions", 422},
     {"quote_too_large", 422},
+    {"idempotency_key_reused", 422},
     {"invalid_price_book", 422},
     {"fair_use_exceeded", 429},
     {"result_missing", 410},

@@ -19,6 +19,7 @@
 #include <filesystem>
 
 #include "core/assert.h"
+#include "core/hash.h"
 #include "core/ids.h"
 #include "http/api/json_mapping.h"
 
@@ -110,8 +111,22 @@ dispatch::JobParams JobService::params_for(const pricing::Quote& quote) {
     return params;
 }
 
+core::Result<SubmitResult> JobService::replay(SubmitResult result,
+                                              const jobs::IdempotencyRecord& earlier,
+                                              const std::string& fingerprint) {
+    if (earlier.request_sha256 != fingerprint) {
+        result.outcome = SubmitOutcome::IdempotencyMismatch;
+        return result;
+    }
+    result.outcome = SubmitOutcome::Replayed;
+    result.job_id = earlier.job_id;
+    result.response_json = earlier.response_json;
+    return result;
+}
+
 core::Result<SubmitResult> JobService::submit(const std::string& account_id,
-                                              const JobRequest& request, std::string bytes) {
+                                              const JobRequest& request, std::string bytes,
+                                              const std::string& idempotency_key) {
     auto book = deps_.books->current();
     // Plan grants for the current period exist before anything is priced or held.
     auto renewed = deps_.plans->renew(account_id, *book);
@@ -121,8 +136,20 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     auto priced = price_under(book, terms->tenant, request, bytes);
     if (!priced.ok()) return priced.error();
     SubmitResult result{
-        SubmitOutcome::Accepted, std::move(priced).value(), "", core::Tokens(), {}, false};
+        SubmitOutcome::Accepted, std::move(priced).value(), "", core::Tokens(), {}, false, ""};
     const pricing::Quote& quote = result.priced.quote;
+
+    // What the client asked for, as far as the key is concerned: the options
+    // as sent and the exact bytes.
+    std::string fingerprint;
+    if (!idempotency_key.empty()) {
+        fingerprint = core::sha256_hex(request.workflow + "\n" + request.upscale_factor + "\n" +
+                                       request.quality + "\n" + request.rounding + "\n" +
+                                       result.priced.digests.sha256_hex);
+        auto found = deps_.jobs->find_idempotency(account_id, idempotency_key);
+        if (!found.ok()) return found.error();
+        if (found->has_value()) return replay(std::move(result), **found, fingerprint);
+    }
 
     if (terms->unlimited_plan != nullptr) {
         auto decision = deps_.plans->check_fair_use(account_id, *book, *terms->unlimited_plan);
@@ -149,21 +176,40 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     job.sha256_hex = result.priced.digests.sha256_hex;
     job.created_ms = deps_.clock->now_ms();
 
-    // The hold and the job row commit together; the hold names the book version.
+    // The key check, the hold, the job row and the key's record commit
+    // together: two concurrent requests with one key admit one job.
     ledger::ReserveTerms reserve_terms = terms->reserve;
     reserve_terms.memo = "quote under price book " + job.book_version;
+    reserve_terms.ttl_ms = deps_.job_timeout_ms + kHoldGraceMs;
     ledger::ReserveResult reserve{};
+    std::optional<jobs::IdempotencyRecord> earlier;
     core::Status admitted = deps_.atomically([&]() -> core::Status {
+        if (!idempotency_key.empty()) {
+            auto found = deps_.jobs->find_idempotency(account_id, idempotency_key);
+            if (!found.ok()) return found.error();
+            if (found->has_value()) {
+                earlier = std::move(*found);
+                return {};
+            }
+        }
         auto r = deps_.ledger->reserve(account_id, quote.tokens, job.id, reserve_terms);
         if (!r.ok()) return r.error();
         reserve = *r;
         if (reserve.outcome != ledger::ReserveOutcome::Held) return {};
-        return deps_.jobs->insert(job);
+        if (core::Status s = deps_.jobs->insert(job); !s.ok()) return s;
+        result.job_id = job.id;
+        result.available = reserve.available;
+        result.response_json = accepted_to_json(result).dump();
+        if (idempotency_key.empty()) return {};
+        return deps_.jobs->insert_idempotency({account_id, idempotency_key, fingerprint, job.id,
+                                               202, result.response_json, job.created_ms});
     });
     if (!admitted.ok()) return admitted.error();
-    result.available = reserve.available;
+    if (earlier) return replay(std::move(result), *earlier, fingerprint);
     if (reserve.outcome == ledger::ReserveOutcome::InsufficientBalance) {
         result.outcome = SubmitOutcome::InsufficientBalance;
+        result.available = reserve.available;
+        result.job_id.clear();
         return result;
     }
     TOLLGATE_ASSERT(reserve.outcome == ledger::ReserveOutcome::Held);  // fresh id: no replay
@@ -177,6 +223,13 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     spec.image_extension = std::string(image::file_extension(result.priced.info.format));
     spec.timeout_ms = deps_.job_timeout_ms;
     spec.params = params_for(quote);
+    // The prompt id is kept as soon as the worker accepts it, so a restart can
+    // re-attach to the prompt instead of losing it.
+    spec.on_queued = [this, id = job.id, worker = spec.worker_url](const std::string& prompt_id) {
+        core::Status kept = deps_.jobs->set_prompt(id, worker, prompt_id);
+        if (!kept.ok())
+            spdlog::error("job {}: cannot keep prompt id: {}", id, kept.error().message);
+    };
 
     job.worker = spec.worker_url;
     core::Status moved = deps_.jobs->transition(job.id, jobs::JobState::Dispatched, job);
@@ -190,12 +243,21 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         std::move(spec), [this, job](dispatch::JobOutcome outcome) { finish(job, outcome); },
         result.deprioritized ? dispatch::Priority::Low : dispatch::Priority::Normal);
     if (!queued) {
-        core::Status s = fail_job(job, "gateway busy: dispatch queue full", nullptr);
+        // The key's record goes with the refused job, so a retry with the same
+        // key is admitted afresh.
+        core::Status s = deps_.atomically([&]() -> core::Status {
+            if (core::Status f = fail_job(job, "gateway busy: dispatch queue full", nullptr);
+                !f.ok()) {
+                return f;
+            }
+            if (idempotency_key.empty()) return {};
+            return deps_.jobs->delete_idempotency(account_id, idempotency_key);
+        });
         if (!s.ok()) return s.error();
         result.outcome = SubmitOutcome::Busy;
+        result.response_json.clear();
         return result;
     }
-    result.job_id = job.id;
     return result;
 }
 
@@ -296,12 +358,53 @@ core::Result<int> JobService::recover_unfinished() {
     auto open = deps_.jobs->unfinished();
     if (!open.ok()) return open.error();
     int recovered = 0;
+    const std::int64_t now = deps_.clock->now_ms();
     for (const jobs::Job& job : *open) {
+        ++recovered;
+        // A job a worker accepted is followed again on that worker, for the time it has left.
+        const std::int64_t left_ms = job.created_ms + deps_.job_timeout_ms - now;
+        auto route = deps_.routes->find(job.workflow);
+        if (job.state == jobs::JobState::Dispatched && !job.prompt_id.empty() &&
+            !job.worker.empty() && left_ms > 0 && route != deps_.routes->end()) {
+            dispatch::JobSpec spec;
+            spec.job_id = job.id;
+            spec.worker_url = job.worker;
+            spec.workflow = &route->second.workflow;
+            spec.timeout_ms = static_cast<int>(left_ms);
+            spec.resume_prompt_id = job.prompt_id;
+            if (deps_.dispatcher->submit(
+                    std::move(spec),
+                    [this, job](dispatch::JobOutcome outcome) { finish(job, outcome); })) {
+                spdlog::info("job {}: re-attached to prompt {} on {}", job.id, job.prompt_id,
+                             job.worker);
+                continue;
+            }
+        }
         core::Status s = fail_job(job, "interrupted by a gateway restart", nullptr);
         if (!s.ok()) return s.error();
-        ++recovered;
     }
     return recovered;
+}
+
+core::Result<int> JobService::sweep_expired_holds(std::size_t limit) {
+    auto holds = deps_.ledger->expired_open_holds(deps_.clock->now_ms(), limit);
+    if (!holds.ok()) return holds.error();
+    int swept = 0;
+    for (const ledger::Hold& hold : *holds) {
+        auto job = deps_.jobs->get(hold.key);
+        if (!job.ok()) return job.error();
+        if (job->has_value() && !jobs::is_final((*job)->state)) {
+            core::Status s =
+                fail_job(**job, "hold expired: nothing finished the job in time", nullptr);
+            if (!s.ok()) return s.error();
+        } else {
+            // A hold with no job to settle it (or whose job already ended) is released.
+            auto voided = deps_.ledger->void_hold(hold.key, "hold expired");
+            if (!voided.ok()) return voided.error();
+        }
+        ++swept;
+    }
+    return swept;
 }
 
 }  // namespace tollgate::http

@@ -71,7 +71,14 @@ struct PricedImage {
     pricing::Quote quote;
 };
 
-enum class SubmitOutcome { Accepted, InsufficientBalance, Busy, FairUseExceeded };
+enum class SubmitOutcome {
+    Accepted,
+    InsufficientBalance,
+    Busy,
+    FairUseExceeded,
+    Replayed,             // the Idempotency-Key admitted a job before: same response again
+    IdempotencyMismatch,  // the key was used before with a different request
+};
 
 struct SubmitResult {
     SubmitOutcome outcome;
@@ -80,7 +87,17 @@ struct SubmitResult {
     core::Tokens available;    // after the hold, or the shortfall's balance
     FairUseDecision fair_use;  // when an unlimited plan's rules applied
     bool deprioritized = false;
+    // Accepted or Replayed: the 202 body, stored with the Idempotency-Key (if
+    // any) in the admission transaction and returned byte for byte on replay.
+    std::string response_json;
 };
+
+// A hold lives this much longer than its job's timeout before the sweeper
+// voids it.
+inline constexpr std::int64_t kHoldGraceMs = 60'000;
+
+// Idempotency-Key values are 1..kIdempotencyKeyBytesMax printable ASCII bytes.
+inline constexpr std::size_t kIdempotencyKeyBytesMax = 255;
 
 class JobService {
   public:
@@ -95,15 +112,27 @@ class JobService {
     PriceBookSource& books() const { return *deps_.books; }
     PlanService& plans() const { return *deps_.plans; }
 
+    // `idempotency_key` (may be empty): the same key, account and request get
+    // the job admitted the first time and its response, with no new hold,
+    // forever; the same key with another request is IdempotencyMismatch. Only
+    // an admitted job records its key: a refused request can be retried with
+    // the same key.
     core::Result<SubmitResult> submit(const std::string& account_id, const JobRequest& request,
-                                      std::string bytes);
+                                      std::string bytes, const std::string& idempotency_key = "");
 
     // Settles a dispatched job (called by the dispatcher's thread).
     void finish(const jobs::Job& job, const dispatch::JobOutcome& outcome);
 
-    // After a restart: jobs that were admitted or dispatched are failed and
-    // their holds voided. Returns how many were recovered.
+    // After a restart: a dispatched job whose worker accepted its prompt (the
+    // prompt id was kept) is re-attached to that prompt for the time it has
+    // left, and settles as usual; every other unfinished job is failed and its
+    // hold voided. Returns how many unfinished jobs were found.
     core::Result<int> recover_unfinished();
+
+    // Fails every job whose hold outlived its TTL (job timeout plus
+    // kHoldGraceMs), voiding the hold with it: the backstop for a job nothing
+    // is following any more. Returns how many were swept (at most `limit`).
+    core::Result<int> sweep_expired_holds(std::size_t limit = 100);
 
     const std::string& data_dir() const { return deps_.data_dir; }
 
@@ -112,6 +141,9 @@ class JobService {
                                           const std::string& tenant, const JobRequest& request,
                                           std::string_view bytes) const;
     static dispatch::JobParams params_for(const pricing::Quote& quote);
+    static core::Result<SubmitResult> replay(SubmitResult result,
+                                             const jobs::IdempotencyRecord& earlier,
+                                             const std::string& fingerprint);
     core::Status fail_job(const jobs::Job& job, const std::string& reason,
                           const dispatch::JobOutcome* outcome);
     JobServiceDeps deps_;

@@ -60,6 +60,19 @@ nlohmann::json quote_to_json(const PricedImage& priced) {
     return out;
 }
 
+nlohmann::json accepted_to_json(const SubmitResult& r) {
+    nlohmann::json quote = quote_to_json(r.priced);
+    return {{"job_id", r.job_id},
+            {"state", "dispatched"},
+            {"tokens", r.priced.quote.tokens.value},
+            {"book_version", quote["book_version"]},
+            {"items", quote["items"]},
+            {"quote", quote},
+            {"available", r.available.value},
+            {"priority", r.deprioritized ? "low" : "normal"},
+            {"status_url", "/v1/jobs/" + r.job_id}};
+}
+
 nlohmann::json job_to_json(const jobs::Job& job) {
     nlohmann::json out = {{"job_id", job.id},
                           {"state", std::string(jobs::to_string(job.state))},

@@ -29,6 +29,10 @@ nlohmann::json quote_fields_to_json(const pricing::Quote& quote);
 // quote_fields_to_json plus the image's format.
 nlohmann::json quote_to_json(const PricedImage& priced);
 
+// The 202 answer to an admitted job: {job_id, state, tokens, book_version,
+// items, quote, available, priority, status_url}.
+nlohmann::json accepted_to_json(const SubmitResult& result);
+
 // {job_id, state, workflow, tokens, created_ms, [finished_ms], [result_url],
 //  [failure_reason]}
 nlohmann::json job_to_json(const jobs::Job& job);

@@ -28,6 +28,16 @@ CREATE TABLE IF NOT EXISTS jobs (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(state) WHERE state IN ('admitted', 'dispatched');
 CREATE INDEX IF NOT EXISTS jobs_by_account ON jobs(account_id, created_ms);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  account_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_sha256 TEXT NOT NULL,
+  job_id TEXT NOT NULL REFERENCES jobs(id),
+  status INTEGER NOT NULL,
+  response_json TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, key)
+) STRICT;
 )sql";
 
 constexpr const char* kColumns =
@@ -175,6 +185,77 @@ core::Result<std::int64_t> SqliteJobStore::count_unfinished(const std::string& a
     });
     if (!s.ok()) return s.error();
     return count;
+}
+
+core::Status SqliteJobStore::set_prompt(const std::string& job_id, const std::string& worker,
+                                        const std::string& prompt_id) {
+    return store::transact(db_, [&]() -> core::Status {
+        store::Statement(db_,
+                         "UPDATE jobs SET worker = ?1, prompt_id = ?2 WHERE id = ?3 "
+                         "AND state IN ('admitted', 'dispatched')")
+            .bind(1, worker)
+            .bind(2, prompt_id)
+            .bind(3, job_id)
+            .run();
+        return {};
+    });
+}
+
+core::Result<std::optional<IdempotencyRecord>> SqliteJobStore::find_idempotency(
+    const std::string& account_id, const std::string& key) {
+    std::optional<IdempotencyRecord> out;
+    core::Status s = store::transact(db_, [&]() -> core::Status {
+        store::Statement st(db_,
+                            "SELECT request_sha256, job_id, status, response_json, created_ms "
+                            "FROM idempotency_keys WHERE account_id = ?1 AND key = ?2");
+        st.bind(1, account_id).bind(2, key);
+        if (st.step()) {
+            out = IdempotencyRecord{account_id,
+                                    key,
+                                    st.column_text(0),
+                                    st.column_text(1),
+                                    static_cast<int>(st.column_int64(2)),
+                                    st.column_text(3),
+                                    st.column_int64(4)};
+        }
+        return {};
+    });
+    if (!s.ok()) return s.error();
+    return out;
+}
+
+core::Status SqliteJobStore::insert_idempotency(const IdempotencyRecord& r) {
+    TOLLGATE_ASSERT(!r.key.empty() && !r.job_id.empty() && r.status > 0);
+    return store::transact(db_, [&]() -> core::Status {
+        store::Statement exists(
+            db_, "SELECT 1 FROM idempotency_keys WHERE account_id = ?1 AND key = ?2");
+        if (exists.bind(1, r.account_id).bind(2, r.key).step()) {
+            return core::make_error("idempotency_key_exists", "key " + r.key + " is recorded");
+        }
+        store::Statement(db_,
+                         "INSERT INTO idempotency_keys(account_id, key, request_sha256, job_id, "
+                         "status, response_json, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+            .bind(1, r.account_id)
+            .bind(2, r.key)
+            .bind(3, r.request_sha256)
+            .bind(4, r.job_id)
+            .bind(5, static_cast<std::int64_t>(r.status))
+            .bind(6, r.response_json)
+            .bind(7, r.created_ms)
+            .run();
+        return {};
+    });
+}
+
+core::Status SqliteJobStore::delete_idempotency(const std::string& account_id,
+                                                const std::string& key) {
+    return store::transact(db_, [&]() -> core::Status {
+        store::Statement(db_, "DELETE FROM idempotency_keys WHERE account_id = ?1 AND key = ?2")
+            .bind(1, account_id)
+            .bind(2, key)
+            .run();
+        return {};
+    });
 }
 
 }  // namespace tollgate::jobs

@@ -18,6 +18,12 @@ class SqliteJobStore final : public JobStore {
     core::Result<std::vector<Job>> unfinished() override;
     core::Result<RecentJobs> recent(const std::string& account_id, std::int64_t since_ms) override;
     core::Result<std::int64_t> count_unfinished(const std::string& account_id) override;
+    core::Status set_prompt(const std::string& job_id, const std::string& worker,
+                            const std::string& prompt_id) override;
+    core::Result<std::optional<IdempotencyRecord>> find_idempotency(
+        const std::string& account_id, const std::string& key) override;
+    core::Status insert_idempotency(const IdempotencyRecord& record) override;
+    core::Status delete_idempotency(const std::string& account_id, const std::string& key) override;
 
   private:
     explicit SqliteJobStore(store::Database& db) : db_(db) {}

@@ -1,8 +1,8 @@
 // Grants and their expiry.
 //
-// A grant carries its own books (tokens = remaining + held + used + expired)
-// so that reserve() can draw a hold from specific grants and expiry can take
-// exactly what is left of one grant. Expiry is lazy: every call that reads or
+// A grant carries its own books (tokens = remaining + held + used + expired +
+// debited) so that reserve() can draw a hold from specific grants and expiry
+// can take exactly what is left of one grant. Expiry is lazy: every call that reads or
 // spends an account's grants first processes that account's due grants at
 // "now", in the same transaction, so a grant is never drawn at or after its
 // expires_ms even if no sweeper ran. expire_due() is the sweeper's batch.
@@ -23,7 +23,8 @@ namespace tollgate::ledger {
 namespace {
 
 constexpr const char* kGrantColumns =
-    "id, key, reason, tokens, remaining, used, expired, starts_ms, expires_ms, priority, held";
+    "id, key, reason, tokens, remaining, used, expired, starts_ms, expires_ms, priority, held, "
+    "debited, source";
 
 // The draw order: higher priority first, then the earliest expiry,
 // never-expiring last, then the oldest grant.
@@ -69,14 +70,32 @@ GrantInfo read_grant_info(const store::Statement& st) {
     if (!st.column_is_null(8)) g.expires_ms = st.column_int64(8);
     g.priority = st.column_int64(9);
     g.held = core::Tokens(st.column_int64(10));
-    TOLLGATE_ASSERT(g.tokens == g.remaining + g.held + g.used + g.expired);
+    g.debited = core::Tokens(st.column_int64(11));
+    g.source = st.column_text(12);
+    TOLLGATE_ASSERT(g.tokens == g.remaining + g.held + g.used + g.expired + g.debited);
     return g;
+}
+
+const char* source_name(GrantSource source) {
+    switch (source) {
+        case GrantSource::Grant:
+            return "grant";
+        case GrantSource::Adjustment:
+            return "adjustment";
+        case GrantSource::Refund:
+            return "refund";
+    }
+    TOLLGATE_ASSERT(false);
+    return "";
 }
 
 }  // namespace
 
 core::Result<SqliteLedger::AddedGrant> SqliteLedger::insert_grant(const GrantSpec& spec,
-                                                                  std::int64_t now_ms) {
+                                                                  std::int64_t now_ms,
+                                                                  GrantSource source,
+                                                                  const std::string& hold_key) {
+    TOLLGATE_ASSERT(hold_key.empty() || source == GrantSource::Refund);
     if (!read_balance(spec.account_id).has_value())
         return core::make_error("unknown_account", "no such account");
     if (!spec.key.empty()) {
@@ -91,24 +110,25 @@ core::Result<SqliteLedger::AddedGrant> SqliteLedger::insert_grant(const GrantSpe
             return AddedGrant{GrantResult{seen.column_int64(0), false}, 0};
         }
     }
+    const char* kind = source_name(source);
     store::Statement insert(db_,
                             "INSERT INTO grants(account_id, key, reason, tokens, remaining, "
                             "starts_ms, expires_ms, priority, rollover_max_tokens, "
-                            "rollover_expires_ms, created_ms) "
-                            "VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?5)");
+                            "rollover_expires_ms, created_ms, source) "
+                            "VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?5, ?10)");
     insert.bind(1, spec.account_id).bind(2, spec.key).bind(3, spec.reason);
     insert.bind(4, spec.tokens.value).bind(5, now_ms);
     bind_optional(insert, 6, spec.expires_ms);
     insert.bind(7, spec.priority).bind(8, spec.rollover_max.value);
     bind_optional(insert, 9, spec.rollover_expires_ms);
-    insert.run();
+    insert.bind(10, kind).run();
     std::int64_t grant_id = sqlite3_last_insert_rowid(db_.handle());
     store::Statement(db_, "UPDATE balances SET granted = granted + ?1 WHERE account_id = ?2")
         .bind(1, spec.tokens.value)
         .bind(2, spec.account_id)
         .run();
     std::int64_t entry_id =
-        add_entry(spec.account_id, "grant", spec.tokens, "", spec.reason, grant_id, now_ms);
+        add_entry(spec.account_id, kind, spec.tokens, hold_key, spec.reason, grant_id, now_ms);
     check_grant_row(grant_id);
     return AddedGrant{GrantResult{grant_id, true}, entry_id};
 }
@@ -183,7 +203,7 @@ SqliteLedger::Draw SqliteLedger::plan_draw(const std::string& account_id, core::
         core::Tokens wanted = tokens - draw.from_grants;
         if (!active || wanted.value == 0) continue;
         core::Tokens take = std::min(remaining, wanted);
-        draw.allocations.push_back(Allocation{st.column_int64(0), take});
+        draw.allocations.push_back(Allocation{st.column_int64(0), take, 0, core::Tokens(0)});
         draw.from_grants += take;
     }
     TOLLGATE_ASSERT(draw.from_grants <= tokens && draw.from_grants <= draw.unspent);

@@ -1,22 +1,25 @@
-// Holds: reserve, capture and void.
+// Holds: reserve, and reading holds back.
 //
 // reserve() splits a hold across the account's active grants in draw order
 // and records the split in hold_allocations; a part no grant covers comes
 // from credit (an allocation without a grant) when the terms allow it. The
-// split is fixed when the hold is made, so capture and void touch exactly the
-// grants the hold drew on: a capture moves each slice to its grant's used, a
-// void returns it to the grant's remaining (and expires it at once if the
-// grant expired meanwhile). Re-drawing at capture time was rejected: the
-// grants could have expired or been spent by then, and the charge would no
-// longer follow what was checked at admission.
+// split is fixed when the hold is made, so capture and void
+// (sqlite_settle.cc) touch exactly the grants the hold drew on. Re-drawing at
+// capture time was rejected: the grants could have expired or been spent by
+// then, and the charge would no longer follow what was checked at admission.
 //
-// Credit. available = (remaining of all grants) - (credit drawn by open and
-// captured holds). Credit is drawn only when no active grant has tokens left,
-// so the outstanding credit grows only up to the limit in force at that
-// reserve. balances.credit_limit stores max(limit, outstanding credit): an
-// expiry lowers available but never below -outstanding credit, so the CHECK
-// on balances holds through every later expiry, even after the account moved
-// to stricter terms.
+// A hold may carry a TTL. The ledger only lists the holds whose TTL ran out
+// (expired_open_holds); voiding them is left to their owner, which ends the
+// job and its hold in one transaction. A ledger that voided them itself could
+// void the hold of a job that is completing at that moment.
+//
+// Credit. available = (remaining of all grants) - (credit drawn by open
+// holds and charged by captured ones). Credit is drawn only when no active
+// grant has tokens left, so the outstanding credit grows only up to the limit
+// in force at that reserve. balances.credit_limit stores max(limit,
+// outstanding credit): an expiry lowers available but never below
+// -outstanding credit, so the CHECK on balances holds through every later
+// expiry, even after the account moved to stricter terms.
 #include <algorithm>
 
 #include "core/assert.h"
@@ -26,36 +29,72 @@
 namespace tollgate::ledger {
 
 std::vector<SqliteLedger::Allocation> SqliteLedger::read_allocations(const std::string& hold_key,
-                                                                     core::Tokens tokens) {
+                                                                     core::Tokens tokens,
+                                                                     core::Tokens captured) {
     std::vector<Allocation> out;
     store::Statement st(db_,
-                        "SELECT grant_id, tokens FROM hold_allocations WHERE hold_key = ?1 "
-                        "ORDER BY rowid");
+                        "SELECT rowid, grant_id, tokens, captured FROM hold_allocations "
+                        "WHERE hold_key = ?1 ORDER BY rowid");
     st.bind(1, hold_key);
-    core::Tokens sum;
+    core::Tokens sum, captured_sum;
+    bool charge_ended = false;  // a slice was charged less than all of it
     while (st.step()) {
         Allocation a;
-        if (!st.column_is_null(0)) a.grant_id = st.column_int64(0);
-        a.tokens = core::Tokens(st.column_int64(1));
+        a.rowid = st.column_int64(0);
+        if (!st.column_is_null(1)) a.grant_id = st.column_int64(1);
+        a.tokens = core::Tokens(st.column_int64(2));
+        a.captured = core::Tokens(st.column_int64(3));
         TOLLGATE_ASSERT(a.tokens.value > 0);
+        TOLLGATE_ASSERT(a.captured.value >= 0 && a.captured <= a.tokens);
+        // A capture charges the slices in draw order: after the first slice
+        // charged less than in full, no slice is charged at all.
+        TOLLGATE_ASSERT(!charge_ended || a.captured.value == 0);
+        charge_ended = a.captured < a.tokens;
         sum += a.tokens;
+        captured_sum += a.captured;
         out.push_back(a);
     }
     TOLLGATE_ASSERT(sum == tokens);  // a hold is exactly the sum of its slices
+    TOLLGATE_ASSERT(captured_sum == captured);
     return out;
+}
+
+std::optional<Hold> SqliteLedger::read_hold(const std::string& key) {
+    store::Statement st(db_,
+                        "SELECT account_id, tokens, state, created_ms, expires_ms, captured, "
+                        "refunded FROM holds WHERE key = ?1");
+    if (!st.bind(1, key).step()) return std::nullopt;
+    Hold h;
+    h.key = key;
+    h.account_id = st.column_text(0);
+    h.tokens = core::Tokens(st.column_int64(1));
+    h.state = parse_hold_state(st.column_text(2));
+    h.created_ms = st.column_int64(3);
+    if (!st.column_is_null(4)) h.expires_ms = st.column_int64(4);
+    h.captured = core::Tokens(st.column_int64(5));
+    h.refunded = core::Tokens(st.column_int64(6));
+    TOLLGATE_ASSERT(h.tokens.value > 0);
+    TOLLGATE_ASSERT(h.captured.value >= 0 && h.captured <= h.tokens);
+    TOLLGATE_ASSERT((h.state == HoldState::Captured) == (h.captured.value > 0));
+    TOLLGATE_ASSERT(h.refunded.value >= 0 && h.refunded <= h.captured);
+    TOLLGATE_ASSERT(!h.expires_ms.has_value() || *h.expires_ms > h.created_ms);
+    return h;
 }
 
 void SqliteLedger::write_hold(const std::string& account_id, const std::string& key,
                               core::Tokens tokens, const std::vector<Allocation>& allocations,
-                              std::int64_t credit_limit, std::int64_t now_ms) {
-    store::Statement(db_,
-                     "INSERT INTO holds(key, account_id, tokens, state, created_ms) "
-                     "VALUES (?1, ?2, ?3, 'open', ?4)")
-        .bind(1, key)
-        .bind(2, account_id)
-        .bind(3, tokens.value)
-        .bind(4, now_ms)
-        .run();
+                              std::int64_t credit_limit, std::int64_t ttl_ms, std::int64_t now_ms) {
+    TOLLGATE_ASSERT(ttl_ms >= 0 && ttl_ms <= kHoldTtlMsMax);
+    store::Statement hold(db_,
+                          "INSERT INTO holds(key, account_id, tokens, state, created_ms, "
+                          "expires_ms) VALUES (?1, ?2, ?3, 'open', ?4, ?5)");
+    hold.bind(1, key).bind(2, account_id).bind(3, tokens.value).bind(4, now_ms);
+    if (ttl_ms > 0) {
+        hold.bind(5, now_ms + ttl_ms);
+    } else {
+        hold.bind_null(5);
+    }
+    hold.run();
     for (const Allocation& a : allocations) {
         store::Statement insert(db_,
                                 "INSERT INTO hold_allocations(hold_key, grant_id, tokens) "
@@ -90,14 +129,15 @@ core::Result<ReserveResult> SqliteLedger::reserve(const std::string& account_id,
     TOLLGATE_ASSERT(!key.empty());
     if (terms.credit_limit_tokens < 0 || terms.credit_limit_tokens > kUnlimitedCreditTokens)
         return core::make_error("invalid_terms", "credit limit must be between 0 and 10^15");
+    if (terms.ttl_ms < 0 || terms.ttl_ms > kHoldTtlMsMax)
+        return core::make_error("invalid_terms", "hold TTL must be between 0 and a week");
     std::int64_t limit = terms.unlimited ? kUnlimitedCreditTokens : terms.credit_limit_tokens;
     ReserveResult result{ReserveOutcome::UnknownAccount, core::Tokens(0)};
     core::Status s = store::transact(db_, [&]() -> core::Status {
         std::int64_t now_ms = clock_.now_ms();
-        if (!read_balance(account_id).has_value()) return {};
-        expire_account(account_id, now_ms);
+        expire_account(account_id, now_ms);  // a no-op for an unknown account
         std::optional<StoredBalance> before = read_balance(account_id);
-        TOLLGATE_ASSERT(before.has_value());
+        if (!before.has_value()) return {};
         core::Tokens available = before->balance.available();
         result.available = available;
 
@@ -110,10 +150,16 @@ core::Result<ReserveResult> SqliteLedger::reserve(const std::string& account_id,
             return {};
         }
 
+        // Refuse before planning the draw when the balance alone rules the
+        // hold out: the common refusal then costs no scan of the grants.
+        core::Tokens after = available - tokens;
+        if (after.value < -limit) {
+            result.outcome = ReserveOutcome::InsufficientBalance;
+            return {};
+        }
         Draw draw = plan_draw(account_id, tokens, now_ms);
         core::Tokens credit = tokens - draw.from_grants;
-        core::Tokens after = available - tokens;
-        if ((credit.value > 0 && limit == 0) || after.value < -limit) {
+        if (credit.value > 0 && limit == 0) {
             result.outcome = ReserveOutcome::InsufficientBalance;
             return {};
         }
@@ -121,13 +167,15 @@ core::Result<ReserveResult> SqliteLedger::reserve(const std::string& account_id,
             std::max<std::int64_t>(0, (draw.unspent - available).value) + credit.value;
         std::int64_t stored_limit = std::max(limit, credit_outstanding);
 
-        if (credit.value > 0) draw.allocations.push_back(Allocation{std::nullopt, credit});
-        write_hold(account_id, key, tokens, draw.allocations, stored_limit, now_ms);
+        if (credit.value > 0)
+            draw.allocations.push_back(Allocation{std::nullopt, credit, 0, core::Tokens(0)});
+        write_hold(account_id, key, tokens, draw.allocations, stored_limit, terms.ttl_ms, now_ms);
         add_entry(account_id, "hold", tokens, key,
                   terms.memo.substr(0, static_cast<std::size_t>(core::limits::kReasonBytesMax)),
                   std::nullopt, now_ms);
         // Read the hold back: its slices add up, and the balance moved by it.
-        read_allocations(key, tokens);
+        read_allocations(key, tokens, core::Tokens(0));
+        TOLLGATE_ASSERT(read_hold(key).has_value());
         std::optional<StoredBalance> now_balance = read_balance(account_id);
         TOLLGATE_ASSERT(now_balance.has_value() && now_balance->balance.available() == after);
         result.outcome = ReserveOutcome::Held;
@@ -138,71 +186,43 @@ core::Result<ReserveResult> SqliteLedger::reserve(const std::string& account_id,
     return result;
 }
 
-core::Result<SettleOutcome> SqliteLedger::settle(const std::string& key, HoldState to,
-                                                 const std::string& reason) {
-    TOLLGATE_ASSERT(to != HoldState::Open);
-    SettleOutcome outcome = SettleOutcome::UnknownHold;
+core::Result<std::optional<Hold>> SqliteLedger::find_hold(const std::string& key) {
+    std::optional<Hold> out;
     core::Status s = store::transact(db_, [&]() -> core::Status {
-        std::int64_t now_ms = clock_.now_ms();
-        store::Statement hold(db_, "SELECT account_id, tokens, state FROM holds WHERE key = ?1");
-        if (!hold.bind(1, key).step()) return {};
-        std::string account_id = hold.column_text(0);
-        core::Tokens tokens(hold.column_int64(1));
-        HoldState state = parse_hold_state(hold.column_text(2));
-        if (state != HoldState::Open) {
-            outcome = state == to ? SettleOutcome::AlreadySettled : SettleOutcome::Conflict;
-            return {};
-        }
-        bool captured = to == HoldState::Captured;
-        std::vector<Allocation> allocations = read_allocations(key, tokens);
-        for (const Allocation& a : allocations) {
-            if (!a.grant_id.has_value()) continue;  // credit: only the balance moves
-            store::Statement(db_, captured ? "UPDATE grants SET held = held - ?1, used = used + ?1 "
-                                             "WHERE id = ?2"
-                                           : "UPDATE grants SET held = held - ?1, "
-                                             "remaining = remaining + ?1 WHERE id = ?2")
-                .bind(1, a.tokens.value)
-                .bind(2, *a.grant_id)
-                .run();
-        }
-        store::Statement(db_, captured
-                                  ? "UPDATE balances SET held = held - ?1, captured = captured + "
-                                    "?1 WHERE account_id = ?2"
-                                  : "UPDATE balances SET held = held - ?1 WHERE account_id = ?2")
-            .bind(1, tokens.value)
-            .bind(2, account_id)
-            .run();
-        store::Statement(db_,
-                         "UPDATE holds SET state = ?1, settled_ms = ?2 WHERE key = ?3 AND "
-                         "state = 'open'")
-            .bind(1, captured ? "captured" : "voided")
-            .bind(2, now_ms)
-            .bind(3, key)
-            .run();
-        TOLLGATE_ASSERT(sqlite3_changes(db_.handle()) == 1);  // exactly one outcome per hold
-        add_entry(account_id, captured ? "capture" : "void", tokens, key, reason, std::nullopt,
-                  now_ms);
-        for (const Allocation& a : allocations) {
-            if (!a.grant_id.has_value()) continue;
-            // Tokens returned to a grant that expired while they were held
-            // expire now (or roll over, if the grant still may).
-            if (!captured) expire_grant(*a.grant_id, now_ms, key);
-            check_grant_row(*a.grant_id);
-        }
-        outcome = SettleOutcome::Settled;
+        out = read_hold(key);
         return {};
     });
     if (!s.ok()) return s.error();
-    return outcome;
+    return out;
 }
 
-core::Result<SettleOutcome> SqliteLedger::capture(const std::string& key) {
-    return settle(key, HoldState::Captured, "");
-}
-
-core::Result<SettleOutcome> SqliteLedger::void_hold(const std::string& key,
-                                                    const std::string& reason) {
-    return settle(key, HoldState::Voided, reason);
+core::Result<std::vector<Hold>> SqliteLedger::expired_open_holds(std::int64_t now_ms,
+                                                                 std::size_t limit) {
+    std::size_t page_max = std::min(limit, kExpiredHoldsPageMax);
+    std::vector<Hold> out;
+    if (page_max == 0) return out;
+    core::Status s = store::transact(db_, [&]() -> core::Status {
+        std::vector<std::string> keys;
+        {
+            // The conditions of the partial index holds_expiring, so it serves.
+            store::Statement st(db_,
+                                "SELECT key FROM holds WHERE state = 'open' AND expires_ms IS "
+                                "NOT NULL AND expires_ms <= ?1 "
+                                "ORDER BY expires_ms, created_ms, key LIMIT ?2");
+            st.bind(1, now_ms).bind(2, static_cast<std::int64_t>(page_max));
+            while (st.step()) keys.push_back(st.column_text(0));
+        }
+        for (const std::string& key : keys) {
+            std::optional<Hold> hold = read_hold(key);
+            TOLLGATE_ASSERT(hold.has_value() && hold->state == HoldState::Open);
+            TOLLGATE_ASSERT(hold->expires_ms.has_value() && *hold->expires_ms <= now_ms);
+            out.push_back(std::move(*hold));
+        }
+        return {};
+    });
+    if (!s.ok()) return s.error();
+    TOLLGATE_ASSERT(out.size() <= page_max);
+    return out;
 }
 
 }  // namespace tollgate::ledger

@@ -1,4 +1,4 @@
-// SQLite ledger: accounts, API keys, and the reads and writes shared by the
+// SQLite ledger: accounts, API keys, balances, and the reads shared by the
 // other files of this backend. Every operation runs under BEGIN IMMEDIATE (or
 // inside the caller's transaction), so a check and the write it guards are
 // one step even across threads and processes. The balances and the grants'
@@ -113,52 +113,38 @@ core::Result<std::optional<std::string>> SqliteLedger::find_account_by_key(
     return account;
 }
 
-std::int64_t SqliteLedger::add_entry(const std::string& account_id, const char* kind,
-                                     core::Tokens tokens, const std::string& hold_key,
-                                     const std::string& reason,
-                                     std::optional<std::int64_t> grant_id, std::int64_t now_ms) {
-    TOLLGATE_ASSERT(tokens.value > 0);
-    store::Statement st(db_,
-                        "INSERT INTO entries(account_id, kind, tokens, hold_key, reason, "
-                        "grant_id, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    st.bind(1, account_id).bind(2, kind).bind(3, tokens.value).bind(4, hold_key).bind(5, reason);
-    if (grant_id.has_value()) {
-        st.bind(6, *grant_id);
-    } else {
-        st.bind_null(6);
-    }
-    st.bind(7, now_ms).run();
-    return sqlite3_last_insert_rowid(db_.handle());
-}
-
 std::optional<SqliteLedger::StoredBalance> SqliteLedger::read_balance(
     const std::string& account_id) {
     store::Statement st(db_,
-                        "SELECT granted, held, captured, expired, credit_limit FROM balances "
-                        "WHERE account_id = ?1");
+                        "SELECT granted, held, captured, expired, debited, credit_limit FROM "
+                        "balances WHERE account_id = ?1");
     if (!st.bind(1, account_id).step()) return std::nullopt;
     StoredBalance b;
     b.balance.granted = core::Tokens(st.column_int64(0));
     b.balance.held = core::Tokens(st.column_int64(1));
     b.balance.captured = core::Tokens(st.column_int64(2));
     b.balance.expired = core::Tokens(st.column_int64(3));
-    b.credit_limit = st.column_int64(4);
-    TOLLGATE_ASSERT(b.credit_limit >= 0);
+    b.balance.debited = core::Tokens(st.column_int64(4));
+    b.credit_limit = st.column_int64(5);
+    TOLLGATE_ASSERT(b.credit_limit >= 0 && b.balance.debited.value >= 0);
     TOLLGATE_ASSERT(b.balance.available().value >= -b.credit_limit);
     return b;
 }
 
 void SqliteLedger::check_grant_row(std::int64_t grant_id) {
     store::Statement st(db_,
-                        "SELECT tokens, remaining, held, used, expired FROM grants WHERE id = ?1");
+                        "SELECT tokens, remaining, held, used, expired, debited FROM grants "
+                        "WHERE id = ?1");
     TOLLGATE_ASSERT(st.bind(1, grant_id).step());
     std::int64_t tokens = st.column_int64(0);
     std::int64_t remaining = st.column_int64(1);
     std::int64_t held = st.column_int64(2);
     std::int64_t used = st.column_int64(3);
     std::int64_t expired = st.column_int64(4);
-    TOLLGATE_ASSERT(tokens > 0 && remaining >= 0 && held >= 0 && used >= 0 && expired >= 0);
-    TOLLGATE_ASSERT(tokens == remaining + held + used + expired);
+    std::int64_t debited = st.column_int64(5);
+    TOLLGATE_ASSERT(tokens > 0 && remaining >= 0 && held >= 0 && used >= 0 && expired >= 0 &&
+                    debited >= 0);
+    TOLLGATE_ASSERT(tokens == remaining + held + used + expired + debited);
 }
 
 core::Result<Balance> SqliteLedger::balance(const std::string& account_id) {
@@ -171,43 +157,6 @@ core::Result<Balance> SqliteLedger::balance(const std::string& account_id) {
     if (!s.ok()) return s.error();
     if (!b.has_value()) return core::make_error("unknown_account", "no such account");
     return b->balance;
-}
-
-core::Result<std::optional<Hold>> SqliteLedger::find_hold(const std::string& key) {
-    std::optional<Hold> out;
-    core::Status s = store::transact(db_, [&]() -> core::Status {
-        store::Statement st(db_,
-                            "SELECT account_id, tokens, state, created_ms FROM holds WHERE key = "
-                            "?1");
-        if (st.bind(1, key).step()) {
-            out = Hold{key, st.column_text(0), core::Tokens(st.column_int64(1)),
-                       parse_hold_state(st.column_text(2)), st.column_int64(3)};
-            TOLLGATE_ASSERT(out->tokens.value > 0);
-        }
-        return {};
-    });
-    if (!s.ok()) return s.error();
-    return out;
-}
-
-core::Result<std::vector<Entry>> SqliteLedger::entries(const std::string& account_id) {
-    std::vector<Entry> out;
-    core::Status s = store::transact(db_, [&]() -> core::Status {
-        store::Statement st(db_,
-                            "SELECT id, kind, tokens, hold_key, reason, created_ms, grant_id "
-                            "FROM entries WHERE account_id = ?1 ORDER BY id");
-        st.bind(1, account_id);
-        while (st.step()) {
-            std::optional<std::int64_t> grant_id;
-            if (!st.column_is_null(6)) grant_id = st.column_int64(6);
-            out.push_back(Entry{st.column_int64(0), account_id, st.column_text(1),
-                                core::Tokens(st.column_int64(2)), st.column_text(3),
-                                st.column_text(4), st.column_int64(5), grant_id});
-        }
-        return {};
-    });
-    if (!s.ok()) return s.error();
-    return out;
 }
 
 }  // namespace tollgate::ledger

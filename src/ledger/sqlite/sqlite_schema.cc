@@ -1,15 +1,21 @@
-// The ledger's tables (schema version 2) and how a database file is opened.
+// The ledger's tables (schema version 3) and how a database file is opened.
 //
 // The CHECK constraints are the last line of defence: a code path that forgot
 // a check makes its statement fail and its transaction roll back, rather
 // than store an overspent account or a grant whose books do not balance.
 //
 // The version lives in PRAGMA user_version. A file whose ledger tables are of
-// an earlier version is refused with "schema_too_old" rather than migrated:
-// version 1 kept grants only as entries, so a migration would have to invent
-// how past holds and captures split across grants, and no deployment holds
-// version 1 data worth that risk. The operator starts with a fresh data
-// directory instead.
+// an earlier version is refused with "schema_too_old" rather than migrated.
+// Version 1 kept grants only as entries, so a migration would have to invent
+// how past holds and captures split across grants. Version 2 lacks columns
+// that ALTER TABLE ADD COLUMN could add (hold TTL, captured and refunded
+// amounts, balance_after), but version 3 also changes table constraints
+// that only a table rebuild can change: each grant's books gain `debited`,
+// and entries accept two new kinds and signed adjustment tokens. Rebuilding
+// grants, which other tables reference, needs foreign keys off, which the
+// store turns on for every connection; and a migration would have to
+// recompute every past entry's balance_after. No deployment holds version 2
+// data worth that risk, so the operator starts with a fresh data directory.
 #include "core/assert.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 
@@ -19,7 +25,11 @@ namespace {
 // balances.credit_limit is the credit under which the latest hold was
 // admitted, raised to the account's outstanding credit if that was larger,
 // so that an expiry can never violate it. hold_allocations rows stay after
-// the hold ends; whether one is open is the state of its hold.
+// the hold ends; whether one is open is the state of its hold, and
+// `captured` is the part of the slice its capture charged. An entry's
+// balance_after is balances' available right after the entry's movement.
+// debits holds the split of each negative adjustment entry across grants;
+// adjustment_keys maps an adjustment's idempotency key to its entry.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS accounts (
   id TEXT PRIMARY KEY,
@@ -39,12 +49,14 @@ CREATE TABLE IF NOT EXISTS balances (
   held INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0),
   captured INTEGER NOT NULL DEFAULT 0 CHECK (captured >= 0),
   expired INTEGER NOT NULL DEFAULT 0 CHECK (expired >= 0),
+  debited INTEGER NOT NULL DEFAULT 0 CHECK (debited >= 0),
   credit_limit INTEGER NOT NULL DEFAULT 0 CHECK (credit_limit >= 0),
-  CHECK (granted - expired - held - captured + credit_limit >= 0)
+  CHECK (granted - expired - held - captured - debited + credit_limit >= 0)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS grants (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   account_id TEXT NOT NULL REFERENCES accounts(id),
+  source TEXT NOT NULL DEFAULT 'grant' CHECK (source IN ('grant', 'adjustment', 'refund')),
   key TEXT NOT NULL DEFAULT '',
   reason TEXT NOT NULL DEFAULT '',
   tokens INTEGER NOT NULL CHECK (tokens > 0),
@@ -52,13 +64,14 @@ CREATE TABLE IF NOT EXISTS grants (
   held INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0),
   used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0),
   expired INTEGER NOT NULL DEFAULT 0 CHECK (expired >= 0),
+  debited INTEGER NOT NULL DEFAULT 0 CHECK (debited >= 0),
   starts_ms INTEGER NOT NULL,
   expires_ms INTEGER,
   priority INTEGER NOT NULL DEFAULT 0,
   rollover_max_tokens INTEGER NOT NULL DEFAULT 0 CHECK (rollover_max_tokens >= 0),
   rollover_expires_ms INTEGER,
   created_ms INTEGER NOT NULL,
-  CHECK (tokens = remaining + held + used + expired),
+  CHECK (tokens = remaining + held + used + expired + debited),
   CHECK (expires_ms IS NULL OR expires_ms > starts_ms),
   CHECK (rollover_expires_ms IS NULL OR rollover_expires_ms > expires_ms)
 ) STRICT;
@@ -72,28 +85,52 @@ CREATE TABLE IF NOT EXISTS holds (
   tokens INTEGER NOT NULL CHECK (tokens > 0),
   state TEXT NOT NULL CHECK (state IN ('open', 'captured', 'voided')),
   created_ms INTEGER NOT NULL,
-  settled_ms INTEGER
+  settled_ms INTEGER,
+  expires_ms INTEGER,
+  captured INTEGER NOT NULL DEFAULT 0 CHECK (captured >= 0),
+  refunded INTEGER NOT NULL DEFAULT 0 CHECK (refunded >= 0),
+  CHECK (captured <= tokens AND refunded <= captured),
+  CHECK ((state = 'captured') = (captured > 0)),
+  CHECK (expires_ms IS NULL OR expires_ms > created_ms)
 ) STRICT;
+CREATE INDEX IF NOT EXISTS holds_expiring ON holds(expires_ms, created_ms, key)
+  WHERE state = 'open' AND expires_ms IS NOT NULL;
 CREATE TABLE IF NOT EXISTS hold_allocations (
   hold_key TEXT NOT NULL REFERENCES holds(key),
   grant_id INTEGER REFERENCES grants(id),
-  tokens INTEGER NOT NULL CHECK (tokens > 0)
+  tokens INTEGER NOT NULL CHECK (tokens > 0),
+  captured INTEGER NOT NULL DEFAULT 0 CHECK (captured >= 0 AND captured <= tokens)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS allocations_by_hold ON hold_allocations(hold_key);
 CREATE INDEX IF NOT EXISTS allocations_by_grant ON hold_allocations(grant_id);
 CREATE TABLE IF NOT EXISTS entries (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   account_id TEXT NOT NULL REFERENCES accounts(id),
-  kind TEXT NOT NULL CHECK (kind IN ('grant', 'hold', 'capture', 'void', 'expiry', 'rollover')),
-  tokens INTEGER NOT NULL CHECK (tokens > 0),
+  kind TEXT NOT NULL CHECK (kind IN ('grant', 'hold', 'capture', 'void', 'expiry', 'rollover',
+                                     'adjustment', 'refund')),
+  tokens INTEGER NOT NULL CHECK (tokens > 0 OR (kind = 'adjustment' AND tokens < 0)),
   hold_key TEXT NOT NULL DEFAULT '',
   reason TEXT NOT NULL DEFAULT '',
   grant_id INTEGER REFERENCES grants(id),
-  created_ms INTEGER NOT NULL
+  created_ms INTEGER NOT NULL,
+  balance_after INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS entries_by_account ON entries(account_id, id);
 CREATE INDEX IF NOT EXISTS entries_by_hold ON entries(hold_key) WHERE hold_key != '';
 CREATE INDEX IF NOT EXISTS entries_by_grant ON entries(grant_id) WHERE grant_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS debits (
+  entry_id INTEGER NOT NULL REFERENCES entries(id),
+  grant_id INTEGER NOT NULL REFERENCES grants(id),
+  tokens INTEGER NOT NULL CHECK (tokens > 0)
+) STRICT;
+CREATE INDEX IF NOT EXISTS debits_by_entry ON debits(entry_id);
+CREATE INDEX IF NOT EXISTS debits_by_grant ON debits(grant_id);
+CREATE TABLE IF NOT EXISTS adjustment_keys (
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  key TEXT NOT NULL CHECK (key != ''),
+  entry_id INTEGER NOT NULL REFERENCES entries(id),
+  PRIMARY KEY (account_id, key)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions (
   account_id TEXT NOT NULL REFERENCES accounts(id),
   plan TEXT NOT NULL,

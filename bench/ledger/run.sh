@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Durable reserve+capture: the embedded ledger against Redis (Lua, AOF always
+# and everysec) and PostgreSQL (synchronous_commit on), all started here on
+# 127.0.0.1 from the Debian packages, measured in the same run with the same
+# clients and duration; then the scale check (an empty ledger against one
+# preloaded with 1 M accounts and 10 M entries). Prints a table with ratios.
+#
+# Settings (environment): CLIENTS (16), RUN_SECONDS (10, per backend),
+# ACCOUNTS (1000), PRELOAD_ACCOUNTS (1000000), PRELOAD_ENTRIES (10000000),
+# BENCH_DIR (where the temporary data directories go; default $TMPDIR or
+# /tmp; it must be on the disk under test, not a tmpfs).
+#
+# When run as root, PostgreSQL's initdb and server run as the postgres user (the
+# Debian package creates it) through runuser, since PostgreSQL refuses root.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CLIENTS=${CLIENTS:-16}
+RUN_SECONDS=${RUN_SECONDS:-10}
+ACCOUNTS=${ACCOUNTS:-1000}
+PRELOAD_ACCOUNTS=${PRELOAD_ACCOUNTS:-1000000}
+PRELOAD_ENTRIES=${PRELOAD_ENTRIES:-10000000}
+PG_BIN=/usr/lib/postgresql/15/bin
+
+"$ROOT/scripts/install-deps.sh" redis-server postgresql
+cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$ROOT/build-bench" --target bench_ledger -j "$(nproc)" -- --no-print-directory \
+  >/dev/null
+BENCH="$ROOT/build-bench/bench/bench_ledger"
+
+WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}" tollgate-bench-ledger.XXXXXX)
+RESULTS="$WORK/results.txt"
+: >"$RESULTS"
+REDIS_PIDFILES=()
+PG_DATA=""
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+  as_pg=(runuser -u postgres --)
+fi
+
+cleanup() {
+  set +e
+  for f in "${REDIS_PIDFILES[@]}"; do
+    [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
+  done
+  if [ -n "$PG_DATA" ]; then
+    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Three free loopback ports, held open together so they differ.
+read -r PORT_ALWAYS PORT_EVERYSEC PORT_PG < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])')
+
+start_redis() {  # name port fsync-policy
+  local dir="$WORK/$1"
+  mkdir -p "$dir"
+  redis-server --port "$2" --bind 127.0.0.1 --dir "$dir" --appendonly yes \
+    --appendfsync "$3" --save '' --daemonize yes --pidfile "$dir/redis.pid" \
+    --logfile "$dir/redis.log"
+  REDIS_PIDFILES+=("$dir/redis.pid")
+  for _ in $(seq 100); do
+    redis-cli -h 127.0.0.1 -p "$2" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "redis on port $2 did not start" >&2
+  exit 1
+}
+
+start_postgres() {
+  local dir="$WORK/postgres"
+  mkdir -p "$dir"
+  # The server runs as postgres when we are root: it needs to reach its dir.
+  [ ${#as_pg[@]} -gt 0 ] && chmod 755 "$WORK" && chown postgres: "$dir"
+  "${as_pg[@]}" "$PG_BIN/initdb" -D "$dir/data" -U bench --auth=trust -E UTF8 \
+    --locale=C.UTF-8 >/dev/null
+  PG_DATA="$dir/data"
+  "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$dir/server.log" -w \
+    -o "-p $PORT_PG -k $dir -c listen_addresses=127.0.0.1 -c synchronous_commit=on -c fsync=on" \
+    start >/dev/null
+}
+
+bench() {  # label, then bench_ledger's arguments
+  local label=$1
+  shift
+  echo "== $label" >&2
+  local status=0
+  "$BENCH" --clients "$CLIENTS" --seconds "$RUN_SECONDS" "$@" >"$WORK/$label.out" || status=$?
+  cat "$WORK/$label.out" >&2
+  [ "$status" -eq 0 ] || { echo "$label failed (exit $status)" >&2; exit "$status"; }
+  sed -n "s/^RESULT /RESULT label=$label /p; s/^PRELOAD /PRELOAD label=$label /p" \
+    "$WORK/$label.out" >>"$RESULTS"
+}
+
+# Cores, load and the disk's fdatasync latency, which bound every figure here.
+conditions() {  # when
+  python3 - "$WORK" "$1" >>"$WORK/conditions.txt" <<'EOF'
+import os, sys, time
+path = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+count = 200
+start = time.perf_counter()
+for _ in range(count):
+    os.write(fd, b"x" * 4096)
+    os.fdatasync(fd)
+us = (time.perf_counter() - start) / count * 1e6
+os.close(fd)
+os.unlink(path)
+print(f"{sys.argv[2]}: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
+      f"fdatasync of 4 KiB {us:.0f} us")
+EOF
+  tail -n 1 "$WORK/conditions.txt" >&2
+}
+
+conditions start
+start_redis redis-always "$PORT_ALWAYS" always
+start_redis redis-everysec "$PORT_EVERYSEC" everysec
+start_postgres
+
+mkdir -p "$WORK/sqlite-1" "$WORK/sqlite-2" "$WORK/sqlite-preload"
+bench sqlite --backend sqlite --accounts "$ACCOUNTS" --data-dir "$WORK/sqlite-1"
+bench redis-always --backend redis --accounts "$ACCOUNTS" --redis "127.0.0.1:$PORT_ALWAYS"
+bench redis-everysec --backend redis --accounts "$ACCOUNTS" --redis "127.0.0.1:$PORT_EVERYSEC"
+bench postgres --backend postgres --accounts "$ACCOUNTS" \
+  --pg "host=127.0.0.1 port=$PORT_PG user=bench dbname=postgres"
+
+# Scale: a fresh empty run next to the preloaded ones, so they share conditions.
+bench sqlite-empty --backend sqlite --accounts "$ACCOUNTS" --data-dir "$WORK/sqlite-2"
+bench sqlite-preload-all --backend sqlite --data-dir "$WORK/sqlite-preload" \
+  --preload-accounts "$PRELOAD_ACCOUNTS" --preload-entries "$PRELOAD_ENTRIES"
+bench sqlite-preload-hot --backend sqlite --accounts "$ACCOUNTS" \
+  --data-dir "$WORK/sqlite-preload" \
+  --preload-accounts "$PRELOAD_ACCOUNTS" --preload-entries "$PRELOAD_ENTRIES"
+ls -l "$WORK/sqlite-preload" | awk 'NR > 1 { print "file", $NF, $5, "bytes" }' >&2
+conditions end
+
+python3 - "$RESULTS" "$CLIENTS" "$RUN_SECONDS" "$WORK/conditions.txt" <<'EOF'
+import sys
+
+rows, preload = {}, None
+for line in open(sys.argv[1]):
+    kind, *pairs = line.split()
+    fields = dict(p.split("=", 1) for p in pairs)
+    if kind == "PRELOAD":
+        preload = fields
+    else:
+        rows[fields["label"]] = fields
+
+def ops(label):
+    return int(rows[label]["ops_per_s"])
+
+print(f"\nDurable reserve+capture, {sys.argv[2]} clients, {sys.argv[3]} s per backend")
+print(open(sys.argv[4]).read())
+print(f"{'backend':<16}{'ops/s':>9}{'p50 us':>9}{'p99 us':>9}{'sqlite / it':>13}")
+for label in ["sqlite", "redis-always", "redis-everysec", "postgres"]:
+    r = rows[label]
+    ratio = ops("sqlite") / max(1, ops(label))
+    print(f"{label:<16}{ops(label):>9}{r['p50_us']:>9}{r['p99_us']:>9}{ratio:>12.2f}x")
+
+def verdict(ok):
+    return "met" if ok else "NOT met"
+
+r_always = ops("sqlite") / max(1, ops("redis-always"))
+r_pg = ops("sqlite") / max(1, ops("postgres"))
+print(f"\ntarget sqlite >= 2x redis-always: {r_always:.2f}x, {verdict(r_always >= 2)}")
+print(f"target sqlite >= 10x postgres:    {r_pg:.2f}x, {verdict(r_pg >= 10)}")
+
+print("\nScale")
+if preload:
+    print(f"preload: {preload['accounts']} accounts, {preload['entries']} entries "
+          f"in {int(preload['ms']) / 1000:.0f} s")
+print(f"{'ledger':<34}{'ops/s':>9}{'p50 us':>9}{'p99 us':>9}{'slowdown':>10}")
+base = ops("sqlite-empty")
+def accounts(label):
+    return rows[label]["accounts"]
+
+for label, what in [("sqlite-empty", f"empty, {accounts('sqlite-empty')} accounts"),
+                    ("sqlite-preload-all", f"preloaded, all {accounts('sqlite-preload-all')}"),
+                    ("sqlite-preload-hot", f"preloaded, {accounts('sqlite-preload-hot')} of them")]:
+    r = rows[label]
+    slowdown = (1 - ops(label) / max(1, base)) * 100
+    print(f"{what:<34}{ops(label):>9}{r['p50_us']:>9}{r['p99_us']:>9}{slowdown:>9.1f}%")
+worst = max((1 - ops(label) / max(1, base)) * 100
+            for label in ["sqlite-preload-all", "sqlite-preload-hot"])
+print(f"\ntarget slowdown < 20%: worst {worst:.1f}%, {verdict(worst < 20)}")
+EOF
