@@ -160,6 +160,10 @@ struct GrantSpec {
     std::optional<std::int64_t> expires_ms;  // nullopt: never; else must be in the future
     std::int64_t priority = 0;               // higher is drawn first
     std::string key;                         // idempotency key per account; "" = none
+    // When the key was used before with another amount: false, the
+    // grant_key_conflict error; true, the first grant stands and nothing
+    // changes (a plan period granted under an earlier price book).
+    bool key_keeps_first_amount = false;
     // At expiry, up to rollover_max of the unused tokens stay usable until
     // rollover_expires_ms (once). Zero / nullopt: nothing rolls over.
     core::Tokens rollover_max;
@@ -224,7 +228,8 @@ class Ledger {
 
     // Adds a grant. With a non-empty key it is idempotent per account: the
     // same key again returns the first grant with created=false and changes
-    // nothing, or error "grant_key_conflict" when the amount differs. Errors:
+    // nothing, or error "grant_key_conflict" when the amount differs (unless
+    // spec.key_keeps_first_amount). Errors:
     // "unknown_account", "invalid_tokens", "invalid_reason", "invalid_grant"
     // (expiry not in the future, rollover without an expiry after it, key too
     // long).

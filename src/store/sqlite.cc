@@ -93,6 +93,9 @@ Database::~Database() {
         queue_cv_.notify_one();
         committer_.join();
     }
+    for (auto& [sql, stmts] : idle_statements_) {
+        for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);
+    }
     sqlite3_close(db_);
 }
 
@@ -122,8 +125,23 @@ bool Database::deferred_foreign_keys_pending() {
     return current > 0;
 }
 
+// One statement, compiled once and then taken from the statement cache: the
+// transaction control statements run several times per operation.
 int Database::exec_quietly(const char* sql) {
-    return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    std::vector<sqlite3_stmt*>* idle = nullptr;
+    sqlite3_stmt* stmt = take_statement(sql, &idle);
+    if (stmt == nullptr) {
+        int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
+        if (rc != SQLITE_OK) return rc;
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
+    if (idle == nullptr) {
+        sqlite3_finalize(stmt);
+    } else {
+        give_back_statement(stmt, idle);
+    }
+    return rc;
 }
 
 void Database::check(int rc, const char* what) {
@@ -277,12 +295,58 @@ bool Database::run_op(Op& op) {
 }
 
 Statement::Statement(Database& db, std::string_view sql) : db_(db) {
+    stmt_ = db_.take_statement(sql, &idle_);
+    if (stmt_ != nullptr) return;
     db_.check(
         sqlite3_prepare_v2(db_.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr),
         "prepare");
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+    if (stmt_ == nullptr) return;
+    if (idle_ == nullptr) {
+        sqlite3_finalize(stmt_);
+        return;
+    }
+    db_.give_back_statement(stmt_, idle_);
+}
+
+sqlite3_stmt* Database::take_statement(std::string_view sql, std::vector<sqlite3_stmt*>** idle) {
+    std::lock_guard lock(statements_mutex_);
+    auto it = idle_statements_.find(sql);
+    if (it == idle_statements_.end()) {
+        *idle = nullptr;
+        if (idle_statements_.size() >= kCachedSqlTextsMax) return nullptr;
+        it = idle_statements_.emplace(std::string(sql), std::vector<sqlite3_stmt*>{}).first;
+    }
+    *idle = &it->second;
+    if (it->second.empty()) return nullptr;
+    sqlite3_stmt* stmt = it->second.back();
+    it->second.pop_back();
+    return stmt;
+}
+
+void Database::give_back_statement(sqlite3_stmt* stmt, std::vector<sqlite3_stmt*>* idle) {
+    // A reset statement holds no read transaction open; its last error, if
+    // any, was already reported by step().
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    {
+        std::lock_guard lock(statements_mutex_);
+        if (idle->size() < kIdleStatementsPerTextMax) {
+            idle->push_back(stmt);
+            return;
+        }
+    }
+    sqlite3_finalize(stmt);
+}
+
+std::size_t Database::idle_statements_for_test() {
+    std::lock_guard lock(statements_mutex_);
+    std::size_t n = 0;
+    for (const auto& [sql, stmts] : idle_statements_) n += stmts.size();
+    return n;
+}
 
 Statement& Statement::bind(int index, std::int64_t value) {
     db_.check(sqlite3_bind_int64(stmt_, index, value), "bind");

@@ -34,6 +34,8 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -50,6 +52,11 @@ namespace tollgate::store {
 class Database;
 
 // A prepared statement. Bind indexes start at 1, column indexes at 0.
+//
+// Statements are reused: constructing one takes an idle compiled statement
+// with the same SQL text from its Database when there is one (parsing and
+// planning cost more than most of the queries here), and destroying it resets
+// it, clears its bindings and gives it back.
 class Statement {
   public:
     Statement(Database& db, std::string_view sql);
@@ -74,6 +81,8 @@ class Statement {
   private:
     Database& db_;
     sqlite3_stmt* stmt_ = nullptr;
+    // Where stmt_ goes back to; null when the cache was full.
+    std::vector<sqlite3_stmt*>* idle_ = nullptr;
 };
 
 // How an outermost transact() commits.
@@ -138,6 +147,9 @@ class Database {
     // Runs body(fn) as one transaction; see transact(), its typed front end.
     core::Status run_transaction(Body body, void* fn, Commit commit);
 
+    // Compiled statements currently idle in the cache, for tests.
+    std::size_t idle_statements_for_test();
+
     // Blocks until at least `count` operations wait in the committer's queue.
     void wait_until_queued_for_test(std::size_t count);
     // Makes the COMMIT of the next batch to begin fail (it rolls back instead).
@@ -148,6 +160,16 @@ class Database {
     Database(sqlite3* db, std::string path, const Options& options)
         : db_(db), path_(std::move(path)), batch_operations_max_(options.batch_operations_max) {}
     friend class Transaction;
+    friend class Statement;
+
+    // Bounds on the statement cache: distinct SQL texts, and idle compiled
+    // statements per text (more exist only while that many are in use).
+    static constexpr std::size_t kCachedSqlTextsMax = 256;
+    static constexpr std::size_t kIdleStatementsPerTextMax = 8;
+    // An idle compiled statement for `sql`, or null; `*idle` is where to give
+    // it back (null when the cache is full).
+    sqlite3_stmt* take_statement(std::string_view sql, std::vector<sqlite3_stmt*>** idle);
+    void give_back_statement(sqlite3_stmt* stmt, std::vector<sqlite3_stmt*>* idle);
 
     bool inside_transaction() const {
         return tx_owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
@@ -180,6 +202,11 @@ class Database {
     std::thread committer_;
 
     std::atomic<bool> fail_next_commit_{false};
+
+    // Idle compiled statements by SQL text; guarded by statements_mutex_.
+    // Map nodes never move, so a Statement may keep a pointer to its list.
+    std::mutex statements_mutex_;
+    std::map<std::string, std::vector<sqlite3_stmt*>, std::less<>> idle_statements_;
 
     std::atomic<std::uint64_t> batches_{0};
     std::atomic<std::uint64_t> operations_{0};

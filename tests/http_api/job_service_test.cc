@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "http_api/fixture.h"
 
@@ -35,6 +37,38 @@ TEST_F(JobServiceTest, SuccessCapturesTheLockedQuote) {
     EXPECT_EQ(record->tokens, 10);
     EXPECT_EQ(record->execution_ms, 1500);
     EXPECT_EQ(record->outcome, "succeeded");
+}
+
+// A worker's success delivered twice (a retried callback, a re-attached
+// prompt) charges once and leaves the first result in place, untouched; no
+// staged file is left behind.
+TEST_F(JobServiceTest, DuplicateSuccessChargesOnceAndKeepsTheResult) {
+    ASSERT_TRUE(ledger_->grant(account_, core::Tokens(50), "").ok());
+    auto r = service_->submit(account_, {"person", "", "", ""}, png_800x600());
+    ASSERT_TRUE(r.ok());
+    jobs::Job job = wait_final(r->job_id);
+    ASSERT_EQ(job.state, jobs::JobState::Succeeded);
+    const std::string file = dir_.file("data") + "/" + job.result_path;
+    dispatch::JobOutcome again;
+    again.kind = dispatch::JobOutcomeKind::Succeeded;
+    again.worker_url = job.worker;
+    again.output_bytes = "\x89PNG other";
+    service_->finish(job, again);
+    EXPECT_EQ(balance().captured, core::Tokens(10));
+    ASSERT_TRUE(std::filesystem::exists(file));
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes, "\x89PNG result");
+    // A failure delivered after the success changes nothing either.
+    again.kind = dispatch::JobOutcomeKind::ExecutionFailed;
+    service_->finish(job, again);
+    EXPECT_EQ(jobs_->get(job.id).value()->state, jobs::JobState::Succeeded);
+    EXPECT_EQ(balance().captured, core::Tokens(10));
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::filesystem::path(file).parent_path())) {
+        EXPECT_EQ(entry.path().filename().string().find(".part-"), std::string::npos)
+            << entry.path();
+    }
 }
 
 TEST_F(JobServiceTest, FailureVoidsAndRecordsZero) {

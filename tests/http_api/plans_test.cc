@@ -110,6 +110,34 @@ TEST_F(PlansTest, MonthlyPlanGrantsEachCalendarMonthAndExpiresAtItsEnd) {
     EXPECT_EQ(b.granted, b.available() + b.held + b.captured + b.expired);
 }
 
+// A book that changes a plan's tokens mid-period keeps the period's grant as
+// it was and grants the new amount from the next period on; renewals and the
+// subscriber's jobs go on working in between.
+TEST_F(PlansTest, NewPlanTokensApplyFromTheNextPeriod) {
+    ASSERT_TRUE(plans_->subscribe(account_, *books_->current(), "monthly").ok());
+    EXPECT_EQ(balance().available(), core::Tokens(100));
+    book_text_ = std::string(testing_support::kTestBook);
+    book_text_.replace(book_text_.find("version = \"t1\""), 14, "version = \"t2\"");
+    book_text_.replace(book_text_.find("tokens = 100\nprice = \"9.99\""), 12, "tokens = 150");
+    auto reloaded = books_->reload();
+    ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+    ASSERT_EQ((*reloaded)->find_plan("monthly")->tokens, 150);
+
+    auto renewed = plans_->renew(account_, *books_->current());
+    ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+    EXPECT_EQ(*renewed, 0);
+    EXPECT_EQ(plans_->renew_all(*books_->current()).value(), 0);
+    auto r = submit();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_EQ(r->outcome, SubmitOutcome::Accepted);
+    wait_final(r->job_id);
+    EXPECT_EQ(balance().available(), core::Tokens(90));
+
+    clock_.set_ms(utc_ms(2026, 12, 1, 0, 0, 0));
+    EXPECT_EQ(plans_->renew_all(*books_->current()).value(), 1);
+    EXPECT_EQ(balance().available(), core::Tokens(150));
+}
+
 TEST_F(PlansTest, RolloverCarriesAtMostTheCapIntoTheNextPeriodOnce) {
     ASSERT_TRUE(plans_->subscribe(account_, *books_->current(), "rolling").ok());
     auto r = submit();

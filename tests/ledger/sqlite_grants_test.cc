@@ -124,6 +124,14 @@ TEST_F(GrantTest, AddGrantIsIdempotentByKey) {
     ASSERT_FALSE(conflict.ok());
     EXPECT_EQ(conflict.error().code, "grant_key_conflict");
     EXPECT_EQ(balance().granted, Tokens(100));
+    // Asked to, the first grant stands whatever the new amount.
+    spec.key_keeps_first_amount = true;
+    auto kept = ledger_->add_grant(spec);
+    ASSERT_TRUE(kept.ok()) << kept.error().message;
+    EXPECT_FALSE(kept->created);
+    EXPECT_EQ(kept->grant_id, first->grant_id);
+    EXPECT_EQ(balance().granted, Tokens(100));
+    spec.key_keeps_first_amount = false;
 
     // Keys are per account.
     spec.account_id = ledger_->create_account("bob").value();

@@ -173,5 +173,52 @@ TEST_P(SqliteTest, CommitAloneRunsOnTheCallingThreadAndCommitsByItself) {
     EXPECT_EQ(count(*db), 1);
 }
 
+// A statement is compiled once per SQL text and reused: its bindings are
+// cleared and it is reset (no read transaction kept open) when given back.
+TEST_P(SqliteTest, StatementsAreReusedResetAndUnbound) {
+    auto db = open_db();
+    ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)").ok());
+    constexpr const char* kInsert = "INSERT INTO t VALUES (?1)";
+    std::size_t idle_after_first = 0;
+    for (std::int64_t x = 1; x <= 3; ++x) {
+        ASSERT_TRUE(transact(*db, [&]() -> core::Status {
+                        Statement(*db, kInsert).bind(1, x).run();
+                        return {};
+                    }).ok());
+        // The insert and the transaction's own BEGIN/SAVEPOINT/COMMIT are
+        // compiled by the first transaction and reused by the others.
+        if (x == 1) idle_after_first = db->idle_statements_for_test();
+        EXPECT_GE(idle_after_first, 2u);
+        EXPECT_EQ(db->idle_statements_for_test(), idle_after_first);
+    }
+    // The reused statement lost its binding: x is NULL.
+    ASSERT_TRUE(transact(*db, [&]() -> core::Status {
+                    Statement(*db, kInsert).run();
+                    return {};
+                }).ok());
+    std::int64_t nulls = -1;
+    ASSERT_TRUE(transact(*db, [&]() -> core::Status {
+                    Statement st(*db, "SELECT count(*) FROM t WHERE x IS NULL");
+                    st.step();
+                    nulls = st.column_int64(0);
+                    return {};
+                }).ok());
+    EXPECT_EQ(nulls, 1);
+    // Two in use at once: two compiled statements, both kept afterwards.
+    ASSERT_TRUE(transact(*db, [&]() -> core::Status {
+                    Statement a(*db, "SELECT x FROM t ORDER BY x");
+                    Statement b(*db, "SELECT x FROM t ORDER BY x");
+                    EXPECT_TRUE(a.step());
+                    EXPECT_TRUE(b.step());
+                    return {};
+                }).ok());
+    // A half-read statement went back reset: a write from another connection
+    // is not blocked by it and is seen by the next read.
+    EXPECT_EQ(count(*db), 4);
+    auto other = Database::open(db->path(), Database::Options{false, 1}).value();
+    ASSERT_TRUE(other->exec("INSERT INTO t VALUES (9)").ok());
+    EXPECT_EQ(count(*db), 5);
+}
+
 }  // namespace
 }  // namespace tollgate::store

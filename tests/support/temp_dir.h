@@ -9,9 +9,10 @@ namespace tollgate::testing {
 
 class TempDir {
   public:
-    TempDir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "tollgate-test-XXXXXX").string();
+    TempDir() : TempDir(std::filesystem::temp_directory_path()) {}
+    // A new directory inside `base`.
+    explicit TempDir(const std::filesystem::path& base) {
+        std::string pattern = (base / "tollgate-test-XXXXXX").string();
         char* made = mkdtemp(pattern.data());
         if (made == nullptr) std::abort();
         path_ = made;

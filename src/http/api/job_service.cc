@@ -26,24 +26,37 @@
 namespace tollgate::http {
 namespace {
 
-core::Status write_file_durably(const std::string& path, std::string_view bytes) {
-    std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return core::make_error("storage_error", "cannot create " + tmp);
+// Writes `bytes` to a new file at `path` and fsyncs it.
+core::Status write_synced_file(const std::string& path, std::string_view bytes) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return core::make_error("storage_error", "cannot create " + path);
     std::size_t done = 0;
     while (done < bytes.size()) {
         ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
         if (n <= 0) {
             ::close(fd);
-            return core::make_error("storage_error", "cannot write " + tmp);
+            return core::make_error("storage_error", "cannot write " + path);
         }
         done += static_cast<std::size_t>(n);
     }
     bool synced = ::fsync(fd) == 0;
     ::close(fd);
-    if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (!synced) return core::make_error("storage_error", "cannot sync " + path);
+    return {};
+}
+
+// Renames a synced file into place and fsyncs its directory, so the new name
+// survives a power loss.
+core::Status publish_file(const std::string& staged, const std::string& path) {
+    if (std::rename(staged.c_str(), path.c_str()) != 0) {
         return core::make_error("storage_error", "cannot store " + path);
     }
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return core::make_error("storage_error", "cannot open " + dir);
+    bool synced = ::fsync(fd) == 0;
+    ::close(fd);
+    if (!synced) return core::make_error("storage_error", "cannot sync " + dir);
     return {};
 }
 
@@ -268,10 +281,16 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
         if (!s.ok()) spdlog::error("job {}: cannot record failure: {}", job.id, s.error().message);
         return;
     }
+    // The result is staged under a name of this delivery's own and takes its
+    // final name only inside the transaction that captures the hold, so a
+    // duplicate or late delivery for a job that already ended never touches
+    // the result of the delivery that settled it.
     std::string relative = "results/" + job.id + ".png";
     std::string path = (std::filesystem::path(deps_.data_dir) / relative).string();
-    core::Status stored = write_file_durably(path, outcome.output_bytes);
+    std::string staged = path + ".part-" + core::random_hex(6);
+    core::Status stored = write_synced_file(staged, outcome.output_bytes);
     if (!stored.ok()) {
+        std::filesystem::remove(staged);
         (void)fail_job(job, "cannot store result: " + stored.error().message, &outcome);
         return;
     }
@@ -296,6 +315,7 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
                               "succeeded",
                               "",
                               done.finished_ms};
+    bool published = false;
     core::Status s = deps_.atomically([&]() -> core::Status {
         auto captured = deps_.ledger->capture(job.id);
         if (!captured.ok()) return captured.error();
@@ -304,11 +324,20 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
         }
         core::Status t = deps_.jobs->transition(job.id, jobs::JobState::Succeeded, done);
         if (!t.ok()) return t;
-        return deps_.usage->write(record);
+        core::Status u = deps_.usage->write(record);
+        if (!u.ok()) return u;
+        core::Status p = publish_file(staged, path);
+        if (!p.ok()) return p;
+        published = true;
+        return {};
     });
     if (!s.ok()) {
         spdlog::error("job {}: cannot settle success: {}", job.id, s.error().message);
-        std::filesystem::remove(path);
+        std::error_code ec;
+        std::filesystem::remove(staged, ec);
+        // Published by a transaction that then failed to commit: the hold
+        // stayed open, so no earlier delivery owns this file.
+        if (published) std::filesystem::remove(path, ec);
         return;
     }
     spdlog::info("job {} succeeded on {}: {} tokens captured, queue {} ms, execution {} ms", job.id,

@@ -91,6 +91,9 @@ core::Result<bool> PlanService::renew_one(const ledger::Subscription& sub,
         spec.rollover_expires_ms =
             pricing::plan_period(*plan, book.time_zone, sub.subscribed_ms, period.end_ms).end_ms;
     }
+    // A period granted under an earlier book with other tokens keeps its
+    // grant: the new amount applies from the next period.
+    spec.key_keeps_first_amount = true;
     auto added = ledger_.add_grant(spec);
     if (!added.ok()) return added.error();
     if (added->created) {

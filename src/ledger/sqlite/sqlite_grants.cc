@@ -102,7 +102,7 @@ core::Result<SqliteLedger::AddedGrant> SqliteLedger::insert_grant(const GrantSpe
         store::Statement seen(db_,
                               "SELECT id, tokens FROM grants WHERE account_id = ?1 AND key = ?2");
         if (seen.bind(1, spec.account_id).bind(2, spec.key).step()) {
-            if (seen.column_int64(1) != spec.tokens.value) {
+            if (seen.column_int64(1) != spec.tokens.value && !spec.key_keeps_first_amount) {
                 return core::make_error("grant_key_conflict",
                                         "grant key '" + spec.key + "' was used with " +
                                             std::to_string(seen.column_int64(1)) + " tokens");

@@ -167,6 +167,7 @@ core::Result<std::unique_ptr<SqliteLedger>> SqliteLedger::open(store::Database& 
                                         std::to_string(found) + ", newer than this build's " +
                                         std::to_string(kSchemaVersion));
         }
+        if (has_ledger && found == kSchemaVersion) return {};  // already current
         core::Status created = db.exec(kSchema);
         if (!created.ok()) return created;
         return db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
