@@ -3,6 +3,8 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <chrono>
+#include <cstdint>
 #include <vector>
 
 #include "core/assert.h"
@@ -37,9 +39,19 @@ std::string uuid_v4() {
 }
 
 std::string new_id(std::string_view prefix) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    auto ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+    TOLLGATE_ASSERT(ms < (std::uint64_t{1} << 48));
+    std::array<unsigned char, 6> time_bytes{};
+    for (int i = 5; i >= 0; --i) {
+        time_bytes[static_cast<std::size_t>(i)] = static_cast<unsigned char>(ms & 0xff);
+        ms >>= 8;
+    }
     std::string id(prefix);
     id += '_';
-    id += random_hex(12);
+    id += to_hex(time_bytes.data(), time_bytes.size());
+    id += random_hex(6);
     return id;
 }
 

@@ -17,7 +17,12 @@ std::string random_hex(std::size_t n_bytes);
 // for a client-supplied prompt_id.
 std::string uuid_v4();
 
-// A prefixed id such as "job_3f9c…" (prefix, underscore, 24 hex characters).
+// A prefixed id such as "job_019ad0c3b2f4e81c…" (prefix, underscore, 24 hex
+// characters): the creation time in Unix milliseconds (12 hex digits, so ids
+// sort by creation time) and 48 random bits. Time-ordered keys land at the
+// right edge of the b-trees that index them, so a batch of inserts dirties a
+// few shared pages instead of one random page each. An id reveals when it was
+// made; it is never a secret (API keys and result names use random_hex()).
 std::string new_id(std::string_view prefix);
 
 // Lowercase hex of arbitrary bytes.

@@ -16,6 +16,7 @@
 #include "core/hash.h"
 #include "core/limits.h"
 #include "core/local_time.h"
+#include "http/api/api_helpers.h"
 #include "http/api/error_map.h"
 #include "http/api/json_mapping.h"
 #include "http/codec/multipart.h"
@@ -24,13 +25,6 @@
 
 namespace tollgate::http {
 namespace {
-
-Response json_response(int status, const nlohmann::json& body) {
-    Response r;
-    r.status = status;
-    r.body = body.dump();
-    return r;
-}
 
 // "Bearer <token>" → token; empty when absent or malformed.
 std::string bearer_token(const Request& request) {
@@ -83,27 +77,6 @@ bool valid_idempotency_key(const std::string& key) {
     return true;
 }
 
-// An optional string field of a JSON body; error when present but not a string.
-core::Result<std::string> optional_string(const nlohmann::json& body, const char* field,
-                                          const char* code) {
-    if (!body.contains(field)) return std::string();
-    if (!body[field].is_string()) {
-        return core::make_error(code, std::string("'") + field + "' must be a string");
-    }
-    return body[field].get<std::string>();
-}
-
-core::Result<nlohmann::json> json_body(const Request& request) {
-    if (request.body.size() > static_cast<std::size_t>(core::limits::kJsonBodyBytesMax)) {
-        return core::make_error("payload_too_large", "JSON body is too large");
-    }
-    nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-        return core::make_error("invalid_json", "the body must be a JSON object");
-    }
-    return body;
-}
-
 // Splits "/a/b/c" into {"a", "b", "c"}.
 std::vector<std::string> segments(const std::string& path) {
     std::vector<std::string> out;
@@ -117,8 +90,6 @@ std::vector<std::string> segments(const std::string& path) {
     }
     return out;
 }
-
-Response not_found() { return error_response("not_found", "no such resource"); }
 
 }  // namespace
 
@@ -424,6 +395,12 @@ Response Api::admin(const Request& request) {
     }
     if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "grants") {
         return admin_grant(request, seg[2]);
+    }
+    if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "adjustments") {
+        return admin_adjust(request, seg[2]);
+    }
+    if (seg.size() == 4 && seg[1] == "jobs" && seg[3] == "refunds") {
+        return admin_refund(request, seg[2]);
     }
     if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "plans") {
         auto body = json_body(request);

@@ -40,6 +40,8 @@ class Api {
     Response admin(const Request& request);
     Response admin_create_account(const Request& request);
     Response admin_grant(const Request& request, const std::string& account_id);
+    Response admin_adjust(const Request& request, const std::string& account_id);
+    Response admin_refund(const Request& request, const std::string& job_id);
 
     JobService& service_;
     ledger::Ledger& ledger_;

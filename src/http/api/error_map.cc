@@ -8,7 +8,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 40> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 45> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -24,6 +24,7 @@ constexpr std::array<std::pair<std::string_view, int>, 40> kStatuses{{
     {"invalid_idempotency_key", 400},
     {"invalid_time", 400},
     {"invalid_grant", 400},
+    {"invalid_key", 400},
     {"unknown_plan", 400},
     {"unknown_tenant", 400},
     {"unauthorized", 401},
@@ -31,8 +32,12 @@ constexpr std::array<std::pair<std::string_view, int>, 40> kStatuses{{
     {"forbidden", 403},
     {"not_found", 404},
     {"unknown_account", 404},
+    {"unknown_hold", 404},
     {"method_not_allowed", 405},
     {"grant_key_conflict", 409},
+    {"adjustment_key_conflict", 409},
+    {"hold_not_captured", 409},
+    {"refund_exceeds_capture", 409},
     {"payload_too_large", 413},
     {"unsupported_media_type", 415},
     {"corrupt_image", 422},

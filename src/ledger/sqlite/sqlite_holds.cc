@@ -33,14 +33,15 @@ std::vector<SqliteLedger::Allocation> SqliteLedger::read_allocations(const std::
                                                                      core::Tokens captured) {
     std::vector<Allocation> out;
     store::Statement st(db_,
-                        "SELECT rowid, grant_id, tokens, captured FROM hold_allocations "
-                        "WHERE hold_key = ?1 ORDER BY rowid");
+                        "SELECT slice, grant_id, tokens, captured FROM hold_allocations "
+                        "WHERE hold_key = ?1 ORDER BY slice");
     st.bind(1, hold_key);
     core::Tokens sum, captured_sum;
     bool charge_ended = false;  // a slice was charged less than all of it
     while (st.step()) {
         Allocation a;
-        a.rowid = st.column_int64(0);
+        a.slice = st.column_int64(0);
+        TOLLGATE_ASSERT(a.slice == static_cast<std::int64_t>(out.size()));  // 0, 1, ... in order
         if (!st.column_is_null(1)) a.grant_id = st.column_int64(1);
         a.tokens = core::Tokens(st.column_int64(2));
         a.captured = core::Tokens(st.column_int64(3));
@@ -95,11 +96,12 @@ void SqliteLedger::write_hold(const std::string& account_id, const std::string& 
         hold.bind_null(5);
     }
     hold.run();
+    std::int64_t slice = 0;
     for (const Allocation& a : allocations) {
         store::Statement insert(db_,
-                                "INSERT INTO hold_allocations(hold_key, grant_id, tokens) "
-                                "VALUES (?1, ?2, ?3)");
-        insert.bind(1, key).bind(3, a.tokens.value);
+                                "INSERT INTO hold_allocations(hold_key, slice, grant_id, tokens) "
+                                "VALUES (?1, ?4, ?2, ?3)");
+        insert.bind(1, key).bind(3, a.tokens.value).bind(4, slice++);
         if (!a.grant_id.has_value()) {
             insert.bind_null(2).run();
             continue;

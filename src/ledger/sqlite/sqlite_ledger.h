@@ -36,7 +36,7 @@ enum class GrantSource { Grant, Adjustment, Refund };
 class SqliteLedger final : public Ledger {
   public:
     // The schema version this code reads and writes (PRAGMA user_version).
-    static constexpr std::int64_t kSchemaVersion = 3;
+    static constexpr std::int64_t kSchemaVersion = 4;
 
     // Creates the tables when missing. Fails with "schema_too_old" when the
     // file holds ledger tables of an earlier version (they are not migrated;
@@ -102,12 +102,13 @@ class SqliteLedger final : public Ledger {
         GrantResult result;
         std::int64_t entry_id = 0;
     };
-    // One slice of a hold: from a grant, or from credit (nullopt). `rowid`
-    // and `captured` are known only for slices read back from the table.
+    // One slice of a hold: from a grant, or from credit (nullopt). `slice`
+    // (its place in draw order, from 0) and `captured` are known only for
+    // slices read back from the table.
     struct Allocation {
         std::optional<std::int64_t> grant_id;
         core::Tokens tokens;
-        std::int64_t rowid = 0;
+        std::int64_t slice = 0;
         core::Tokens captured;
     };
 

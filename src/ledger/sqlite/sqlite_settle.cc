@@ -2,7 +2,7 @@
 //
 // Both end a hold through end_hold(), which charges `charge` tokens of it
 // and returns the rest: a void is a capture of nothing. The charge takes the
-// hold's slices in draw order (hold_allocations rowid order, credit last),
+// hold's slices in draw order (hold_allocations slice order, credit last),
 // so a partial capture releases credit first and then the grants in reverse
 // draw order; the grants charged are the ones drawn first, which expire
 // earliest. The alternative, releasing pro rata, would leave a little of
@@ -36,9 +36,12 @@ void SqliteLedger::end_hold(const Hold& hold, core::Tokens charge, const std::st
         core::Tokens released = a.tokens - take;
         left -= take;
         if (take.value > 0) {
-            store::Statement(db_, "UPDATE hold_allocations SET captured = ?1 WHERE rowid = ?2")
+            store::Statement(db_,
+                             "UPDATE hold_allocations SET captured = ?1 "
+                             "WHERE hold_key = ?2 AND slice = ?3")
                 .bind(1, take.value)
-                .bind(2, a.rowid)
+                .bind(2, hold.key)
+                .bind(3, a.slice)
                 .run();
         }
         if (!a.grant_id.has_value()) continue;  // credit: only the balance moves

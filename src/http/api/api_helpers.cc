@@ -1,0 +1,37 @@
+#include "http/api/api_helpers.h"
+
+#include "core/limits.h"
+#include "http/api/error_map.h"
+
+namespace tollgate::http {
+
+Response json_response(int status, const nlohmann::json& body) {
+    Response r;
+    r.status = status;
+    r.body = body.dump();
+    return r;
+}
+
+Response not_found() { return error_response("not_found", "no such resource"); }
+
+core::Result<nlohmann::json> json_body(const Request& request) {
+    if (request.body.size() > static_cast<std::size_t>(core::limits::kJsonBodyBytesMax)) {
+        return core::make_error("payload_too_large", "JSON body is too large");
+    }
+    nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+        return core::make_error("invalid_json", "the body must be a JSON object");
+    }
+    return body;
+}
+
+core::Result<std::string> optional_string(const nlohmann::json& body, const char* field,
+                                          const char* code) {
+    if (!body.contains(field)) return std::string();
+    if (!body[field].is_string()) {
+        return core::make_error(code, std::string("'") + field + "' must be a string");
+    }
+    return body[field].get<std::string>();
+}
+
+}  // namespace tollgate::http
