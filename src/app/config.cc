@@ -101,9 +101,17 @@ core::Status parse_server(const toml::table& root, const std::string& source,
 core::Status parse_dispatch(const toml::table& root, const std::string& source, Config& c) {
     const toml::table* d = root["dispatch"].as_table();
     if (d == nullptr) return {};
-    core::Status s = check_keys(*d, {"concurrent_jobs_max", "job_timeout_ms"}, source, "dispatch");
+    core::Status s = check_keys(*d, {"concurrent_jobs_max", "job_timeout_ms", "account_jobs_max"},
+                                source, "dispatch");
     if (!s.ok()) return s;
     std::int64_t jobs = c.concurrent_jobs_max, timeout = c.job_timeout_ms;
+    std::int64_t per_account = c.account_jobs_max;
+    if (!(s = read_int(*d, "account_jobs_max", 0, core::limits::kAccountJobsMax, source, "dispatch",
+                       &per_account))
+             .ok()) {
+        return s;
+    }
+    c.account_jobs_max = static_cast<int>(per_account);
     if (!(s = read_int(*d, "concurrent_jobs_max", 1, core::limits::kDispatchThreadsMax, source,
                        "dispatch", &jobs))
              .ok()) {

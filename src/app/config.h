@@ -35,6 +35,7 @@ struct Config {
     std::int64_t body_bytes_max = 32ll * 1024 * 1024;
     int threads = 2;
     int concurrent_jobs_max = 32;
+    int account_jobs_max = 16;  // unfinished jobs per account; 0 = no limit
     int job_timeout_ms = 600'000;
     std::string price_book_path;              // absolute after loading
     std::int64_t sweep_interval_ms = 60'000;  // plan renewals and grant expiry

@@ -140,6 +140,7 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     deps.clock = &clock;
     deps.data_dir = c.data_dir;
     deps.job_timeout_ms = c.job_timeout_ms;
+    deps.account_jobs_max = c.account_jobs_max;
     p->service = std::make_unique<http::JobService>(std::move(deps));
     auto recovered = p->service->recover_unfinished();
     if (!recovered.ok()) return recovered.error();

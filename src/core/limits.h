@@ -27,6 +27,8 @@ inline constexpr int kComfyRequestTimeoutMs = 30'000;
 inline constexpr std::int64_t kComfyResultBytesMax = 256ll * 1024 * 1024;
 inline constexpr int kComfyMessageBytesMax = 16 * 1024 * 1024;
 inline constexpr int kDispatchThreadsMax = 256;
+// Unfinished jobs one account may be allowed at once ([dispatch] account_jobs_max).
+inline constexpr int kAccountJobsMax = 100'000;
 
 // Names and keys.
 inline constexpr int kAccountNameBytesMax = 200;

@@ -81,6 +81,19 @@ TEST_F(ConfigTest, UnknownKeyNamesFileLineAndKey) {
     EXPECT_NE(c.error().message.find("dispatch.retries"), std::string::npos);
 }
 
+TEST_F(ConfigTest, AccountJobsCapDefaultsTo16AndIsBounded) {
+    auto defaults = parse(kMinimal);
+    ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+    EXPECT_EQ(defaults->account_jobs_max, 16);
+    auto off = parse(std::string(kMinimal) + "[dispatch]\naccount_jobs_max = 0\n");
+    ASSERT_TRUE(off.ok()) << off.error().message;
+    EXPECT_EQ(off->account_jobs_max, 0);
+    auto negative = parse(std::string(kMinimal) + "[dispatch]\naccount_jobs_max = -1\n");
+    ASSERT_FALSE(negative.ok());
+    EXPECT_NE(negative.error().message.find("account_jobs_max"), std::string::npos)
+        << negative.error().message;
+}
+
 TEST_F(ConfigTest, WorkflowWithoutPriceIsRejected) {
     std::string text = std::string(kMinimal) +
                        "[workflows.building]\ntemplate = \"b.json\"\nworkers = [\"http://h:1\"]\n";

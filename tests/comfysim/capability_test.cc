@@ -56,6 +56,7 @@ SimOptions zero_cost() {
     SimOptions o;
     o.cost_base_seconds = 0;
     o.cost_per_megapixel_seconds = 0;
+    o.cold_start_min_seconds = o.cold_start_max_seconds = 0;
     return o;
 }
 
@@ -72,14 +73,7 @@ class CapabilityTest : public ::testing::Test {
         return *sim_;
     }
     // Queues and runs `graph`; returns the history entry.
-    Json run(const Json& graph) {
-        const Reply r = sim().submit({{"prompt", graph}, {"client_id", "c1"}});
-        EXPECT_EQ(r.status, 200) << r.body.dump();
-        if (r.status != 200) return Json::object();
-        EXPECT_TRUE(sim().run_next());
-        const std::string id = r.body["prompt_id"];
-        return sim().history_item(id)[id];
-    }
+    Json run(const Json& graph) { return testing::run_to_history(sim(), graph); }
     // The first image a node saved in `entry`, decoded.
     Image saved_image(const Json& entry, const std::string& node) {
         const Json& img = entry["outputs"][node]["images"][0];
@@ -342,8 +336,9 @@ TEST(CapabilityRunTest, OcrTextFlowsThroughItsStringOutput) {
     hooks.executing = [](const std::string&) {};
     hooks.executed = [](const std::string&, const Json&) {};
     hooks.interrupted = [] { return false; };
-    hooks.fail_gpu_node = [&] { return ++gpu_runs == 2; };  // OCR runs, TextOverlay fails
-    hooks.gpu_work = [](double, double) {};
+    hooks.gpu_work = [&](const GpuWork&) {  // OCR runs, TextOverlay fails
+        return ++gpu_runs == 2 ? GpuOutcome::OutOfMemory : GpuOutcome::Done;
+    };
     GraphRun run(v.prompt, v.outputs, ctx);
     const RunResult result = run.execute(hooks);
     ASSERT_EQ(result.outcome, RunOutcome::Error);

@@ -332,5 +332,63 @@ TEST(NodeFileTest, TheTableHasABound) {
     EXPECT_EQ(table.error().code, "invalid_node_file");
 }
 
+TEST(NodeFileTest, ReadsEachNodesCostModel) {
+    const std::string text = "[" + filter_entry("Fixed", R"("seconds": 1.5, "seconds_per_mp": 0.25,
+        "vram_mib": 100, "vram_mib_per_mp": 10, "model": "fixed.pth")") +
+                             "," +
+                             R"({"class_type": "Tiled", "behaviour": "image_filter",
+        "effect": "denoise", "cost": 2, "model_input": "net", "tile_input": "tile",
+        "input": {"required": {"image": ["IMAGE"], "net": [["a.pth", "b.pth"]],
+                               "tile": ["INT", {"default": 256}]}},
+        "output": ["IMAGE"]})" +
+                             "]";
+    auto specs = parse_node_file(text, "costs.json");
+    ASSERT_TRUE(specs.ok()) << specs.error().message;
+    const NodeSpec& fixed = (*specs)[0];
+    EXPECT_TRUE(fixed.fixed_seconds);
+    EXPECT_EQ(fixed.seconds, 1.5);
+    EXPECT_EQ(fixed.seconds_per_megapixel, 0.25);
+    EXPECT_EQ(fixed.vram_bytes, 100 * 1024 * 1024);
+    EXPECT_EQ(fixed.vram_bytes_per_megapixel, 10 * 1024 * 1024);
+    EXPECT_EQ(fixed.model, "fixed.pth");
+    EXPECT_TRUE(fixed.is_gpu());
+    const NodeSpec& tiled = (*specs)[1];
+    EXPECT_FALSE(tiled.fixed_seconds);
+    EXPECT_EQ(tiled.cost, 2.0);
+    EXPECT_EQ(tiled.model_input, "net");
+    EXPECT_EQ(tiled.tile_input, "tile");
+    EXPECT_EQ(tiled.vram_bytes, 0);
+}
+
+TEST(NodeFileTest, BuiltInGpuNodesLoadModelsAndDenoiseTiles) {
+    const NodeTable& t = NodeTable::standard();
+    EXPECT_EQ(t.find("DDColor_Colorize")->model_input, "checkpoint");
+    EXPECT_GT(t.find("DDColor_Colorize")->vram_bytes, 0);
+    EXPECT_EQ(t.find("ImageDenoise")->model_input, "model");
+    EXPECT_EQ(t.find("ImageDenoise")->tile_input, "tile_size");
+    EXPECT_FALSE(t.find("ScratchRemoval")->model.empty());
+    EXPECT_TRUE(t.find("ImageScaleBy")->model.empty());
+    EXPECT_FALSE(t.find("SaveImage")->is_gpu());
+}
+
+TEST(NodeFileTest, RejectsBadCostModels) {
+    const std::string ok = filter_entry("Good");
+    auto one = [&](const std::string& entry) { return "[" + ok + "," + entry + "]"; };
+    expect_rejected(one(filter_entry("X", R"("cost": 1, "seconds": 2)")),
+                    "\"cost\" and \"seconds\"/\"seconds_per_mp\" exclude each other");
+    expect_rejected(one(filter_entry("X", R"("seconds": 4000)")),
+                    "\"seconds\" must be in [0.0, 3600.0]");
+    expect_rejected(one(filter_entry("X", R"("vram_mib": -1)")), "\"vram_mib\" must be in");
+    expect_rejected(one(filter_entry("X", R"("model": "a", "model_input": "image")")),
+                    "\"model_input\" and \"model\" exclude each other");
+    expect_rejected(one(filter_entry("X", R"("model_input": "image")")),
+                    "\"model_input\" \"image\" must name a choice-list or STRING input");
+    expect_rejected(one(filter_entry("X", R"("tile_input": "nope")")),
+                    "\"tile_input\" \"nope\" must name an INT input");
+    expect_rejected(one(R"({"class_type": "X", "behaviour": "preview_image", "output_node": true,
+        "vram_mib": 5, "input": {"required": {"images": ["IMAGE"]}}})"),
+                    "\"vram_mib\" applies only to image_filter and image_scale");
+}
+
 }  // namespace
 }  // namespace tollgate::comfysim

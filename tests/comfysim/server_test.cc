@@ -11,7 +11,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <thread>
 
+#include "comfysim/node_table.h"
 #include "comfysim/routes.h"
 #include "core/clock.h"
 #include "http/codec/multipart.h"
@@ -37,16 +40,23 @@ void set_read_timeout(tcp::socket& socket) {
     setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+using WebSocket = beast::websocket::stream<tcp::socket>;
+
 class ServerTest : public ::testing::Test {
   protected:
+    // Fixtures for the faults change the options here.
+    virtual void configure(AppOptions&) {}
+
     void SetUp() override {
         AppOptions options;
         options.data_dir = tmp_.path();
         options.sim.cost_base_seconds = 0;
         options.sim.cost_per_megapixel_seconds = 0;
+        options.sim.cold_start_min_seconds = options.sim.cold_start_max_seconds = 0;
+        configure(options);
         app_ = std::make_unique<App>(options, core::SystemClock::instance());
         server_ = http::make_server(
-            http::ServerOptions{}, [this](const http::Request& r) { return app_->handle(r); },
+            server_options(options), [this](const http::Request& r) { return app_->handle(r); },
             app_->ws_handlers());
         ASSERT_TRUE(server_->start().ok());
         app_->sim().start();
@@ -80,7 +90,53 @@ class ServerTest : public ::testing::Test {
                 std::string(res[bhttp::field::content_type])};
     }
 
+    // POST /upload/image of `bytes` as `name`, plus form fields.
+    HttpReply upload(const std::string& name, const std::string& bytes,
+                     const std::vector<std::pair<std::string, std::string>>& fields = {},
+                     const std::string& path = "/upload/image") {
+        std::vector<http::MultipartPart> parts = {{"image", name, "image/png", bytes}};
+        for (const auto& [k, v] : fields) parts.push_back({k, "", "", v});
+        const std::string boundary = "comfysimtestboundary";
+        return request(bhttp::verb::post, path, http::build_multipart(boundary, parts),
+                       http::multipart_content_type(boundary));
+    }
+
+    std::unique_ptr<WebSocket> open_ws(const std::string& target) {
+        auto ws = std::make_unique<WebSocket>(io_);
+        ws->next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+        set_read_timeout(ws->next_layer());
+        ws->handshake("127.0.0.1", target);
+        return ws;
+    }
+
+    static Json read_json(WebSocket& ws) {
+        beast::flat_buffer b;
+        ws.read(b);
+        return Json::parse(beast::buffers_to_string(b.data()));
+    }
+
+    // "type" or "executing:<node>", as the other comfysim tests name events.
+    static std::string event_name(const Json& m) {
+        std::string name = m["type"];
+        if (name == "executing") {
+            name += ":" + (m["data"]["node"].is_null() ? std::string("null")
+                                                       : m["data"]["node"].get<std::string>());
+        }
+        return name;
+    }
+
+    // Uploads a small input and queues the DDColor graph for client "gw-test".
+    std::string submit_ddcolor() {
+        EXPECT_EQ(upload("person_bw.png", testing::gray_png(48, 32)).status, 200);
+        const Json prompt = {{"prompt", testing::ddcolor_graph("person_bw.png")},
+                             {"client_id", "gw-test"}};
+        const HttpReply queued = request(bhttp::verb::post, "/prompt", prompt.dump());
+        EXPECT_EQ(queued.status, 200) << queued.body;
+        return Json::parse(queued.body).value("prompt_id", "");
+    }
+
     testing::TempDir tmp_;
+    asio::io_context io_;
     std::unique_ptr<App> app_;
     std::unique_ptr<http::Server> server_;
     std::uint16_t port_ = 0;
@@ -200,6 +256,151 @@ TEST_F(ServerTest, ErrorAnswersMatchComfyUi) {
     EXPECT_EQ(
         request(bhttp::verb::post, "/upload/image", form, http::multipart_content_type("b")).status,
         400);
+}
+
+TEST_F(ServerTest, EveryRouteIsAlsoServedUnderApi) {
+    const std::vector<std::pair<bhttp::verb, std::string>> routes = {
+        {bhttp::verb::get, "/prompt"},       {bhttp::verb::get, "/queue"},
+        {bhttp::verb::get, "/history"},      {bhttp::verb::get, "/history/unknown"},
+        {bhttp::verb::get, "/system_stats"}, {bhttp::verb::get, "/object_info/LoadImage"},
+        {bhttp::verb::get, "/features"},     {bhttp::verb::get, "/embeddings"},
+        {bhttp::verb::get, "/extensions"},   {bhttp::verb::get, "/view?filename=nope.png"},
+        {bhttp::verb::post, "/interrupt"},
+    };
+    for (const auto& [verb, target] : routes) {
+        const HttpReply plain = request(verb, target);
+        const HttpReply api = request(verb, "/api" + target);
+        EXPECT_NE(plain.status, 0) << target;
+        EXPECT_EQ(api.status, plain.status) << target;
+        EXPECT_EQ(api.body, plain.body) << target;
+    }
+    for (const char* target : {"/queue", "/history"}) {
+        EXPECT_EQ(
+            request(bhttp::verb::post, std::string("/api") + target, R"({"clear":true})").status,
+            200)
+            << target;
+    }
+    EXPECT_EQ(request(bhttp::verb::post, "/api/free", R"({"unload_models":true})").status, 200);
+    EXPECT_EQ(upload("a.png", testing::gray_png(8, 8), {}, "/api/upload/image").status, 200);
+    const Json queued = Json::parse(
+        request(bhttp::verb::post, "/api/prompt",
+                Json({{"prompt", testing::ddcolor_graph("a.png")}, {"client_id", "x"}}).dump())
+            .body);
+    EXPECT_EQ(queued["number"], 0);
+    for (const char* target : {"/ws?clientId=a", "/api/ws?clientId=b"}) {
+        auto ws = open_ws(target);
+        EXPECT_EQ(read_json(*ws)["type"], "status") << target;
+    }
+    EXPECT_EQ(request(bhttp::verb::get, "/api/nothing-here").status, 404);
+}
+
+TEST_F(ServerTest, AnUploadNameClashIsRenamedUnlessOverwriteIsSet) {
+    const std::string a = testing::gray_png(8, 8, 0);
+    const std::string b = testing::gray_png(8, 8, 90);
+    auto name_of = [](const HttpReply& r) { return Json::parse(r.body)["name"]; };
+    EXPECT_EQ(name_of(upload("x.png", a)), "x.png");
+    EXPECT_EQ(name_of(upload("x.png", a)), "x.png");  // same bytes: nothing new
+    EXPECT_EQ(name_of(upload("x.png", b)), "x (1).png");
+    EXPECT_EQ(name_of(upload("x.png", b, {{"overwrite", "true"}})), "x.png");
+    const HttpReply view = request(bhttp::verb::get, "/view?filename=x.png&type=input");
+    EXPECT_EQ(view.body, b);
+}
+
+TEST_F(ServerTest, SystemStatsReportTheLoadedModel) {
+    const Json idle = Json::parse(request(bhttp::verb::get, "/system_stats").body)["devices"][0];
+    EXPECT_EQ(idle["vram_total"], kVramTotalBytesDefault);
+    EXPECT_EQ(idle["vram_free"], kVramTotalBytesDefault - kCudaContextBytes);
+    EXPECT_EQ(idle["torch_vram_total"], 0);
+    auto ws = open_ws("/ws?clientId=gw-test");
+    read_json(*ws);
+    submit_ddcolor();
+    while (event_name(read_json(*ws)) != "executing:null") {
+    }
+    const Json after = Json::parse(request(bhttp::verb::get, "/system_stats").body)["devices"][0];
+    const std::int64_t weights = NodeTable::standard().find("DDColor_Colorize")->vram_bytes;
+    EXPECT_EQ(after["vram_free"], idle["vram_free"].get<std::int64_t>() - weights);
+    EXPECT_GT(after["torch_vram_total"].get<std::int64_t>(), weights);
+}
+
+class ServerHangTest : public ServerTest {
+    void configure(AppOptions& o) override { o.sim.hang_rate = 1.0; }
+};
+
+TEST_F(ServerHangTest, AHungJobHoldsItsVramAndNeverReachesHistory) {
+    const std::int64_t idle_free =
+        Json::parse(request(bhttp::verb::get, "/system_stats").body)["devices"][0]["vram_free"];
+    auto ws = open_ws("/ws?clientId=gw-test");
+    read_json(*ws);
+    const std::string id = submit_ddcolor();
+    while (event_name(read_json(*ws)) != "executing:2") {
+    }
+    const Json busy = Json::parse(request(bhttp::verb::get, "/system_stats").body)["devices"][0];
+    const std::int64_t weights = NodeTable::standard().find("DDColor_Colorize")->vram_bytes;
+    EXPECT_LT(busy["vram_free"].get<std::int64_t>(), idle_free - weights);  // plus working memory
+    EXPECT_EQ(request(bhttp::verb::post, "/interrupt").status, 200);
+    // A job that could end would have ended long before this.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(request(bhttp::verb::get, "/history/" + id).body, "{}");
+    const Json queue = Json::parse(request(bhttp::verb::get, "/queue").body);
+    ASSERT_EQ(queue["queue_running"].size(), 1u);
+    EXPECT_EQ(queue["queue_running"][0][1], id);
+}
+
+class ServerWsDropTest : public ServerTest {
+    void configure(AppOptions& o) override { o.sim.ws_drop_rate = 1.0; }
+};
+
+TEST_F(ServerWsDropTest, TheServerClosesSocketsMidJobAndTheJobStillFinishes) {
+    auto owner = open_ws("/ws?clientId=gw-test");
+    auto other = open_ws("/ws?clientId=bystander");
+    read_json(*owner);
+    read_json(*other);
+    const std::string id = submit_ddcolor();
+    std::vector<std::string> seen;
+    beast::error_code ec;
+    for (;;) {
+        beast::flat_buffer b;
+        owner->read(b, ec);
+        if (ec) break;
+        seen.push_back(event_name(Json::parse(beast::buffers_to_string(b.data()))));
+        ASSERT_LT(seen.size(), 20u);
+    }
+    EXPECT_EQ(ec, beast::websocket::error::closed);
+    EXPECT_EQ(seen.back(), "executing:1");
+    for (;;) {
+        beast::flat_buffer b;
+        other->read(b, ec);
+        if (ec) break;
+    }
+    EXPECT_EQ(ec, beast::websocket::error::closed);
+    Json history;
+    for (int i = 0;
+         i < 500 &&
+         (history = Json::parse(request(bhttp::verb::get, "/history/" + id).body)).empty();
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(history[id]["status"]["status_str"], "success");
+}
+
+class ServerSlowUploadTest : public ServerTest {
+    void configure(AppOptions& o) override { o.upload_bytes_per_second = 50'000; }
+};
+
+TEST_F(ServerSlowUploadTest, UploadsAreReadAtTheConfiguredRate) {
+    const std::string bytes(40'000, 'x');  // the upload route does not decode images
+    const auto start = std::chrono::steady_clock::now();
+    const HttpReply up = upload("slow.png", bytes);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_EQ(up.status, 200) << up.body;
+    EXPECT_EQ(Json::parse(up.body)["name"], "slow.png");
+    EXPECT_GE(seconds, 0.6);  // 40 kB at 50 kB/s
+    EXPECT_LT(seconds, 5.0);
+    const auto quick = std::chrono::steady_clock::now();
+    EXPECT_EQ(request(bhttp::verb::post, "/queue", R"({"clear":true})").status, 200);
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - quick).count(),
+              0.5);  // other routes read at full speed
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ class SimTest : public ::testing::Test {
         SimOptions o;
         o.cost_base_seconds = 0;
         o.cost_per_megapixel_seconds = 0;
+        o.cold_start_min_seconds = o.cold_start_max_seconds = 0;
         return o;
     }
     Sim& sim() {
@@ -252,6 +253,7 @@ class SimCostTest : public SimTest {
         SimOptions o;
         o.cost_base_seconds = 0.5;
         o.cost_per_megapixel_seconds = 2.0;
+        o.cold_start_min_seconds = o.cold_start_max_seconds = 0;
         return o;
     }
     SimCostTest() : SimTest(options()) {
@@ -347,6 +349,7 @@ TEST(SimSeedTest, FailureRateIsSeededAndRoughlyHonoured) {
         SimOptions o;
         o.cost_base_seconds = 0;
         o.cost_per_megapixel_seconds = 0;
+        o.cold_start_min_seconds = o.cold_start_max_seconds = 0;
         o.fail_rate = 0.5;
         o.seed = seed;
         o.cache = false;

@@ -2,6 +2,7 @@
 // PNGs, the DDColor graph, and an EventSink that records what it is sent.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <vips/vips.h>
 
 #include <cstdlib>
@@ -100,6 +101,11 @@ class RecordingSink final : public EventSink {
         std::lock_guard lock(mu_);
         events_.push_back({type, data, sid});
     }
+    // Recorded as the pseudo-event "<closed>".
+    void close_all() override {
+        std::lock_guard lock(mu_);
+        events_.push_back({"<closed>", Json::object(), std::nullopt});
+    }
     std::vector<Event> take() {
         std::lock_guard lock(mu_);
         return std::exchange(events_, {});
@@ -111,6 +117,17 @@ class RecordingSink final : public EventSink {
 };
 
 // "type" or "type:node" for executing/executed, for compact sequence checks.
+// Queues `graph` on `sim`, runs it, and returns its history entry (an empty
+// object, with a test failure, when the prompt was refused).
+inline Json run_to_history(Sim& sim, const Json& graph) {
+    const Reply r = sim.submit({{"prompt", graph}, {"client_id", "c1"}});
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    if (r.status != 200) return Json::object();
+    EXPECT_TRUE(sim.run_next());
+    const std::string id = r.body["prompt_id"];
+    return sim.history_item(id)[id];
+}
+
 inline std::vector<std::string> names(const std::vector<Event>& events) {
     std::vector<std::string> out;
     for (const auto& e : events) {

@@ -142,6 +142,7 @@ class GatewayFixture : public ::testing::Test {
         };
         deps.clock = &clock_;
         deps.data_dir = dir_.file("data");
+        deps.account_jobs_max = account_jobs_max_;
         service_ = std::make_unique<JobService>(std::move(deps));
         api_ =
             std::make_unique<Api>(*service_, *ledger_, *jobs_, clock_, ApiOptions{"admin-secret"});
@@ -230,6 +231,7 @@ class GatewayFixture : public ::testing::Test {
     dispatch::JobParams last_params_;
     std::string last_resume_prompt_;
     dispatch::JobOutcomeKind kind_ = dispatch::JobOutcomeKind::Succeeded;
+    int account_jobs_max_ = 0;  // set before SetUp() to cap unfinished jobs per account
 };
 
 }  // namespace tollgate::http::testing_support

@@ -102,7 +102,10 @@ TEST_F(IdempotencyTest, RefusedRequestsRecordNothingSoTheKeyCanBeRetried) {
     wait_running(1);
     ASSERT_EQ(post("", image).status, 202);
     Response busy = post("retry-me", image);
-    ASSERT_EQ(busy.status, 503) << busy.body;
+    ASSERT_EQ(busy.status, 429) << busy.body;
+    EXPECT_EQ(json::parse(busy.body)["error"]["code"], "busy");
+    ASSERT_EQ(busy.headers.size(), 1u);
+    EXPECT_EQ(busy.headers[0], (std::pair<std::string, std::string>{"Retry-After", "1"}));
     release();
     for (int i = 0; i < 4000 && jobs_->count_unfinished(account_).value() > 0; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -116,7 +116,8 @@ class GatewayCase(unittest.TestCase):
     def start_comfysim(self, name, extra=None):
         data = os.path.join(self.dir, "comfysim-" + name)
         os.makedirs(data, exist_ok=True)
-        args = [COMFYSIM_BIN, "--listen", "127.0.0.1:0", "--data-dir", data]
+        # No model cold starts: the tests time jobs by --cost-base-s alone.
+        args = [COMFYSIM_BIN, "--listen", "127.0.0.1:0", "--data-dir", data, "--cold-start-s", "0"]
         proc, url = start_listening(args + (extra or self.comfysim_args),
                                     os.path.join(self.dir, "comfysim-%s.log" % name),
                                     "comfysim listening on")

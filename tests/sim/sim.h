@@ -233,6 +233,7 @@ class Sim {
     core::ManualClock clock_{0};
     std::string book_text_ = kBookOne;
     int job_timeout_ms_ = 600'000;
+    int account_jobs_max_ = 0;  // the cap of the current life
     std::unique_ptr<Gateway> gw_;
     Model model_;
     Observed observed_;
@@ -359,6 +360,9 @@ inline void Sim::open_gateway() {
     options.book_text = &book_text_;
     // Now and then a small dispatch queue, so that admissions meet a busy gateway.
     options.queue_capacity = chance(250) ? 1 + below(3) : 1000;
+    // Now and then a cap on each account's unfinished jobs.
+    account_jobs_max_ = chance(250) ? 1 + static_cast<int>(below(3)) : 0;
+    options.account_jobs_max = account_jobs_max_;
     options.job_timeout_ms = job_timeout_ms_;
     // A quarter of the lives commit through the store's committer thread,
     // each operation under its own savepoint, as the server does; the rest

@@ -52,6 +52,7 @@ struct GatewayOptions {
     std::string data_dir;
     const std::string* book_text = nullptr;  // the simulation's current book, read on (re)load
     std::size_t queue_capacity = 1000;
+    int account_jobs_max = 0;  // unfinished jobs per account; 0 = no limit
     int job_timeout_ms = 600'000;
     // The store's group commit (a committer thread runs every transaction
     // under its own savepoint) or one transaction per operation on the caller.
@@ -167,6 +168,7 @@ class Gateway {
         deps.clock = &clock_;
         deps.data_dir = options_.data_dir;
         deps.job_timeout_ms = options_.job_timeout_ms;
+        deps.account_jobs_max = options_.account_jobs_max;
         return deps;
     }
 

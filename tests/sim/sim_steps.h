@@ -95,6 +95,20 @@ inline void Sim::on_submitted(std::size_t account, const std::string& key, std::
             note(line + ": fair use exceeded (" + r.fair_use.limit + ")");
             if (label(account) != "unlimited") fail("fair use refused a job of " + label(account));
             return;
+        case http::SubmitOutcome::TooManyJobs: {
+            // Refused before anything was held: only when the account had
+            // as many unfinished jobs as the cap allows.
+            note(line + ": too many unfinished jobs");
+            std::int64_t unfinished = 0;
+            for (const auto& [job_id, job] : observed_.jobs) {
+                if (job.account_id == id(account) && !jobs::is_final(job.state)) ++unfinished;
+            }
+            if (account_jobs_max_ == 0 || unfinished < account_jobs_max_) {
+                fail("refused as too many jobs with " + std::to_string(unfinished) +
+                     " unfinished under a cap of " + std::to_string(account_jobs_max_));
+            }
+            return;
+        }
         case http::SubmitOutcome::Busy: {
             SimJob job;
             job.id = r.job_id;

@@ -36,9 +36,12 @@ std::string file_digest(const std::filesystem::path& p) {
 
 bool is_link(const Json& v) { return v.is_array() && v.size() == 2 && v[0].is_string(); }
 
-constexpr const char* kOomMessage =
-    "Allocation on device \nThis error means you ran out of memory on your GPU.\n\nTIPS: If the "
-    "workflow worked before you might have accidentally set the batch_size to a large number.";
+// torch's out-of-memory text under cudaMallocAsync, and ComfyUI's tips for it.
+constexpr const char* kOomType = "torch.OutOfMemoryError";
+constexpr const char* kOomMessage = "Allocation on device ";
+constexpr const char* kOomTips =
+    "This error means you ran out of memory on your GPU.\n\nTIPS: If the workflow worked before "
+    "you might have accidentally set the batch_size to a large number.";
 
 }  // namespace
 
@@ -163,14 +166,38 @@ bool GraphRun::run_node(const std::string& id, const RunHooks& hooks, RunResult&
     return true;
 }
 
-void GraphRun::fail(RunResult& result, const std::string& id, std::string type,
-                    std::string message) {
+void GraphRun::fail(RunResult& result, const std::string& id, std::string type, std::string message,
+                    const std::string& tips) {
     result.outcome = RunOutcome::Error;
     result.node_id = id;
     result.node_type = prompt_[id]["class_type"].get<std::string>();
     result.exception_type = std::move(type);
-    result.exception_message = std::move(message) + "\n";
+    result.exception_message = std::move(message) + "\n" + tips;
     result.current_inputs = current_inputs(id);
+}
+
+GpuWork GraphRun::gpu_work(const std::string& id, const NodeSpec& spec, const Image& in, int width,
+                           int height) const {
+    GpuWork work;
+    work.spec = &spec;
+    work.node_id = id;
+    if (!spec.model_input.empty()) {
+        work.model = py_str(input_or_default(id, spec, spec.model_input));
+    } else {
+        work.model = spec.model;
+    }
+    const double out_megapixels = static_cast<double>(width) * height / 1e6;
+    work.megapixels = std::max(in.megapixels(), out_megapixels);
+    work.vram_megapixels = work.megapixels;
+    if (!spec.tile_input.empty()) {
+        const Json tile = input_or_default(id, spec, spec.tile_input);
+        const double side = tile.is_number() ? tile.get<double>() : 0.0;
+        const int longest = std::max({in.width(), in.height(), width, height});
+        if (side >= 1.0 && longest > side) {
+            work.vram_megapixels = std::min(work.megapixels, side * side / 1e6);
+        }
+    }
+    return work;
 }
 
 Json GraphRun::current_inputs(const std::string& id) const {
@@ -262,19 +289,16 @@ bool GraphRun::transform(const std::string& id, const NodeSpec& spec, const RunH
             return false;
         }
         if (w * h / 1e6 > kScaledMegapixelsMax) {
-            fail(result, id, "torch.OutOfMemoryError", kOomMessage);
+            fail(result, id, kOomType, kOomMessage, kOomTips);
             return false;
         }
         width = static_cast<int>(w);
         height = static_cast<int>(h);
     }
-    if (spec.cost > 0) {
-        if (hooks.fail_gpu_node()) {
-            fail(result, id, "torch.OutOfMemoryError", kOomMessage);
-            return false;
-        }
-        const double out_megapixels = static_cast<double>(width) * height / 1e6;
-        hooks.gpu_work(std::max(in.megapixels(), out_megapixels), spec.cost);
+    if (spec.is_gpu() &&
+        hooks.gpu_work(gpu_work(id, spec, in, width, height)) == GpuOutcome::OutOfMemory) {
+        fail(result, id, kOomType, kOomMessage, kOomTips);
+        return false;
     }
     core::Result<Image> img = in;
     if (spec.behaviour == Behaviour::ImageScale) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "comfysim/gpu.h"
 #include "comfysim/image_ops.h"
 #include "comfysim/node_table.h"
 #include "comfysim/py_format.h"
@@ -51,11 +52,9 @@ struct RunHooks {
     std::function<void(const std::string& node_id)> executing;  // a node starts
     std::function<void(const std::string& node_id, const Json& ui)> executed;
     std::function<bool()> interrupted;  // checked before each node runs
-    // Asked once per run of a node with a cost (a GPU node): true fails it.
-    std::function<bool()> fail_gpu_node;
-    // A GPU node's simulated work: `cost` is its table multiplier, `megapixels`
-    // the larger of its input and output images.
-    std::function<void(double megapixels, double cost)> gpu_work;
+    // A GPU node's simulated work (gpu.h), once per run of the node;
+    // OutOfMemory fails the node with torch's out-of-memory error.
+    std::function<GpuOutcome(const GpuWork& work)> gpu_work;
 };
 
 enum class RunOutcome { Success, Error, Interrupted };
@@ -110,7 +109,12 @@ class GraphRun {
     Json input_or_default(const std::string& id, const NodeSpec& spec,
                           const std::string& name) const;
     Json current_inputs(const std::string& id) const;
-    void fail(RunResult& result, const std::string& id, std::string type, std::string message);
+    // The GpuWork of node `id` turning `in` into a `width` x `height` image.
+    GpuWork gpu_work(const std::string& id, const NodeSpec& spec, const Image& in, int width,
+                     int height) const;
+    // ComfyUI's exception_message is "<exception text>\n<tips>".
+    void fail(RunResult& result, const std::string& id, std::string type, std::string message,
+              const std::string& tips = "");
 
     Json prompt_;
     std::vector<std::string> outputs_;

@@ -1,11 +1,19 @@
 // comfysim: a ComfyUI-compatible emulator for tests and demos.
 //
 //   comfysim --listen HOST:PORT [--cost-base-s S] [--cost-per-mp-s S]
-//            [--fail-rate P] [--seed N] [--data-dir DIR] [--no-cache]
-//            [--nodes FILE]...
+//            [--cold-start-s MIN[,MAX]] [--vram-gb G] [--seed N]
+//            [--fail-rate P] [--crash-rate P] [--hang-rate P]
+//            [--ws-drop-rate P] [--upload-bytes-per-s N]
+//            [--data-dir DIR] [--no-cache] [--nodes FILE]...
 //
 // --nodes adds node classes to the built-in table, or replaces one of the
-// same class_type (see node_file.h for the format); files apply in order.
+// same class_type (see node_file.h for the format, including each node's
+// time, VRAM, model and tiling); files apply in order. The fault flags are
+// probabilities drawn from --seed: --fail-rate fails a GPU node's run with an
+// out-of-memory error, --crash-rate kills the process (SIGKILL) halfway
+// through one, --hang-rate makes one never end (not even on /interrupt), and
+// --ws-drop-rate closes every WebSocket when a prompt's first node starts.
+// --upload-bytes-per-s reads /upload/image bodies that slowly.
 //
 // Prints "comfysim listening on HOST:PORT" (the real port when PORT is 0) once
 // it accepts connections, and exits cleanly on SIGINT or SIGTERM. Without
@@ -62,6 +70,53 @@ std::string fresh_temp_dir() {
     return pattern;
 }
 
+// The simulated GPU's and the faults' flags. Two need work after parsing,
+// which finish_gpu_options() does.
+struct GpuFlags {
+    std::vector<double> cold_start;
+    double vram_gib = 0;
+};
+
+void add_gpu_options(CLI::App& cli, AppOptions& options, GpuFlags& flags) {
+    flags.cold_start = {options.sim.cold_start_min_seconds, options.sim.cold_start_max_seconds};
+    cli.add_option("--cold-start-s", flags.cold_start,
+                   "Seconds a model's first use takes to load: one value, or MIN,MAX to draw "
+                   "uniformly between them (default 2,5)")
+        ->expected(1, 2)
+        ->delimiter(',')
+        ->check(CLI::NonNegativeNumber);
+    cli.add_option("--vram-gb", flags.vram_gib,
+                   "GPU memory in GiB (default: an H100 80GB's 79.2); runs that need more fail "
+                   "with an out-of-memory error")
+        ->check(CLI::Range(2.0, 4096.0));
+    cli.add_option("--crash-rate", options.sim.crash_rate,
+                   "Probability that the process dies (SIGKILL) halfway through a GPU node's run")
+        ->check(CLI::Range(0.0, 1.0));
+    cli.add_option("--hang-rate", options.sim.hang_rate,
+                   "Probability that a GPU node's run never ends (only stopping comfysim does)")
+        ->check(CLI::Range(0.0, 1.0));
+    cli.add_option("--ws-drop-rate", options.sim.ws_drop_rate,
+                   "Probability that a prompt's first node closes every WebSocket")
+        ->check(CLI::Range(0.0, 1.0));
+    cli.add_option("--upload-bytes-per-s", options.upload_bytes_per_second,
+                   "Read /upload/image bodies at most this fast (0: full speed)")
+        ->check(CLI::NonNegativeNumber);
+}
+
+bool finish_gpu_options(const GpuFlags& flags, AppOptions& options) {
+    if (flags.cold_start.back() < flags.cold_start.front()) {
+        std::cerr << "comfysim: --cold-start-s wants MIN,MAX with MIN <= MAX\n";
+        return false;
+    }
+    options.sim.cold_start_min_seconds = flags.cold_start.front();
+    options.sim.cold_start_max_seconds = flags.cold_start.back();
+    if (flags.vram_gib > 0) {
+        options.sim.vram_total_bytes =
+            static_cast<std::int64_t>(flags.vram_gib * 1024 * 1024 * 1024);
+    }
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -80,7 +135,9 @@ int main(int argc, char** argv) {
     cli.add_option("--fail-rate", options.sim.fail_rate,
                    "Probability that a GPU node's run fails with an out-of-memory error")
         ->check(CLI::Range(0.0, 1.0));
-    cli.add_option("--seed", options.sim.seed, "Seed for simulated failures");
+    GpuFlags gpu_flags;
+    add_gpu_options(cli, options, gpu_flags);
+    cli.add_option("--seed", options.sim.seed, "Seed for simulated faults and cold starts");
     cli.add_option("--data-dir", data_dir, "Folder for input/, temp/ and output/");
     cli.add_flag("--no-cache", no_cache, "Run every prompt fresh (ComfyUI --cache-none)");
     std::vector<std::string> node_files;
@@ -93,6 +150,7 @@ int main(int argc, char** argv) {
     // stdout carries only the "listening" line that launchers wait for.
     spdlog::set_default_logger(spdlog::stderr_color_mt("comfysim"));
     options.sim.cache = !no_cache;
+    if (!finish_gpu_options(gpu_flags, options)) return 2;
     auto nodes = tollgate::comfysim::NodeTable::load({node_files.begin(), node_files.end()});
     if (!nodes.ok()) {
         std::cerr << "comfysim: " << nodes.error().message << "\n";
@@ -127,11 +185,11 @@ int main(int argc, char** argv) {
     int exit_code = 0;
     {
         App app(options, tollgate::core::SystemClock::instance());
-        tollgate::http::ServerOptions server_options;
-        server_options.host = host;
-        server_options.port = port;
-        server_options.threads = 2;
-        server_options.body_bytes_max = options.upload_bytes_max;
+        tollgate::http::ServerOptions base;
+        base.host = host;
+        base.port = port;
+        base.threads = 2;
+        const auto server_options = tollgate::comfysim::server_options(options, base);
         auto server = tollgate::http::make_server(
             server_options, [&app](const tollgate::http::Request& r) { return app.handle(r); },
             app.ws_handlers());

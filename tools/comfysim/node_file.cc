@@ -210,11 +210,17 @@ std::optional<Behaviour> behaviour_from_name(const std::string& name) {
     return std::nullopt;
 }
 
+// The cost model's keys besides "cost" (node_file.h).
+const std::set<std::string> kGpuKeys = {"seconds",         "seconds_per_mp", "vram_mib",
+                                        "vram_mib_per_mp", "model_input",    "model",
+                                        "tile_input"};
+
 bool is_known_key(const std::string& key) {
     static const std::set<std::string> kOwn = {
         "class_type",   "behaviour",    "effect",      "scale_input",   "scale",
         "method_input", "cost",         "input",       "output",        "output_name",
         "output_node",  "display_name", "description", "python_module", "category"};
+    if (kGpuKeys.count(key) > 0) return true;
     // /object_info fields that the table derives or does not model.
     static const std::set<std::string> kIgnored = {"name",
                                                    "input_order",
@@ -237,6 +243,48 @@ void check_outputs(const NodeSpec& s, const std::set<std::string>& allowed) {
     }
 }
 
+std::int64_t mib_field(const Json& e, const char* key) {
+    if (!e.contains(key)) return 0;
+    return static_cast<std::int64_t>(number_field(e, key, 0.0, kNodeVramMibMax) * 1024.0 * 1024.0);
+}
+
+// The cost model of an image_filter / image_scale node (node_file.h).
+void apply_gpu_cost(const Json& e, NodeSpec& s) {
+    s.fixed_seconds = e.contains("seconds") || e.contains("seconds_per_mp");
+    if (s.fixed_seconds && e.contains("cost")) {
+        throw BadEntry{"\"cost\" and \"seconds\"/\"seconds_per_mp\" exclude each other"};
+    }
+    s.cost = e.contains("cost") ? number_field(e, "cost", 0.0, kNodeCostMax) : 1.0;
+    if (s.fixed_seconds) {
+        s.cost = 0.0;
+        if (e.contains("seconds")) s.seconds = number_field(e, "seconds", 0.0, kNodeSecondsMax);
+        if (e.contains("seconds_per_mp")) {
+            s.seconds_per_megapixel = number_field(e, "seconds_per_mp", 0.0, kNodeSecondsMax);
+        }
+    }
+    s.vram_bytes = mib_field(e, "vram_mib");
+    s.vram_bytes_per_megapixel = mib_field(e, "vram_mib_per_mp");
+    if (e.contains("model_input") && e.contains("model")) {
+        throw BadEntry{"\"model_input\" and \"model\" exclude each other"};
+    }
+    if (e.contains("model_input")) {
+        s.model_input = name_value(e["model_input"], "\"model_input\"");
+        const InputSpec* in = find_input(s, s.model_input);
+        if (in == nullptr || (type_of(*in) != "COMBO" && type_of(*in) != "STRING")) {
+            throw BadEntry{"\"model_input\" " + in_quotes(s.model_input) +
+                           " must name a choice-list or STRING input"};
+        }
+    }
+    if (e.contains("model")) s.model = name_value(e["model"], "\"model\"");
+    if (e.contains("tile_input")) {
+        s.tile_input = name_value(e["tile_input"], "\"tile_input\"");
+        const InputSpec* in = find_input(s, s.tile_input);
+        if (in == nullptr || type_of(*in) != "INT") {
+            throw BadEntry{"\"tile_input\" " + in_quotes(s.tile_input) + " must name an INT input"};
+        }
+    }
+}
+
 void apply_behaviour(const Json& e, NodeSpec& s) {
     const bool filter = s.behaviour == Behaviour::ImageFilter;
     const bool scaler = s.behaviour == Behaviour::ImageScale;
@@ -249,8 +297,13 @@ void apply_behaviour(const Json& e, NodeSpec& s) {
             if (e.contains(key)) throw BadEntry{in_quotes(key) + " applies only to image_scale"};
         }
     }
-    if (e.contains("cost") && !filter && !scaler) {
-        throw BadEntry{"\"cost\" applies only to image_filter and image_scale"};
+    if (!filter && !scaler) {
+        for (const char* key : {"cost", "seconds", "seconds_per_mp", "vram_mib", "vram_mib_per_mp",
+                                "model_input", "model", "tile_input"}) {
+            if (e.contains(key)) {
+                throw BadEntry{in_quotes(key) + " applies only to image_filter and image_scale"};
+            }
+        }
     }
     switch (s.behaviour) {
         case Behaviour::LoadImage: {
@@ -290,7 +343,7 @@ void apply_behaviour(const Json& e, NodeSpec& s) {
     }
     check_outputs(s, {"IMAGE", "MASK", "STRING"});
     if (s.output_node) throw BadEntry{"image_filter and image_scale cannot be output nodes"};
-    s.cost = e.contains("cost") ? number_field(e, "cost", 0.0, kNodeCostMax) : 1.0;
+    apply_gpu_cost(e, s);
     if (filter) {
         const std::string name = name_value(e["effect"], "\"effect\"");
         const auto effect = effect_from_name(name);

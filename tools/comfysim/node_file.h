@@ -12,8 +12,21 @@
 //   "scale_input" (an INT/FLOAT input's name) or "scale" (a number):
 //                image_scale only, exactly one of them
 //   "method_input": image_scale only, optional: the resampling choice input
-//   "cost":      image_filter/image_scale, default 1: multiplies the
-//                simulated GPU time; 0 makes the node free and infallible
+//   "cost":      image_filter/image_scale, default 1: the node's time is
+//                cost * (--cost-base-s + --cost-per-mp-s * MP); 0 makes the
+//                node free and infallible
+//   "seconds", "seconds_per_mp": instead of "cost", the node's own time
+//                model: seconds + seconds_per_mp * MP, whatever the flags say
+//   "vram_mib", "vram_mib_per_mp": VRAM while the node runs, in MiB:
+//                vram_mib + vram_mib_per_mp * MP (default 0); above the
+//                device's VRAM the node fails with an out-of-memory error
+//   "model_input" (a choice-list or STRING input's name) or "model" (a
+//                name): the model the node loads; its first use pays a cold
+//                start, and vram_mib is its weights, which stay loaded
+//   "tile_input": an INT input holding a tile side; an image whose longer
+//                side exceeds it is processed in tiles, so vram_mib_per_mp
+//                applies to one tile's megapixels
+// MP is the larger of the node's input and output images, in megapixels.
 //
 // Keys starting with "_" are comments; /object_info-only keys (name,
 // input_order, output_is_list, ...) are ignored so that a captured entry can
@@ -43,6 +56,8 @@ inline constexpr std::size_t kNodeNameBytesMax = 128;   // class_type, input and
 inline constexpr std::size_t kNodeTextBytesMax = 4096;  // display_name, description, ...
 inline constexpr double kNodeScaleMax = 16.0;           // a fixed "scale"
 inline constexpr double kNodeCostMax = 1000.0;
+inline constexpr double kNodeSecondsMax = 3600.0;           // "seconds", "seconds_per_mp"
+inline constexpr double kNodeVramMibMax = 1024.0 * 1024.0;  // 1 TiB
 
 // Parses one node file's text; `source` (usually the path) names it in errors.
 core::Result<std::vector<NodeSpec>> parse_node_file(std::string_view text, std::string_view source);

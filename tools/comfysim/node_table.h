@@ -12,6 +12,7 @@
 // Immutable after construction; any thread.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -50,9 +51,25 @@ struct NodeSpec {
     std::string scale_input;
     double scale = 1.0;
     std::string method_input;
-    // The simulated GPU time is cost * (base + per_megapixel * megapixels);
-    // 0 means the node takes no time and never fails (--fail-rate).
+    // Simulated GPU work (image_filter and image_scale only; see gpu.h). Its
+    // time is seconds + seconds_per_megapixel * MP when `fixed_seconds`, else
+    // cost * (--cost-base-s + --cost-per-mp-s * MP). A node with cost 0 and
+    // no fixed seconds is free: no time, no VRAM, and it never fails.
     double cost = 0.0;
+    bool fixed_seconds = false;
+    double seconds = 0.0;
+    double seconds_per_megapixel = 0.0;
+    // VRAM while it runs: vram_bytes + vram_bytes_per_megapixel * MP. With a
+    // model, vram_bytes are its weights, which stay loaded after the run.
+    std::int64_t vram_bytes = 0;
+    std::int64_t vram_bytes_per_megapixel = 0;
+    // The model it loads: the value of input `model_input` when set, else
+    // `model`; "" for none. A model's first use is a cold start.
+    std::string model_input;
+    std::string model;
+    // An INT input holding a tile side: an image whose longer side exceeds it
+    // is processed in tiles, so the per-megapixel VRAM is one tile's.
+    std::string tile_input;
     std::vector<InputSpec> inputs;  // in input_order
     Json hidden;                    // the "hidden" section, {} when none
     std::vector<std::string> output_types;
@@ -64,6 +81,8 @@ struct NodeSpec {
     std::string description;
     std::string python_module;
     std::string category;
+
+    bool is_gpu() const { return fixed_seconds || cost > 0; }
 };
 
 class NodeTable {

@@ -110,6 +110,18 @@ std::optional<std::int64_t> parse_int(const std::string& s) {
 
 }  // namespace
 
+http::ServerOptions server_options(const AppOptions& options, http::ServerOptions base) {
+    base.body_bytes_max = options.upload_bytes_max;
+    base.throttled_body_bytes_per_second = options.upload_bytes_per_second;
+    if (options.upload_bytes_per_second > 0) {
+        base.throttle_body = [](const http::Request& request) {
+            return request.method == "POST" &&
+                   (request.path == "/upload/image" || request.path == "/api/upload/image");
+        };
+    }
+    return base;
+}
+
 Json server_feature_flags() {
     return {
         {"supports_preview_metadata", true}, {"supports_model_type_tags", true},
@@ -125,6 +137,13 @@ void WsHub::send(const std::string& type, const Json& data, const std::optional<
         return;
     }
     if (auto it = by_sid_.find(*sid); it != by_sid_.end()) it->second->send_text(text);
+}
+
+void WsHub::close_all() {
+    std::lock_guard lock(mu_);
+    for (const auto& [sid, session] : by_sid_) session->close();
+    by_sid_.clear();
+    sessions_.clear();
 }
 
 void WsHub::attach(const std::string& sid, const std::shared_ptr<http::WsSession>& session,
@@ -217,9 +236,12 @@ http::Response App::route(const http::Request& request, const std::string& path)
     }
     if (path == "/free") {
         if (!post) return not_allowed();
-        // ComfyUI parses the body (bad JSON is a 500) and only sets flags.
+        // ComfyUI parses the body (bad JSON is a 500, and so is a non-object)
+        // and only sets flags for its worker.
         const Json flags = Json::parse(request.body);
-        return flags.is_discarded() ? server_error() : empty_response();
+        if (!flags.is_object()) return server_error();
+        sim_.free(flags);
+        return empty_response();
     }
     if (path == "/object_info") {
         return get ? json_response(table_.object_info_all(storage_.input_files())) : not_allowed();
@@ -335,13 +357,17 @@ http::Response App::system_stats() const {
                    {"embedded_python", false},
                    {"deploy_environment", "local-git"},
                    {"argv", Json::array({"main.py", "--listen", options_.listen_host})}};
-    Json device = {{"name", "cuda:0 NVIDIA H100 80GB HBM3 : cudaMallocAsync"},
+    const DeviceStats vram = sim_.device_stats();
+    const std::string card = vram.vram_total == kVramTotalBytesDefault
+                                 ? "NVIDIA H100 80GB HBM3"
+                                 : "comfysim GPU " + std::to_string(vram.vram_total >> 20) + " MiB";
+    Json device = {{"name", "cuda:0 " + card + " : cudaMallocAsync"},
                    {"type", "cuda"},
                    {"index", 0},
-                   {"vram_total", 85045379072ll},
-                   {"vram_free", 83340591104ll},
-                   {"torch_vram_total", 1509949440ll},
-                   {"torch_vram_free", 1023410176ll}};
+                   {"vram_total", vram.vram_total},
+                   {"vram_free", vram.vram_free},
+                   {"torch_vram_total", vram.torch_vram_total},
+                   {"torch_vram_free", vram.torch_vram_free}};
     return json_response({{"system", system}, {"devices", Json::array({device})}});
 }
 

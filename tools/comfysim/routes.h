@@ -28,6 +28,9 @@ class WsHub final : public EventSink {
   public:
     void send(const std::string& type, const Json& data,
               const std::optional<std::string>& sid) override;
+    // Closes every registered socket and forgets it. (A socket replaced by a
+    // newer one with its clientId already hears nothing and stays as it is.)
+    void close_all() override;
 
     // Registers `session` as `sid` (replacing an older socket) and sends it
     // `first` before any event can reach it.
@@ -54,8 +57,15 @@ struct AppOptions {
     NodeTable nodes = NodeTable::standard();
     SimOptions sim;
     std::int64_t upload_bytes_max = 100ll * 1024 * 1024;  // ComfyUI's --max-upload-size
+    // The slow-upload fault: /upload/image bodies are read no faster than
+    // this (bytes per second); 0 reads them as fast as they come.
+    std::int64_t upload_bytes_per_second = 0;
     std::string listen_host = "127.0.0.1";
 };
+
+// The server options an App needs on top of `base`: its body limit and the
+// slow-upload throttle.
+http::ServerOptions server_options(const AppOptions& options, http::ServerOptions base = {});
 
 class App {
   public:

@@ -13,6 +13,9 @@
 // the cost, so HTTP handlers stay responsive during a run.
 #include "comfysim/sim_state.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -78,6 +81,7 @@ Sim::Sim(SimOptions options, const NodeTable& table, Storage& storage, EventSink
       storage_(storage),
       sink_(sink),
       clock_(clock),
+      device_(options_.vram_total_bytes),
       rng_(options_.seed) {}
 
 Sim::~Sim() { stop(); }
@@ -232,10 +236,47 @@ void Sim::history_command(const Json& body) {
     }
 }
 
+void Sim::free(const Json& body) {
+    std::lock_guard lock(mu_);
+    if (!free_pending_) free_pending_ = Json::object();
+    for (const char* key : {"unload_models", "free_memory"}) {
+        if (body.contains(key)) (*free_pending_)[key] = body[key];
+    }
+    if (!running_) apply_free_locked();
+}
+
+void Sim::apply_free_locked() {
+    if (!free_pending_) return;
+    auto truthy = [](const Json& v) {
+        if (v.is_boolean()) return v.get<bool>();
+        if (v.is_number()) return v.get<double>() != 0;
+        if (v.is_string() || v.is_array() || v.is_object()) return !v.empty();
+        return false;
+    };
+    const Json flags = *std::exchange(free_pending_, std::nullopt);
+    const bool free_memory = truthy(flags.value("free_memory", Json(false)));
+    if (truthy(flags.value("unload_models", Json(free_memory)))) device_.unload_models();
+    if (free_memory) {
+        // The worker is between prompts, so nothing else touches the cache.
+        cache_.keep_only({});
+        device_.empty_cache();
+    }
+}
+
 std::optional<std::string> Sim::executing_node_for(const std::string& sid) const {
     std::lock_guard lock(mu_);
     if (running_client_ == sid && last_node_) return last_node_;
     return std::nullopt;
+}
+
+DeviceStats Sim::device_stats() const {
+    std::lock_guard lock(mu_);
+    return device_.stats();
+}
+
+std::vector<std::string> Sim::loaded_models() const {
+    std::lock_guard lock(mu_);
+    return device_.loaded_models();
 }
 
 void Sim::record_history_locked(const std::string& id, Json entry) {
@@ -274,15 +315,18 @@ std::string Sim::preview_suffix() {
     return s;
 }
 
-RunHooks Sim::hooks(const Item& item, const std::optional<std::string>& client) {
+RunHooks Sim::hooks(const Item& item, const std::optional<std::string>& client,
+                    bool& drop_sockets) {
     RunHooks h;
-    h.executing = [this, &item, client](const std::string& node) {
+    h.executing = [this, &item, client, &drop_sockets](const std::string& node) {
         std::lock_guard lock(mu_);
-        if (!client) return;
-        last_node_ = node;
-        send_locked("executing",
-                    {{"node", node}, {"display_node", node}, {"prompt_id", item.prompt_id}},
-                    client);
+        if (client) {
+            last_node_ = node;
+            send_locked("executing",
+                        {{"node", node}, {"display_node", node}, {"prompt_id", item.prompt_id}},
+                        client);
+        }
+        if (std::exchange(drop_sockets, false)) sink_.close_all();
     };
     h.executed = [this, &item, client](const std::string& node, const Json& ui) {
         std::lock_guard lock(mu_);
@@ -293,22 +337,76 @@ RunHooks Sim::hooks(const Item& item, const std::optional<std::string>& client) 
             client);
     };
     h.interrupted = [this] { return interrupt_.load(); };
-    h.fail_gpu_node = [this] {
-        if (options_.fail_rate <= 0) return false;
-        return std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < options_.fail_rate;
-    };
-    h.gpu_work = [this](double megapixels, double cost) {
-        const double seconds =
-            cost * (options_.cost_base_seconds + options_.cost_per_megapixel_seconds * megapixels);
-        if (options_.gpu_wait_for_test) {
-            options_.gpu_wait_for_test(seconds);
-            return;
-        }
-        if (seconds <= 0) return;
-        std::unique_lock lock(mu_);
-        cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return stopping_; });
-    };
+    h.gpu_work = [this](const GpuWork& work) { return gpu_work(work); };
     return h;
+}
+
+// Draws happen in a fixed order (fail, cold start, hang, crash), and fault
+// draws only for non-zero rates, so a seed replays the same run.
+GpuOutcome Sim::gpu_work(const GpuWork& work) {
+    Device::Load load = Device::Load::OutOfMemory;
+    if (!chance(options_.fail_rate)) {
+        std::lock_guard lock(mu_);
+        load = device_.begin(work.model, work.spec->vram_bytes, working_bytes(work));
+    }
+    if (load == Device::Load::OutOfMemory) {
+        // ComfyUI answers any out-of-memory error by unloading every model.
+        std::lock_guard lock(mu_);
+        device_.unload_models();
+        return GpuOutcome::OutOfMemory;
+    }
+    if (load == Device::Load::Cold) {
+        if (const double cold = cold_start_seconds(); cold > 0) wait_seconds(cold);
+    }
+    if (chance(options_.hang_rate)) wait_until_stopped();
+    const double seconds =
+        work_seconds(work, options_.cost_base_seconds, options_.cost_per_megapixel_seconds);
+    if (chance(options_.crash_rate)) {
+        wait_seconds(seconds / 2);
+        crash();
+    }
+    wait_seconds(seconds);
+    std::lock_guard lock(mu_);
+    device_.end();
+    return GpuOutcome::Done;
+}
+
+bool Sim::chance(double rate) {
+    if (rate <= 0) return false;
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < rate;
+}
+
+double Sim::cold_start_seconds() {
+    const double low = options_.cold_start_min_seconds;
+    const double high = options_.cold_start_max_seconds;
+    if (high <= low) return low;
+    return std::uniform_real_distribution<double>(low, high)(rng_);
+}
+
+void Sim::wait_seconds(double seconds) {
+    if (options_.gpu_wait_for_test) {
+        options_.gpu_wait_for_test(seconds);
+        return;
+    }
+    if (seconds <= 0) return;
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return stopping_; });
+}
+
+void Sim::wait_until_stopped() {
+    // A hung node ignores /interrupt, as a wedged GPU kernel or a stuck
+    // download does in ComfyUI; only stopping the process ends it.
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return stopping_; });
+}
+
+void Sim::crash() {
+    if (options_.crash_for_test) {
+        options_.crash_for_test();
+        return;
+    }
+    // As the kernel's OOM killer would: no cleanup, sockets reset.
+    ::kill(::getpid(), SIGKILL);
 }
 
 void Sim::execute(Item item) {
@@ -337,7 +435,8 @@ void Sim::execute(Item item) {
     for (const auto& id : run.cached_nodes()) cached.push_back(id);
     add_message("execution_cached", {{"nodes", cached}, {"prompt_id", item.prompt_id}}, false);
 
-    RunResult result = run.execute(hooks(item, client));
+    bool drop_sockets = chance(options_.ws_drop_rate);
+    RunResult result = run.execute(hooks(item, client, drop_sockets));
     Json executed = Json::array();
     for (const auto& id : result.executed) executed.push_back(id);
     switch (result.outcome) {
@@ -378,6 +477,7 @@ void Sim::execute(Item item) {
     std::lock_guard lock(mu_);
     record_history_locked(item.prompt_id, std::move(entry));
     running_.reset();
+    apply_free_locked();
     running_client_.reset();
     last_node_.reset();
     send_status_locked();

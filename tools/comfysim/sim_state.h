@@ -5,7 +5,9 @@
 // (completion order, at most kHistoryEntriesMax), the `number` counter, the
 // interrupt flag, and the single worker that runs prompts through GraphRun
 // and reports progress as ComfyUI's WebSocket events in ComfyUI's order.
-// Events go to an EventSink; every send happens under the state mutex, so
+// It also owns the simulated GPU (gpu.h): each GPU node's run waits out its
+// cold start and its time, holds its VRAM, and may meet one of the seeded
+// faults of SimOptions. Events go to an EventSink; every send happens under the state mutex, so
 // events from HTTP threads (status on enqueue) and from the worker are
 // totally ordered. The sink must not call back into Sim.
 //
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "comfysim/executor.h"
+#include "comfysim/gpu.h"
 #include "comfysim/node_table.h"
 #include "comfysim/py_format.h"
 #include "comfysim/storage.h"
@@ -42,19 +45,35 @@ class EventSink {
     virtual ~EventSink() = default;
     virtual void send(const std::string& type, const Json& data,
                       const std::optional<std::string>& sid) = 0;
+    // Closes every connected socket (the WebSocket drop fault).
+    virtual void close_all() = 0;
 };
 
-// A GPU node (one with a table cost) takes
-// cost * (cost_base_seconds + cost_per_megapixel_seconds * megapixels).
+// A GPU node's run costs what gpu.h says: its time from the node table, where
+// a node's "cost" multiplies cost_base_seconds + cost_per_megapixel_seconds *
+// megapixels, plus a cold start when its model is not loaded; its VRAM comes
+// from the same table. The fault rates are probabilities drawn from one
+// generator seeded with `seed`, so a run replays exactly.
 struct SimOptions {
     double cost_base_seconds = 0.5;
     double cost_per_megapixel_seconds = 0.5;
-    double fail_rate = 0.0;  // probability that a GPU node's run fails (out of memory)
+    // A model's first use (or first after an eviction or an out-of-memory
+    // error) waits uniformly between these many seconds.
+    double cold_start_min_seconds = 2.0;
+    double cold_start_max_seconds = 5.0;
+    std::int64_t vram_total_bytes = kVramTotalBytesDefault;  // > kCudaContextBytes
+    double fail_rate = 0.0;     // probability that a GPU node's run fails (out of memory)
+    double crash_rate = 0.0;    // ... that the process dies halfway through a GPU node's run
+    double hang_rate = 0.0;     // ... that a GPU node's run never ends (only stop() ends it)
+    double ws_drop_rate = 0.0;  // ... that a prompt's first node closes every WebSocket
     std::uint64_t seed = 1;
     bool cache = true;  // ComfyUI's output cache (identical re-runs do no work)
     std::size_t history_entries_max = kHistoryEntriesMax;  // tests narrow it
-    // Replaces the real wait for a GPU node's cost (tests). Receives seconds.
+    // Replaces the real wait for a cold start or a GPU node's work (tests).
+    // Receives seconds.
     std::function<void(double)> gpu_wait_for_test;
+    // Replaces killing the process with SIGKILL for a crash (tests).
+    std::function<void()> crash_for_test;
 };
 
 class Sim {
@@ -81,8 +100,18 @@ class Sim {
     Json history_item(const std::string& prompt_id) const;
     // POST /history: {"clear": true} and/or {"delete": [ids]}
     void history_command(const Json& body);
+    // POST /free with its parsed body (an object): "unload_models" unloads
+    // every model; "free_memory" also empties the output cache and the
+    // allocator's cache, and implies unload_models unless that is given.
+    // Applied between prompts, as ComfyUI's worker applies them: now when
+    // idle, else once the running prompt ends.
+    void free(const Json& body);
     // The node a reconnecting owner socket should hear about, if any.
     std::optional<std::string> executing_node_for(const std::string& sid) const;
+    // The device's memory now (GET /system_stats).
+    DeviceStats device_stats() const;
+    // Loaded models, least recently used first.
+    std::vector<std::string> loaded_models() const;
 
     // Runs the next queued prompt on this thread; false when none is queued.
     bool run_next();
@@ -107,12 +136,21 @@ class Sim {
 
     void worker_loop();
     void execute(Item item);
-    RunHooks hooks(const Item& item, const std::optional<std::string>& client);
+    RunHooks hooks(const Item& item, const std::optional<std::string>& client, bool& drop_sockets);
+    GpuOutcome gpu_work(const GpuWork& work);
+    // True with probability `rate`; draws nothing when the rate is 0.
+    bool chance(double rate);
+    double cold_start_seconds();
+    // Waits `seconds` (or hands them to gpu_wait_for_test); stop() cuts it short.
+    void wait_seconds(double seconds);
+    void wait_until_stopped();
+    void crash();
     void send_locked(const std::string& type, const Json& data,
                      const std::optional<std::string>& sid);
     void send_status_locked();
     std::size_t remaining_locked() const;
     void record_history_locked(const std::string& id, Json entry);
+    void apply_free_locked();
     std::string preview_suffix();
 
     const SimOptions options_;
@@ -133,8 +171,11 @@ class Sim {
     std::map<std::string, Json> history_;
     bool stopping_ = false;
     std::atomic<bool> interrupt_{false};
+    Device device_;
+    std::optional<Json> free_pending_;  // a /free body waiting for the worker to be idle
 
-    // Worker-only state.
+    // Worker-only state. free() also empties cache_, under mu_ and only while
+    // no prompt runs: the worker uses it only while running_ is set.
     NodeCache cache_;
     std::mt19937_64 rng_;
     std::thread worker_;

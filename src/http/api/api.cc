@@ -196,9 +196,18 @@ Response Api::post_job(const Request& request, const std::string& account_id) {
             return limited;
         }
         case SubmitOutcome::Busy: {
-            Response busy = error_response("busy", "too many jobs in flight; retry shortly");
+            Response busy =
+                error_response("busy", "the gateway's job queue is full; retry shortly");
             busy.headers.emplace_back("Retry-After", "1");
             return busy;
+        }
+        case SubmitOutcome::TooManyJobs: {
+            Response limited =
+                error_response("too_many_jobs",
+                               "this account has as many unfinished jobs as it may have at once; "
+                               "retry when one finishes");
+            limited.headers.emplace_back("Retry-After", "1");
+            return limited;
         }
         case SubmitOutcome::IdempotencyMismatch:
             return error_response("idempotency_key_reused",

@@ -8,7 +8,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 45> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 46> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -47,8 +47,9 @@ constexpr std::array<std::pair<std::string_view, int>, 45> kStatuses{{
     {"idempotency_key_reused", 422},
     {"invalid_price_book", 422},
     {"fair_use_exceeded", 429},
+    {"too_many_jobs", 429},
     {"result_missing", 410},
-    {"busy", 503},
+    {"busy", 429},
     {"storage_error", 500},
     {"hold_not_open", 500},
     {"schema_too_old", 500},

@@ -196,12 +196,21 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     reserve_terms.ttl_ms = deps_.job_timeout_ms + kHoldGraceMs;
     ledger::ReserveResult reserve{};
     std::optional<jobs::IdempotencyRecord> earlier;
+    bool too_many_jobs = false;
     core::Status admitted = deps_.atomically([&]() -> core::Status {
         if (!idempotency_key.empty()) {
             auto found = deps_.jobs->find_idempotency(account_id, idempotency_key);
             if (!found.ok()) return found.error();
             if (found->has_value()) {
                 earlier = std::move(*found);
+                return {};
+            }
+        }
+        if (deps_.account_jobs_max > 0) {
+            auto unfinished = deps_.jobs->count_unfinished(account_id);
+            if (!unfinished.ok()) return unfinished.error();
+            if (*unfinished >= deps_.account_jobs_max) {
+                too_many_jobs = true;
                 return {};
             }
         }
@@ -219,6 +228,10 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     });
     if (!admitted.ok()) return admitted.error();
     if (earlier) return replay(std::move(result), *earlier, fingerprint);
+    if (too_many_jobs) {
+        result.outcome = SubmitOutcome::TooManyJobs;
+        return result;
+    }
     if (reserve.outcome == ledger::ReserveOutcome::InsufficientBalance) {
         result.outcome = SubmitOutcome::InsufficientBalance;
         result.available = reserve.available;

@@ -52,6 +52,9 @@ struct JobServiceDeps {
     const core::Clock* clock = nullptr;
     std::string data_dir;  // results are written under <data_dir>/results/
     int job_timeout_ms = 600'000;
+    // Unfinished jobs one account may have at once (0: no limit), so that one
+    // account cannot fill the dispatch queue for everyone.
+    int account_jobs_max = 0;
 };
 
 // What the client asked for, from the query string.
@@ -74,7 +77,8 @@ struct PricedImage {
 enum class SubmitOutcome {
     Accepted,
     InsufficientBalance,
-    Busy,
+    Busy,         // the dispatch queue is full
+    TooManyJobs,  // the account has account_jobs_max jobs unfinished already
     FairUseExceeded,
     Replayed,             // the Idempotency-Key admitted a job before: same response again
     IdempotencyMismatch,  // the key was used before with a different request

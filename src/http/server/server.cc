@@ -43,6 +43,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -432,7 +433,8 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
         : shared_(std::move(shared)),
           strand_(std::move(strand)),
           stream_(std::move(socket)),
-          remote_(std::move(remote)) {}
+          remote_(std::move(remote)),
+          throttle_timer_(strand_) {}
 
     ~HttpSession() override { shared_->remove(id_); }
 
@@ -445,6 +447,7 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     void abort() override {
         asio::post(strand_, [self = shared_from_this()] {
             if (self->upgraded_) return;
+            self->throttle_timer_.cancel();
             beast::error_code ignored;
             self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
             self->stream_.close();
@@ -509,6 +512,10 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     }
 
     void read_body() {
+        if (throttled()) {
+            read_body_slowly();
+            return;
+        }
         bhttp::async_read(stream_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) {
@@ -517,6 +524,51 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
                               }
                               self->on_request();
                           });
+    }
+
+    bool throttled() {
+        const ServerOptions& o = options();
+        if (o.throttled_body_bytes_per_second <= 0 || !o.throttle_body) return false;
+        try {
+            return o.throttle_body(to_request(parser_->get(), remote_, false));
+        } catch (const std::exception& e) {
+            spdlog::error("http: throttle_body threw: {}", e.what());
+            return false;
+        }
+    }
+
+    // Reads the body a small chunk at a time (the buffer's limit caps each
+    // read) and pauses after each for as long as the chunk is worth at the
+    // throttled rate, so the kernel's receive window fills up and the client
+    // can only send as fast as we read.
+    void read_body_slowly() {
+        if (parser_->is_done()) {
+            on_request();
+            return;
+        }
+        const auto rate = options().throttled_body_bytes_per_second;
+        const auto chunk = static_cast<std::size_t>(
+            std::clamp<std::int64_t>(rate / 10, 1, static_cast<std::int64_t>(kReadChunkBytes)));
+        buffer_.max_size(buffer_.size() + chunk);
+        bhttp::async_read_some(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this(), rate](beast::error_code ec, std::size_t n) {
+                self->buffer_.max_size(std::numeric_limits<std::size_t>::max());
+                if (ec) {
+                    self->on_read_error(ec);
+                    return;
+                }
+                self->throttle_timer_.expires_after(
+                    std::chrono::duration_cast<milliseconds>(std::chrono::duration<double>(
+                        static_cast<double>(n) / static_cast<double>(rate))));
+                self->throttle_timer_.async_wait([self](beast::error_code wait_ec) {
+                    if (wait_ec) {
+                        self->close_quietly();
+                        return;
+                    }
+                    self->read_body_slowly();
+                });
+            });
     }
 
     void on_read_error(beast::error_code ec) {
@@ -650,7 +702,8 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     std::unique_ptr<BeastResponse> response_;
     std::size_t linger_bytes_ = 0;
-    bool upgraded_ = false;  // stream_ was moved into a WsSessionImpl.
+    bool upgraded_ = false;              // stream_ was moved into a WsSessionImpl.
+    asio::steady_timer throttle_timer_;  // pauses between chunks of a throttled body
 };
 
 // ---------------------------------------------------------------------------

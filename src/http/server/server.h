@@ -100,6 +100,13 @@ struct ServerOptions {
     int header_bytes_max = 16 * 1024;
     int request_timeout_ms = 60'000;  // whole request, headers and body; also each write
     int idle_timeout_ms = 30'000;     // waiting for a request's first byte
+    // The bodies of requests that `throttle_body` picks (it sees the method,
+    // path and headers; the body is still empty) are read no faster than this
+    // many bytes per second, so TCP holds the client back: a slow reader, as
+    // comfysim's slow-upload fault emulates. 0 or no function: full speed.
+    // The pauses count toward request_timeout_ms.
+    std::int64_t throttled_body_bytes_per_second = 0;
+    std::function<bool(const Request&)> throttle_body;
 };
 
 class Server {
