@@ -64,8 +64,8 @@ constexpr const char* kInsertHolds =
     "SELECT printf('hold_%024d', {first_hold} + j), printf('acct_%024d', i), 1, 'captured', "
     "?6, ?6, 1 FROM a, s WHERE j < {holds} ORDER BY i, j";
 constexpr const char* kInsertAllocations =
-    "INSERT INTO hold_allocations(hold_key, grant_id, tokens, captured) "
-    "SELECT printf('hold_%024d', {first_hold} + j), ?7 + i - ?1, 1, 1 "
+    "INSERT INTO hold_allocations(hold_key, slice, grant_id, tokens, captured) "
+    "SELECT printf('hold_%024d', {first_hold} + j), 0, ?7 + i - ?1, 1, 1 "
     "FROM a, s WHERE j < {holds} ORDER BY i, j";
 // Position 0 is the grant entry; 2k + 1 and 2k + 2 the hold and capture
 // entries of the account's k-th hold, after which available is granted - k - 1.

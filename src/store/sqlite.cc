@@ -84,10 +84,14 @@ core::Result<std::unique_ptr<Database>> Database::open(const std::string& path,
     // Checkpoints every 10,000 WAL pages (about 40 MB) rather than SQLite's
     // 1,000: pages that every batch rewrites (the ends of the time-ordered
     // indexes, busy accounts' balances) reach the database file once per
-    // checkpoint, so fewer checkpoints write less.
+    // checkpoint, so fewer checkpoints write less. A 64 MB page cache and
+    // reads through a 1 GB memory map keep the hot pages of a large ledger
+    // (a million accounts, ten million entries) in memory without a system
+    // call per page; writes still go through the WAL.
     core::Status s = out->exec(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-        "PRAGMA wal_autocheckpoint=10000;");
+        "PRAGMA wal_autocheckpoint=10000; PRAGMA cache_size=-65536; "
+        "PRAGMA mmap_size=1073741824;");
     if (!s.ok()) return s.error();
     if (options.group_commit) out->committer_ = std::thread([p = out.get()] { p->commit_loop(); });
     return out;
