@@ -114,6 +114,8 @@ class Database {
         // Batched operations that failed and were rolled back alone, or lost
         // with their batch.
         std::uint64_t operations_failed = 0;
+        // Checkpoints the checkpointer thread ran (group commit only).
+        std::uint64_t checkpoints = 0;
     };
 
     // Signature of a type-erased transaction body; see transact().
@@ -165,6 +167,10 @@ class Database {
     // Bounds on the statement cache: distinct SQL texts, and idle compiled
     // statements per text (more exist only while that many are in use).
     static constexpr std::size_t kCachedSqlTextsMax = 256;
+    // WAL length (pages) that wakes the checkpointer, and the length at which
+    // the committer checkpoints by itself.
+    static constexpr int kCheckpointPages = 10'000;
+    static constexpr int kCheckpointPagesMax = 40'000;
     static constexpr std::size_t kIdleStatementsPerTextMax = 8;
     // An idle compiled statement for `sql`, or null; `*idle` is where to give
     // it back (null when the cache is full).
@@ -177,6 +183,9 @@ class Database {
     core::Status run_alone(Body body, void* fn);
     core::Status run_batched(Body body, void* fn);
     void commit_loop();
+    void checkpoint_loop();
+    // SQLite's WAL hook on the main connection: wakes the checkpointer.
+    static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
     void run_batch(const std::vector<Op*>& ops);
     bool run_op(Op& op);
     int exec_quietly(const char* sql);
@@ -200,6 +209,17 @@ class Database {
     std::deque<Op*> queue_;
     bool stopping_ = false;
     std::thread committer_;
+
+    // With group commit, checkpoints run on a thread and connection of their
+    // own, so that the committer never copies pages into the database file;
+    // guarded by checkpoint_mutex_.
+    sqlite3* checkpoint_db_ = nullptr;
+    std::mutex checkpoint_mutex_;
+    std::condition_variable checkpoint_cv_;
+    bool checkpoint_wanted_ = false;
+    bool checkpoint_stopping_ = false;
+    std::thread checkpointer_;
+    std::atomic<std::uint64_t> checkpoints_{0};
 
     std::atomic<bool> fail_next_commit_{false};
 
