@@ -2,12 +2,16 @@
 
 #include <toml++/toml.h>
 
+#include <array>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "core/limits.h"
+#include "dispatch/health_monitor.h"
+#include "dispatch/scheduler.h"
+#include "dispatch/worker_pools.h"
 
 namespace tollgate::app {
 namespace {
@@ -98,33 +102,51 @@ core::Status parse_server(const toml::table& root, const std::string& source,
     return {};
 }
 
+core::Status read_bool(const toml::table& t, const char* key, const std::string& source,
+                       const std::string& table_name, bool* out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return {};
+    if (!n->is_boolean()) {
+        return config_error(source, n->source(), table_name + "." + key + " must be true or false");
+    }
+    *out = *n->value<bool>();
+    return {};
+}
+
+// Reads an optional integer key within [lo, hi] into an int.
+core::Status read_small_int(const toml::table& t, const char* key, int lo, int hi,
+                            const std::string& source, const std::string& table_name, int* out) {
+    std::int64_t value = *out;
+    core::Status s = read_int(t, key, lo, hi, source, table_name, &value);
+    if (s.ok()) *out = static_cast<int>(value);
+    return s;
+}
+
 core::Status parse_dispatch(const toml::table& root, const std::string& source, Config& c) {
     const toml::table* d = root["dispatch"].as_table();
     if (d == nullptr) return {};
-    core::Status s = check_keys(*d, {"concurrent_jobs_max", "job_timeout_ms", "account_jobs_max"},
-                                source, "dispatch");
+    const std::string t = "dispatch";
+    core::Status s = check_keys(
+        *d,
+        {"concurrent_jobs_max", "job_timeout_ms", "account_jobs_max", "tenant_jobs_max",
+         "worker_jobs_max", "retries_max", "retry_execution_errors", "health_interval_ms"},
+        source, t);
     if (!s.ok()) return s;
-    std::int64_t jobs = c.concurrent_jobs_max, timeout = c.job_timeout_ms;
-    std::int64_t per_account = c.account_jobs_max;
-    if (!(s = read_int(*d, "account_jobs_max", 0, core::limits::kAccountJobsMax, source, "dispatch",
-                       &per_account))
-             .ok()) {
-        return s;
+    const std::pair<const char*, std::pair<std::array<int, 2>, int*>> ints[] = {
+        {"account_jobs_max", {{0, core::limits::kAccountJobsMax}, &c.account_jobs_max}},
+        {"tenant_jobs_max", {{0, core::limits::kAccountJobsMax}, &c.tenant_jobs_max}},
+        {"concurrent_jobs_max", {{1, core::limits::kDispatchThreadsMax}, &c.concurrent_jobs_max}},
+        {"job_timeout_ms", {{1000, core::limits::kJobTimeoutMsMax}, &c.job_timeout_ms}},
+        {"worker_jobs_max", {{1, dispatch::kWorkerJobsMax}, &c.worker_jobs_max}},
+        {"retries_max", {{0, dispatch::kRetriesMax}, &c.retries_max}},
+        {"health_interval_ms",
+         {{dispatch::kHealthIntervalMsMin, dispatch::kHealthIntervalMsMax}, &c.health_interval_ms}},
+    };
+    for (const auto& [key, spec] : ints) {
+        const auto& [range, out] = spec;
+        if (!(s = read_small_int(*d, key, range[0], range[1], source, t, out)).ok()) return s;
     }
-    c.account_jobs_max = static_cast<int>(per_account);
-    if (!(s = read_int(*d, "concurrent_jobs_max", 1, core::limits::kDispatchThreadsMax, source,
-                       "dispatch", &jobs))
-             .ok()) {
-        return s;
-    }
-    if (!(s = read_int(*d, "job_timeout_ms", 1000, core::limits::kJobTimeoutMsMax, source,
-                       "dispatch", &timeout))
-             .ok()) {
-        return s;
-    }
-    c.concurrent_jobs_max = static_cast<int>(jobs);
-    c.job_timeout_ms = static_cast<int>(timeout);
-    return {};
+    return read_bool(*d, "retry_execution_errors", source, t, &c.retry_execution_errors);
 }
 
 core::Status parse_workflows(const toml::table& root, const std::string& source,
@@ -138,7 +160,8 @@ core::Status parse_workflows(const toml::table& root, const std::string& source,
         const toml::table* t = node.as_table();
         if (t == nullptr)
             return config_error(source, node.source(), table_name + " must be a table");
-        core::Status s = check_keys(*t, {"template", "workers", "params"}, source, table_name);
+        core::Status s =
+            check_keys(*t, {"template", "workers", "params", "warmup"}, source, table_name);
         if (!s.ok()) return s;
         WorkflowConfig w;
         w.name = std::string(name.str());
@@ -160,6 +183,7 @@ core::Status parse_workflows(const toml::table& root, const std::string& source,
             }
             w.workers.push_back(*v);
         }
+        if (!(s = read_bool(*t, "warmup", source, table_name, &w.warmup)).ok()) return s;
         if (const toml::node* params = t->get("params")) {
             const toml::table* pt = params->as_table();
             if (pt == nullptr) {

@@ -24,6 +24,8 @@ struct WorkflowConfig {
     // Job parameter -> "<node id>.<input>" in the template (checked when the
     // template loads).
     std::vector<std::pair<std::string, std::string>> params;
+    // Run the workflow once on each worker at start, so its models are warm.
+    bool warmup = false;
 };
 
 struct Config {
@@ -36,7 +38,12 @@ struct Config {
     int threads = 2;
     int concurrent_jobs_max = 32;
     int account_jobs_max = 16;  // unfinished jobs per account; 0 = no limit
+    int tenant_jobs_max = 0;    // unfinished jobs per tenant; 0 = no limit
     int job_timeout_ms = 600'000;
+    int worker_jobs_max = 2;  // jobs one worker holds at once
+    int retries_max = 2;      // other workers tried after a failure safe to repeat
+    bool retry_execution_errors = false;
+    int health_interval_ms = 1000;            // worker probes
     std::string price_book_path;              // absolute after loading
     std::int64_t sweep_interval_ms = 60'000;  // plan renewals and grant expiry
     pricing::PriceBook price_book;

@@ -2,14 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "dispatch/dispatcher.h"
+#include "dispatch/health_monitor.h"
+#include "dispatch/scheduler.h"
+#include "dispatch/warm_up.h"
+#include "dispatch/worker_pools.h"
 #include "http/api/api.h"
 #include "http/api/book_source.h"
 #include "http/api/job_service.h"
@@ -55,6 +62,35 @@ class Sweeper {
     std::thread thread_;
 };
 
+namespace {
+
+// One worker per distinct url across the workflows, each pool named after its workflow.
+core::Result<std::unique_ptr<dispatch::WorkerPools>> make_pools(
+    const Config& c, const std::map<std::string, http::WorkflowRoute>& routes,
+    const core::Clock& clock) {
+    std::vector<dispatch::WorkerSpec> workers;
+    std::vector<dispatch::PoolSpec> pools;
+    std::set<std::string> seen;
+    for (const WorkflowConfig& w : c.workflows) {
+        dispatch::PoolSpec pool{w.name, {}, dispatch::model_key(routes.at(w.name).workflow)};
+        for (const std::string& url : w.workers) {
+            if (std::find(pool.urls.begin(), pool.urls.end(), url) == pool.urls.end()) {
+                pool.urls.push_back(url);
+            }
+            if (seen.insert(url).second) workers.push_back({url, c.worker_jobs_max});
+        }
+        pools.push_back(std::move(pool));
+    }
+    if (workers.size() > dispatch::kWorkersMax) {
+        return core::make_error("invalid_config", c.source_path + ": more than " +
+                                                      std::to_string(dispatch::kWorkersMax) +
+                                                      " distinct workers");
+    }
+    return std::make_unique<dispatch::WorkerPools>(std::move(workers), std::move(pools), clock);
+}
+
+}  // namespace
+
 struct Gateway::Parts {
     Config config;
     std::unique_ptr<http::PriceBookSource> books;
@@ -65,6 +101,10 @@ struct Gateway::Parts {
     std::unique_ptr<jobs::SqliteJobStore> jobs;
     std::unique_ptr<usage::SqliteUsageSink> usage;
     std::map<std::string, http::WorkflowRoute> routes;
+    std::unique_ptr<dispatch::WorkerPools> pools;
+    std::unique_ptr<dispatch::HealthMonitor> health;
+    std::shared_ptr<std::atomic<bool>> stopping = std::make_shared<std::atomic<bool>>(false);
+    std::thread warm_up;
     std::unique_ptr<dispatch::Dispatcher> dispatcher;
     std::unique_ptr<http::JobService> service;
     std::unique_ptr<http::Api> api;
@@ -110,11 +150,21 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
         }
         auto tmpl = dispatch::WorkflowTemplate::load(w.template_path, bindings);
         if (!tmpl.ok()) return tmpl.error();
-        p->routes.emplace(w.name,
-                          http::WorkflowRoute{std::move(tmpl).value(),
-                                              std::make_unique<dispatch::WorkerPool>(w.workers)});
+        p->routes.emplace(w.name, http::WorkflowRoute{std::move(tmpl).value()});
     }
-    p->dispatcher = std::make_unique<dispatch::Dispatcher>(c.concurrent_jobs_max, clock);
+    auto pools = make_pools(c, p->routes, clock);
+    if (!pools.ok()) return pools.error();
+    p->pools = std::move(pools).value();
+    p->health = std::make_unique<dispatch::HealthMonitor>(*p->pools, c.health_interval_ms);
+    const dispatch::RetryPolicy policy{c.retries_max, c.retry_execution_errors};
+    dispatch::WorkerPools* pools_ptr = p->pools.get();
+    p->dispatcher = std::make_unique<dispatch::Dispatcher>(
+        c.concurrent_jobs_max, clock,
+        static_cast<std::size_t>(c.concurrent_jobs_max) *
+            dispatch::Dispatcher::kQueuedJobsPerThread,
+        [pools_ptr, policy](const dispatch::JobSpec& spec, const core::Clock& clk) {
+            return dispatch::run_with_retries(spec, *pools_ptr, policy, dispatch::run_job, clk);
+        });
 
     const Config* config_ptr = &p->config;
     p->books = std::make_unique<http::PriceBookSource>(
@@ -141,6 +191,7 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     deps.data_dir = c.data_dir;
     deps.job_timeout_ms = c.job_timeout_ms;
     deps.account_jobs_max = c.account_jobs_max;
+    deps.tenant_jobs_max = c.tenant_jobs_max;
     p->service = std::make_unique<http::JobService>(std::move(deps));
     auto recovered = p->service->recover_unfinished();
     if (!recovered.ok()) return recovered.error();
@@ -149,7 +200,7 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     }
 
     p->api = std::make_unique<http::Api>(*p->service, *p->ledger, *p->jobs, clock,
-                                         http::ApiOptions{c.admin_token});
+                                         http::ApiOptions{c.admin_token, p->pools.get()});
     http::PriceBookSource* books = p->books.get();
     http::PlanService* plans = p->plans.get();
     ledger::Ledger* ledger_ptr = p->ledger.get();
@@ -172,7 +223,27 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
         http::make_server(options, [api](const http::Request& r) { return api->handle(r); });
     core::Status started = p->server->start();
     if (!started.ok()) return started.error();
+    start_warm_up(*p, clock);
     return std::unique_ptr<Gateway>(new Gateway(std::move(p)));
+}
+
+// Warms the pools that ask for it, on a thread of their own, so the gateway
+// serves meanwhile.
+void Gateway::start_warm_up(Parts& p, const core::Clock& clock) {
+    std::vector<const WorkflowConfig*> wanted;
+    for (const WorkflowConfig& w : p.config.workflows) {
+        if (w.warmup) wanted.push_back(&w);
+    }
+    if (wanted.empty()) return;
+    p.warm_up = std::thread([&p, &clock, wanted] {
+        const std::string image = image::encode_blank(image::Format::Png, 64, 64);
+        for (const WorkflowConfig* w : wanted) {
+            const int warmed = dispatch::warm_up_pool(
+                *p.pools, w->name, p.routes.at(w->name).workflow, image, "png",
+                p.config.job_timeout_ms, p.stopping, dispatch::run_job, clock);
+            spdlog::info("pool {}: {} of {} workers warmed up", w->name, warmed, w->workers.size());
+        }
+    });
 }
 
 Gateway::Gateway(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -190,8 +261,11 @@ core::Status Gateway::reload_pricing() {
 void Gateway::stop() {
     if (!parts_) return;
     parts_->sweeper.stop();
+    parts_->stopping->store(true);
+    if (parts_->warm_up.joinable()) parts_->warm_up.join();
     parts_->server->stop();
     parts_->dispatcher->stop();
+    parts_->health->stop();
     parts_.reset();
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "app/config.h"
+#include "core/clock.h"
 #include "core/result.h"
 
 namespace tollgate::app {
@@ -28,6 +29,7 @@ class Gateway {
   private:
     struct Parts;
     explicit Gateway(std::unique_ptr<Parts> parts);
+    static void start_warm_up(Parts& p, const core::Clock& clock);
     std::unique_ptr<Parts> parts_;
 };
 

@@ -391,6 +391,15 @@ core::Status ComfyClient::delete_queued(std::string_view prompt_id) {
     return {};
 }
 
+core::Status ComfyClient::interrupt(std::string_view prompt_id) {
+    const nlohmann::json body = {{"prompt_id", std::string(prompt_id)}};
+    auto reply = http_exchange(address_, bhttp::verb::post, "/interrupt", "application/json",
+                               dump_json(body), kJsonResponseBytesMax, request_timeout_ms_);
+    if (!reply) return reply.error();
+    if (reply->status != 200) return http_status_error(*reply, address_, "POST /interrupt");
+    return {};
+}
+
 core::Result<std::string> ComfyClient::view(const OutputImage& image) {
     using tollgate::http::percent_encode;
     const std::string route = "/view?filename=" + percent_encode(image.filename) +

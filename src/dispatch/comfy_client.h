@@ -77,6 +77,11 @@ class ComfyClient {
     // POST /queue {"delete": [prompt_id]}: removes it if still pending (not if running).
     core::Status delete_queued(std::string_view prompt_id);
 
+    // POST /interrupt {"prompt_id": ...}: stops that prompt if it is the one
+    // running (between nodes). Old servers ignore the id and stop whatever
+    // runs, so call it only for a prompt seen running.
+    core::Status interrupt(std::string_view prompt_id);
+
     // GET /view?filename=&subfolder=&type=: the file's bytes, at most kComfyResultBytesMax.
     core::Result<std::string> view(const OutputImage& image);
 

@@ -23,6 +23,8 @@ constexpr const char* kEventInvalid = "comfy_message_invalid";
 constexpr const char* kHistoryInvalid = "comfy_history_invalid";
 constexpr const char* kResponseInvalid = "comfy_response_invalid";
 constexpr std::size_t kResponseBytesMax = core::limits::kComfyMessageBytesMax;
+// More VRAM than this on one worker (1 PiB) is not a real answer.
+constexpr std::int64_t kVramBytesMax = std::int64_t{1} << 50;
 
 core::Error field_error(const char* code, std::string_view where, std::string_view key,
                         std::string_view problem) {
@@ -507,6 +509,74 @@ core::Result<bool> queue_contains(std::string_view queue_json, std::string_view 
         }
     }
     return false;
+}
+
+core::Result<int> queue_depth_of_others(std::string_view queue_json,
+                                        std::string_view own_client_prefix) {
+    auto parsed = parse_untrusted_json(queue_json, kResponseBytesMax, kResponseInvalid);
+    if (!parsed) return parsed.error();
+    const json& root = *parsed;
+    if (!root.is_object())
+        return core::make_error(kResponseInvalid, "/queue answer is not an object");
+    int depth = 0;
+    for (const char* key : {"queue_running", "queue_pending"}) {
+        const auto list = root.find(key);
+        if (list == root.end()) continue;
+        if (!list->is_array())
+            return field_error(kResponseInvalid, "/queue answer", key, "is not an array");
+        for (const auto& item : *list) {
+            if (!item.is_array() || item.size() < 2 || !item[1].is_string()) {
+                return field_error(kResponseInvalid, "/queue answer", key,
+                                   "holds a malformed item");
+            }
+            if (item.size() >= 4 && item[3].is_object()) {
+                const auto client = item[3].find("client_id");
+                if (client != item[3].end() && client->is_string() &&
+                    client->get_ref<const std::string&>().starts_with(own_client_prefix)) {
+                    continue;
+                }
+            }
+            ++depth;
+        }
+    }
+    return depth;
+}
+
+core::Result<SystemStats> parse_system_stats(std::string_view body) {
+    auto parsed = parse_untrusted_json(body, kResponseBytesMax, kResponseInvalid);
+    if (!parsed) return parsed.error();
+    const json& root = *parsed;
+    if (!root.is_object())
+        return core::make_error(kResponseInvalid, "/system_stats answer is not an object");
+    const auto devices = root.find("devices");
+    if (devices == root.end() || !devices->is_array()) {
+        return field_error(kResponseInvalid, "/system_stats answer", "devices",
+                           "is missing or not an array");
+    }
+    SystemStats stats;
+    for (const auto& device : *devices) {
+        if (!device.is_object()) {
+            return field_error(kResponseInvalid, "/system_stats answer", "devices",
+                               "holds a device that is not an object");
+        }
+        const auto total = device.find("vram_total");
+        const auto free = device.find("vram_free");
+        if (total == device.end() || free == device.end() || !total->is_number_integer() ||
+            !free->is_number_integer() || total->get<std::int64_t>() < 0 ||
+            free->get<std::int64_t>() < 0 ||
+            free->get<std::int64_t>() > total->get<std::int64_t>() ||
+            total->get<std::int64_t>() > kVramBytesMax) {
+            return field_error(kResponseInvalid, "/system_stats answer", "devices",
+                               "holds a device without valid vram_total and vram_free");
+        }
+        stats.vram_total_bytes += total->get<std::int64_t>();
+        stats.vram_free_bytes += free->get<std::int64_t>();
+        if (stats.vram_total_bytes > kVramBytesMax) {
+            return field_error(kResponseInvalid, "/system_stats answer", "devices",
+                               "report more VRAM than any machine has");
+        }
+    }
+    return stats;
 }
 
 }  // namespace tollgate::dispatch

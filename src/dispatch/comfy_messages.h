@@ -127,4 +127,21 @@ std::string summarize_prompt_rejection(std::string_view body);
 // (code "comfy_response_invalid"): bad JSON or wrong shapes.
 core::Result<bool> queue_contains(std::string_view queue_json, std::string_view prompt_id);
 
+// How many prompts are running or pending in a GET /queue answer, not
+// counting those whose extra_data.client_id starts with `own_client_prefix`
+// (the gateway's own, which it counts itself). Errors as queue_contains().
+core::Result<int> queue_depth_of_others(std::string_view queue_json,
+                                        std::string_view own_client_prefix);
+
+// The VRAM of a GET /system_stats answer, summed over its devices.
+struct SystemStats {
+    std::int64_t vram_total_bytes = 0;
+    std::int64_t vram_free_bytes = 0;
+};
+
+// Errors ("comfy_response_invalid"): bad JSON, no `devices` array, or a
+// device whose vram_total/vram_free are not non-negative integers with
+// free <= total.
+core::Result<SystemStats> parse_system_stats(std::string_view body);
+
 }  // namespace tollgate::dispatch

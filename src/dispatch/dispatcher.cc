@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "core/assert.h"
@@ -29,11 +30,34 @@ Dispatcher::~Dispatcher() { stop(); }
 bool Dispatcher::submit(JobSpec spec, Callback on_done, Priority priority) {
     {
         std::lock_guard<std::mutex> lock(mu_);
-        if (stopping_ || queue_.size() + low_queue_.size() >= capacity_) return false;
-        auto& target = priority == Priority::Low ? low_queue_ : queue_;
-        target.push_back(Item{std::move(spec), std::move(on_done)});
+        if (stopping_ || queued_locked() >= capacity_) return false;
+        queues_[static_cast<int>(priority)].push_back(Item{std::move(spec), std::move(on_done)});
     }
     cv_.notify_one();
+    return true;
+}
+
+bool Dispatcher::cancel(const std::string& job_id) {
+    Item item;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        bool found = false;
+        for (auto& queue : queues_) {
+            auto it = std::find_if(queue.begin(), queue.end(),
+                                   [&](const Item& i) { return i.spec.job_id == job_id; });
+            if (it == queue.end()) continue;
+            item = std::move(*it);
+            queue.erase(it);
+            found = true;
+            break;
+        }
+        if (!found) return false;
+    }
+    JobOutcome outcome;
+    outcome.kind = JobOutcomeKind::Cancelled;
+    outcome.reason = "cancelled: nothing was sent to a worker";
+    outcome.worker_url = item.spec.worker_url;
+    deliver(item.on_done, std::move(outcome));
     return true;
 }
 
@@ -42,9 +66,10 @@ void Dispatcher::stop() {
     {
         std::lock_guard<std::mutex> lock(mu_);
         stopping_ = true;
-        dropped.swap(queue_);
-        for (auto& item : low_queue_) dropped.push_back(std::move(item));
-        low_queue_.clear();
+        for (auto& queue : queues_) {
+            for (auto& item : queue) dropped.push_back(std::move(item));
+            queue.clear();
+        }
     }
     cv_.notify_all();
     for (auto& item : dropped) {
@@ -59,9 +84,13 @@ void Dispatcher::stop() {
     }
 }
 
+std::size_t Dispatcher::queued_locked() const {
+    return queues_[0].size() + queues_[1].size() + queues_[2].size();
+}
+
 std::size_t Dispatcher::queued() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return queue_.size() + low_queue_.size();
+    return queued_locked();
 }
 
 void Dispatcher::thread_main() {
@@ -69,11 +98,14 @@ void Dispatcher::thread_main() {
         Item item;
         {
             std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !low_queue_.empty(); });
+            cv_.wait(lock, [this] { return stopping_ || queued_locked() > 0; });
             if (stopping_) return;  // stop() hands queued items back itself
-            auto& source = queue_.empty() ? low_queue_ : queue_;
-            item = std::move(source.front());
-            source.pop_front();
+            for (auto& queue : queues_) {
+                if (queue.empty()) continue;
+                item = std::move(queue.front());
+                queue.pop_front();
+                break;
+            }
             ++running_;
         }
         JobOutcome outcome;
@@ -98,13 +130,6 @@ void Dispatcher::deliver(const Callback& on_done, JobOutcome outcome) {
     } catch (...) {
         spdlog::error("dispatch on_done threw a non-exception");
     }
-}
-
-WorkerPool::WorkerPool(std::vector<std::string> urls) : urls_(std::move(urls)) {}
-
-std::string WorkerPool::pick() {
-    if (urls_.empty()) return "";
-    return urls_[next_.fetch_add(1, std::memory_order_relaxed) % urls_.size()];
 }
 
 }  // namespace tollgate::dispatch

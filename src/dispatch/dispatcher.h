@@ -1,17 +1,17 @@
 // Runs jobs on a fixed pool of dispatch threads, and picks workers.
 //
 // Dispatcher owns `threads` threads that take JobSpecs from a bounded queue
-// with two priorities (a low-priority job runs only when no normal one is
-// waiting; FIFO within each) and run them (run_job() by default), then call the job's on_done on
-// that same thread. submit() never blocks: a full queue is refused. stop()
+// with three priorities (a job runs only when no job of a higher priority is
+// waiting; FIFO within each) and run them (run_job() by default), then call
+// the job's on_done on that same thread. submit() never blocks: a full queue is refused. stop()
 // refuses new jobs, lets running jobs finish (their on_done runs as usual),
 // hands every still-queued job back through its on_done with kind
 // WorkerUnreachable and reason kReasonDispatcherStopped (it was never sent to
 // a worker, so the caller can void or requeue it), and joins the threads. So
 // every accepted job gets exactly one on_done call. An on_done that throws is
-// logged and swallowed. All public methods are thread-safe.
-//
-// WorkerPool hands out worker base URLs round-robin; thread-safe.
+// logged and swallowed. cancel() takes a job that is still queued out of the
+// queue and hands it back through its on_done (kind Cancelled) on the calling
+// thread. All public methods are thread-safe.
 #pragma once
 
 #include <atomic>
@@ -32,7 +32,8 @@ namespace tollgate::dispatch {
 inline constexpr const char* kReasonDispatcherStopped =
     "dispatcher_stopped: the job was never sent to a worker";
 
-enum class Priority { Normal, Low };
+// High: plans that buy priority (VIP); Low: accounts over their fair use.
+enum class Priority { High, Normal, Low };
 
 class Dispatcher {
   public:
@@ -53,8 +54,13 @@ class Dispatcher {
     Dispatcher& operator=(const Dispatcher&) = delete;
 
     // Queues the job. False (and on_done is never called) when the queue is
-    // full or the dispatcher is stopped. Both priorities share the capacity.
+    // full or the dispatcher is stopped. All priorities share the capacity.
     bool submit(JobSpec spec, Callback on_done, Priority priority = Priority::Normal);
+
+    // When the job is still queued: removes it, calls its on_done with kind
+    // Cancelled on this thread, and returns true. False when it is running,
+    // finished or unknown (a running job notices JobSpec::cancelled itself).
+    bool cancel(const std::string& job_id);
 
     // See the file comment. Idempotent; must not be called from an on_done.
     void stop();
@@ -69,6 +75,7 @@ class Dispatcher {
     };
 
     void thread_main();
+    std::size_t queued_locked() const;
     static void deliver(const Callback& on_done, JobOutcome outcome);
 
     const core::Clock& clock_;
@@ -76,26 +83,10 @@ class Dispatcher {
     const Runner runner_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
-    std::deque<Item> queue_;      // normal priority
-    std::deque<Item> low_queue_;  // served only when queue_ is empty
+    std::deque<Item> queues_[3];  // indexed by Priority
     bool stopping_ = false;
     std::atomic<int> running_{0};
     std::vector<std::thread> threads_;
-};
-
-class WorkerPool {
-  public:
-    explicit WorkerPool(std::vector<std::string> urls);
-
-    // The next URL in round-robin order; "" when the pool is empty.
-    std::string pick();
-
-    const std::vector<std::string>& urls() const { return urls_; }
-    std::size_t size() const { return urls_.size(); }
-
-  private:
-    const std::vector<std::string> urls_;
-    std::atomic<std::size_t> next_{0};
 };
 
 }  // namespace tollgate::dispatch

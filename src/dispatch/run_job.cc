@@ -92,7 +92,11 @@ class JobRun {
     // Bounds the next client call by the request limit and the job deadline.
     void arm() { client_->set_request_timeout_ms(std::max(remaining_ms(), 1)); }
 
-    JobOutcome finish(JobOutcomeKind kind, std::string reason);
+    JobOutcome finish(JobOutcomeKind kind, std::string reason, bool retry_safe = false);
+    bool cancel_requested() const { return spec_.cancelled && spec_.cancelled->load(); }
+    JobOutcome cancel();
+    void report_progress(const ComfyEvent& event) const;
+    bool started() const { return tracker_.state() != PromptTracker::State::Waiting || entry_; }
     void open_watch();
     void adopt(const std::string& prompt_id);
     JobOutcome follow();
@@ -101,6 +105,7 @@ class JobRun {
     std::optional<JobOutcome> poll(bool check_queue);
     std::optional<JobOutcome> fetch_history();
     JobOutcome collect();
+    void remove_from_worker();
     void cleanup();
 
     const JobSpec& spec_;
@@ -116,9 +121,11 @@ class JobRun {
     int poll_failures_ = 0;
 };
 
-JobOutcome JobRun::finish(JobOutcomeKind kind, std::string reason) {
+JobOutcome JobRun::finish(JobOutcomeKind kind, std::string reason, bool retry_safe) {
     outcome_.kind = kind;
     outcome_.reason = std::move(reason);
+    outcome_.execution_started = started();
+    outcome_.retry_safe = kind == JobOutcomeKind::WorkerUnreachable || retry_safe;
     std::int64_t start_ms = tracker_.execution_start_ms();
     std::int64_t end_ms = tracker_.execution_end_ms();
     if (entry_) {
@@ -129,7 +136,7 @@ JobOutcome JobRun::finish(JobOutcomeKind kind, std::string reason) {
         outcome_.queue_wait_ms = std::max<std::int64_t>(0, start_ms - posted_ms_);
     if (start_ms > 0 && end_ms > 0)
         outcome_.execution_ms = std::max<std::int64_t>(0, end_ms - start_ms);
-    if (kind != JobOutcomeKind::Succeeded) {
+    if (kind != JobOutcomeKind::Succeeded && kind != JobOutcomeKind::Cancelled) {
         spdlog::warn("job {} on {}: {} ({})", spec_.job_id, spec_.worker_url, to_string(kind),
                      outcome_.reason);
     }
@@ -143,6 +150,7 @@ JobOutcome JobRun::run() {
         return finish(JobOutcomeKind::Rejected,
                       "invalid_job_spec: bad job id, image extension or empty image");
     }
+    if (cancel_requested()) return cancel();
     auto client = ComfyClient::create(spec_.worker_url);
     if (!client) return finish(JobOutcomeKind::WorkerUnreachable, reason_of(client.error()));
     client_.emplace(std::move(*client));
@@ -151,12 +159,17 @@ JobOutcome JobRun::run() {
     arm();
     auto uploaded = client_->upload_image(spec_.image_bytes,
                                           spec_.job_id + "." + spec_.image_extension, folder);
-    if (!uploaded) return finish(kind_before_queue(uploaded.error()), reason_of(uploaded.error()));
+    // Nothing is queued yet, so a failed upload may be tried on another worker.
+    if (!uploaded) {
+        return finish(kind_before_queue(uploaded.error()), reason_of(uploaded.error()),
+                      /*retry_safe=*/true);
+    }
+    if (cancel_requested()) return cancel();
 
     open_watch();
     if (auto failed = queue(spec_.workflow->fill(uploaded->image_ref(), folder, spec_.params)))
         return *failed;
-    if (spec_.on_queued) spec_.on_queued(prompt_id_);
+    if (spec_.on_queued) spec_.on_queued(spec_.worker_url, prompt_id_);
     return follow();
 }
 
@@ -241,22 +254,36 @@ std::optional<JobOutcome> JobRun::queue(const nlohmann::json& graph) {
     return finish(JobOutcomeKind::ProtocolError, reason_of(e));
 }
 
-// Returns an outcome when waiting ended in failure; nullopt when the prompt
-// finished (tracker_ finished, or entry_ found in history).
+// Returns an outcome when waiting ended in failure or by cancellation;
+// nullopt when the prompt finished (tracker_ finished, or entry_ found in
+// history). Every wait is sliced so that a cancel is noticed within
+// kCancelCheckMs.
 std::optional<JobOutcome> JobRun::wait() {
+    // Real time, like the network waits: the last event or look at /history.
+    using RealClock = std::chrono::steady_clock;
+    RealClock::time_point last_news = RealClock::now();
     while (!tracker_.finished() && !entry_) {
+        if (cancel_requested()) return cancel();
         const int left = remaining_ms();
         if (left <= 0) {
-            client_->set_request_timeout_ms(kCleanupTimeoutMs);
-            (void)client_->delete_queued(prompt_id_);
-            const char* where =
-                tracker_.state() == PromptTracker::State::Waiting ? "queued" : "running";
+            const char* where = started() ? "running" : "queued";
+            remove_from_worker();
             return finish(JobOutcomeKind::TimedOut, "job_timeout: no result within " +
                                                         std::to_string(spec_.timeout_ms) +
                                                         " ms (last seen " + where + ")");
         }
+        const int quiet_ms = static_cast<int>(std::min<std::int64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(RealClock::now() - last_news)
+                .count(),
+            kWsQuietMs));
         if (watch_) {
-            auto event = watch_->next_event(std::min(left, kWsQuietMs));
+            if (quiet_ms >= kWsQuietMs) {  // a stalled socket? look at /history anyway
+                last_news = RealClock::now();
+                if (auto failed = poll(/*check_queue=*/false)) return failed;
+                continue;
+            }
+            auto event =
+                watch_->next_event(std::min({left, kWsQuietMs - quiet_ms, kCancelCheckMs}));
             if (!event) {
                 spdlog::warn("job {}: {}; polling instead", spec_.job_id, reason_of(event.error()));
                 watch_.reset();
@@ -269,12 +296,15 @@ std::optional<JobOutcome> JobRun::wait() {
             }
             if (event->has_value()) {
                 tracker_.on_event(**event);
-                continue;
+                report_progress(**event);
+                last_news = RealClock::now();
             }
-            if (auto failed = poll(/*check_queue=*/false)) return failed;  // quiet: stalled socket?
-        } else {
-            std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left, kPollIntervalMs)));
+        } else if (quiet_ms >= kPollIntervalMs) {
+            last_news = RealClock::now();
             if (auto failed = poll(/*check_queue=*/true)) return failed;
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(
+                std::min({left, kPollIntervalMs - quiet_ms, kCancelCheckMs})));
         }
     }
     return std::nullopt;
@@ -284,7 +314,8 @@ std::optional<JobOutcome> JobRun::wait() {
 std::optional<JobOutcome> JobRun::poll(bool check_queue) {
     const auto note_failure = [&](const core::Error& e) -> std::optional<JobOutcome> {
         if (++poll_failures_ < kPollFailuresMax) return std::nullopt;
-        return finish(JobOutcomeKind::ProtocolError, "worker_lost: " + reason_of(e));
+        return finish(JobOutcomeKind::ProtocolError, "worker_lost: " + reason_of(e),
+                      /*retry_safe=*/!started());
     };
     bool in_queue = true;
     if (check_queue) {  // queue first: see the file comment for why the order matters
@@ -308,7 +339,8 @@ std::optional<JobOutcome> JobRun::poll(bool check_queue) {
     if (!in_queue) {
         return finish(JobOutcomeKind::ProtocolError,
                       "prompt_lost: the worker has prompt " + prompt_id_ +
-                          " neither queued nor in history (restarted?)");
+                          " neither queued nor in history (restarted?)",
+                      /*retry_safe=*/!started());
     }
     return std::nullopt;
 }
@@ -338,6 +370,7 @@ std::optional<JobOutcome> JobRun::fetch_history() {
 
 JobOutcome JobRun::collect() {
     watch_.reset();
+    if (cancel_requested()) return cancel();
     if (tracker_.state() == PromptTracker::State::Failed) {
         return finish(JobOutcomeKind::ExecutionFailed, tracker_.error_message());
     }
@@ -379,6 +412,64 @@ JobOutcome JobRun::collect() {
     return finish(JobOutcomeKind::Succeeded, "");
 }
 
+void JobRun::report_progress(const ComfyEvent& event) const {
+    if (!spec_.on_progress || prompt_id_.empty() || event.prompt_id != prompt_id_) return;
+    JobProgress progress;
+    switch (event.type) {
+        case ComfyEvent::Type::ExecutionStart:
+            progress.stage = JobProgress::Stage::Running;
+            break;
+        case ComfyEvent::Type::Executing:
+            if (!event.node) return;  // the end: the outcome reports it
+            progress.stage = JobProgress::Stage::Node;
+            progress.node = *event.node;
+            break;
+        case ComfyEvent::Type::Progress:
+            progress.stage = JobProgress::Stage::Step;
+            progress.node = event.node.value_or("");
+            progress.value = event.progress_value;
+            progress.max = event.progress_max;
+            break;
+        default:
+            return;
+    }
+    spec_.on_progress(progress);
+}
+
+// Takes the prompt off the worker: deleted if still pending, interrupted if
+// running. A prompt not seen running may have just started, so /queue is
+// asked after the delete: whatever is still there is the running item.
+void JobRun::remove_from_worker() {
+    if (prompt_id_.empty() || !client_) return;
+    client_->set_request_timeout_ms(kCleanupTimeoutMs);
+    (void)client_->delete_queued(prompt_id_);
+    bool running = tracker_.state() == PromptTracker::State::Running;
+    if (!running) {
+        auto queue = client_->get_queue();
+        if (queue) {
+            auto contains = queue_contains(*queue, prompt_id_);
+            running = contains && *contains;
+        }
+    }
+    if (running) {
+        if (auto status = client_->interrupt(prompt_id_); !status) {
+            spdlog::warn("job {}: could not interrupt prompt {}: {}", spec_.job_id, prompt_id_,
+                         reason_of(status.error()));
+        }
+    }
+}
+
+// Ends the run as Cancelled, taking the prompt off the worker if there is one.
+JobOutcome JobRun::cancel() {
+    const bool queued = !prompt_id_.empty();
+    if (queued && !tracker_.finished() && !entry_) remove_from_worker();
+    spdlog::info("job {}: cancelled{}", spec_.job_id,
+                 queued ? " (prompt " + prompt_id_ + " taken off " + spec_.worker_url + ")" : "");
+    return finish(JobOutcomeKind::Cancelled, queued
+                                                 ? "cancelled: the prompt was taken off the worker"
+                                                 : "cancelled: nothing was sent to a worker");
+}
+
 void JobRun::cleanup() {
     watch_.reset();
     if (prompt_id_.empty() || !client_) return;
@@ -405,6 +496,8 @@ const char* to_string(JobOutcomeKind kind) {
             return "timed_out";
         case JobOutcomeKind::ProtocolError:
             return "protocol_error";
+        case JobOutcomeKind::Cancelled:
+            return "cancelled";
     }
     return "unknown";
 }

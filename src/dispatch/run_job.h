@@ -14,14 +14,28 @@
 // Thread-safe: runs share nothing but the read-only WorkflowTemplate and Clock.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/clock.h"
 #include "dispatch/workflow_template.h"
 
 namespace tollgate::dispatch {
+
+// How often a waiting job looks at its cancel flag.
+inline constexpr int kCancelCheckMs = 100;
+
+// What a worker reported of a job's prompt while it ran, as it arrived.
+struct JobProgress {
+    enum class Stage { Running, Node, Step };
+    Stage stage = Stage::Running;  // execution started | a node started | a step of a node
+    std::string node;              // Node and Step: the node id
+    std::int64_t value = 0;        // Step: steps done of max
+    std::int64_t max = 0;
+};
 
 struct JobSpec {
     std::string job_id;      // [A-Za-z0-9_-], 1..100 bytes; names the files on the worker
@@ -32,11 +46,24 @@ struct JobSpec {
     int timeout_ms = 0;           // whole job; clamped to [1, kJobTimeoutMsMax]
     JobParams params;             // set into the template's bound inputs
     // Called once by run_job(), on its own thread, as soon as the worker has
-    // accepted the prompt and before following it, with the id the worker
-    // returned (the one resume_job() needs). Not called when nothing was
-    // queued, nor by resume_job(). Optional; must not throw. The prompt is
-    // already queued on the worker, so keep it short (one durable write).
-    std::function<void(const std::string& prompt_id)> on_queued;
+    // accepted the prompt and before following it, with the worker and the id
+    // it returned (the one resume_job() needs). Not called when nothing was
+    // queued, nor by resume_job(); a retry on another worker calls it again.
+    // Optional; must not throw. The prompt is already queued on the worker,
+    // so keep it short (one durable write).
+    std::function<void(const std::string& worker_url, const std::string& prompt_id)> on_queued;
+    // The pool (workflow) whose workers may run the job; the scheduler picks
+    // worker_url from it (run_with_retries). Empty: worker_url is used as is.
+    std::string pool;
+    // Set by whoever cancels the job. run_job() looks at it before each step
+    // and at least every kCancelCheckMs while waiting: a prompt still queued
+    // on the worker is deleted, a running one is interrupted, and the outcome
+    // is Cancelled. Optional.
+    std::shared_ptr<const std::atomic<bool>> cancelled;
+    // Called on the job's thread for each event of its prompt that shows
+    // progress (WebSocket only; nothing while polling). Optional; must not
+    // throw or block.
+    std::function<void(const JobProgress&)> on_progress;
     // When set, run_job() re-attaches to this prompt (resume_job) instead of
     // uploading and queueing: how a restart follows jobs already on a worker.
     std::string resume_prompt_id;
@@ -49,6 +76,7 @@ enum class JobOutcomeKind {
     WorkerUnreachable,  // nothing was queued: safe to retry on another worker
     TimedOut,           // the deadline passed; the prompt may still run on the worker
     ProtocolError,      // the worker answered something unusable or vanished mid-job
+    Cancelled,          // JobSpec::cancelled was set; nothing more runs on the worker
 };
 
 const char* to_string(JobOutcomeKind kind);
@@ -65,6 +93,17 @@ struct JobOutcome {
     std::int64_t queue_wait_ms = 0;
     // execution_success/error minus execution_start (worker timestamps, ms, ≥ 0; 0 if unknown).
     std::int64_t execution_ms = 0;
+    // The job may run again on another worker without any risk of a second
+    // execution being paid for: nothing was queued, or the worker lost the
+    // prompt before its execution started (it restarted or stopped answering).
+    bool retry_safe = false;
+    // An execution_start (or a history entry) was seen for the prompt.
+    bool execution_started = false;
+    // Workers tried (run_with_retries); 1 for a single run.
+    int attempts = 1;
+    // The highest VRAM in use sampled on the worker while the job held it
+    // (bytes; 0 when no sample came in). Set by run_with_retries.
+    std::int64_t vram_peak_bytes = 0;
 };
 
 // `clock` gives the deadline (steady_us) and the posting time (now_ms); the

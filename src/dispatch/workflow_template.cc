@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <set>
 
 #include "core/assert.h"
 #include "dispatch/json_guard.h"
@@ -231,6 +232,29 @@ nlohmann::json WorkflowTemplate::fill(const std::string& image_ref,
         }
     }
     return graph;
+}
+
+std::string model_key(const WorkflowTemplate& workflow) {
+    static constexpr std::string_view kModelExtensions[] = {
+        ".pth", ".pt", ".ckpt", ".safetensors", ".bin", ".onnx", ".gguf"};
+    std::set<std::string> files;
+    for (const auto& [id, node] : workflow.graph().items()) {
+        const auto inputs = node.find("inputs");
+        if (inputs == node.end() || !inputs->is_object()) continue;
+        for (const auto& [name, value] : inputs->items()) {
+            if (!value.is_string()) continue;
+            const std::string& text = value.get_ref<const std::string&>();
+            for (std::string_view ext : kModelExtensions) {
+                if (text.ends_with(ext)) {
+                    files.insert(text);
+                    break;
+                }
+            }
+        }
+    }
+    std::string key;
+    for (const std::string& file : files) key += (key.empty() ? "" : ",") + file;
+    return key;
 }
 
 }  // namespace tollgate::dispatch

@@ -97,6 +97,12 @@ class WorkflowTemplate {
     std::vector<ParamBinding> bindings_;
 };
 
+// The model files the graph loads: every string input that names a file with
+// a model extension (.pth, .pt, .ckpt, .safetensors, .bin, .onnx, .gguf),
+// sorted, unique, joined with ",". Two workflows with the same key warm each
+// other on a worker; "" when the graph names no model file.
+std::string model_key(const WorkflowTemplate& workflow);
+
 // Orders node ids as ComfyUI users expect: numeric ids by value ("2" < "10"),
 // then any non-numeric ids lexicographically.
 bool node_id_less(const std::string& a, const std::string& b);

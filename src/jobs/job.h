@@ -42,6 +42,11 @@ struct Job {
     std::string failure_reason;
     std::int64_t created_ms = 0;
     std::int64_t finished_ms = 0;
+
+    // A cancelled job is failed (its hold voided) with a reason "cancelled: ...".
+    bool cancelled() const {
+        return state == JobState::Failed && failure_reason.starts_with("cancelled");
+    }
 };
 
 }  // namespace tollgate::jobs

@@ -147,7 +147,7 @@ core::Result<Plan> read_plan(const BookSource& source, std::string_view name,
     const std::string path = join("plans", name);
     auto keys = check_keys(source, table,
                            {"display_name", "period", "tokens", "unlimited", "price", "currency",
-                            "priority", "rollover_max", "fair_use"},
+                            "priority", "rollover_max", "fair_use", "dispatch_priority"},
                            path, line);
     if (!keys) return keys.error();
     Plan plan;
@@ -173,6 +173,16 @@ core::Result<Plan> read_plan(const BookSource& source, std::string_view name,
                                      kPlanPriorityAbsMax);
         if (!priority) return priority.error();
         plan.priority = *priority;
+    }
+    if (const toml::node* node = table.get("dispatch_priority")) {
+        auto text = read_string(source, *node, path + ".dispatch_priority");
+        if (!text) return text.error();
+        if (*text == "high") {
+            plan.dispatch_priority = DispatchPriority::High;
+        } else if (*text != "normal") {
+            return book_error(source, line_of(*node, line),
+                              path + ".dispatch_priority must be \"normal\" or \"high\"");
+        }
     }
     return plan;
 }

@@ -106,6 +106,8 @@ struct TenantTerms {
 };
 
 enum class PlanPeriod { Month, Year };
+// The queue a subscriber's jobs wait in: high is served before normal.
+enum class DispatchPriority { Normal, High };
 enum class OverLimit { Deprioritize, Reject };
 
 struct FairUse {
@@ -123,8 +125,9 @@ struct Plan {
     std::int64_t tokens = 0;  // per period; 0 when unlimited
     std::int64_t price_cents = 0;
     std::string currency;
-    std::int64_t priority = 0;
+    std::int64_t priority = 0;  // grants of higher priority are drawn first
     std::int64_t rollover_max_tokens = 0;
+    DispatchPriority dispatch_priority = DispatchPriority::Normal;
     FairUse fair_use;  // meaningful for unlimited plans
 };
 

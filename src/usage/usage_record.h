@@ -22,9 +22,12 @@ struct UsageRecord {
     std::string worker;
     std::int64_t queue_wait_ms = 0;
     std::int64_t execution_ms = 0;
-    std::string outcome;  // succeeded | failed
+    std::string outcome;  // succeeded | failed (a cancelled job failed: "cancelled: ...")
     std::string failure_reason;
     std::int64_t finished_ms = 0;
+    // The highest VRAM in use sampled on the worker while the job held it (0: no sample).
+    std::int64_t vram_peak_bytes = 0;
+    std::int64_t attempts = 1;  // workers tried
 };
 
 }  // namespace tollgate::usage

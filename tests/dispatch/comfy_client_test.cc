@@ -139,7 +139,8 @@ TEST(RunJobTest, OnQueuedGetsTheWorkersIdOnceBeforeFollowing) {
     JobSpec spec = job_spec(fake.url());
     std::vector<std::string> reported;
     bool followed_before = true;
-    spec.on_queued = [&](const std::string& prompt_id) {
+    spec.on_queued = [&](const std::string& worker, const std::string& prompt_id) {
+        EXPECT_EQ(worker, fake.url());
         reported.push_back(prompt_id);
         std::lock_guard<std::mutex> lock(fake.mu_);
         followed_before = !fake.history_deletes.empty() || !fake.view_target.empty();
@@ -156,7 +157,9 @@ TEST(RunJobTest, OnQueuedGetsTheIdAnOldServerChose) {
     FakeComfy fake(Script::OldServer);
     JobSpec spec = job_spec(fake.url());
     std::vector<std::string> reported;
-    spec.on_queued = [&](const std::string& prompt_id) { reported.push_back(prompt_id); };
+    spec.on_queued = [&](const std::string&, const std::string& prompt_id) {
+        reported.push_back(prompt_id);
+    };
     const JobOutcome out = run_job(spec, core::SystemClock::instance());
     ASSERT_EQ(out.kind, JobOutcomeKind::Succeeded) << out.reason;
     EXPECT_EQ(reported, std::vector<std::string>{"11111111-2222-4333-8444-555555555555"});
@@ -164,7 +167,7 @@ TEST(RunJobTest, OnQueuedGetsTheIdAnOldServerChose) {
 
 TEST(RunJobTest, OnQueuedIsNotCalledWhenNothingWasQueued) {
     int calls = 0;
-    const auto count = [&](const std::string&) { ++calls; };
+    const auto count = [&](const std::string&, const std::string&) { ++calls; };
     FakeComfy fake(Script::Reject);
     JobSpec spec = job_spec(fake.url());
     spec.on_queued = count;

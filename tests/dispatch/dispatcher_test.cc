@@ -146,6 +146,70 @@ TEST(DispatcherTest, LowPriorityRunsOnlyWhenNoNormalJobWaits) {
     EXPECT_EQ(order[3], "low-2");
 }
 
+TEST(DispatcherTest, HighPriorityRunsBeforeNormalAndLow) {
+    Gate gate;
+    std::mutex mu;
+    std::vector<std::string> order;
+    Results results;
+    {
+        Dispatcher d(1, core::SystemClock::instance(), 4,
+                     [&](const JobSpec& s, const core::Clock&) {
+                         {
+                             std::lock_guard<std::mutex> lock(mu);
+                             order.push_back(s.job_id);
+                         }
+                         return gate.run(s);
+                     });
+        auto done = [&](JobOutcome o) { results.add(std::move(o)); };
+        ASSERT_TRUE(d.submit(spec("first"), done));
+        gate.wait_started(1);
+        ASSERT_TRUE(d.submit(spec("low"), done, Priority::Low));
+        ASSERT_TRUE(d.submit(spec("normal"), done));
+        ASSERT_TRUE(d.submit(spec("vip"), done, Priority::High));
+        gate.open();
+        gate.wait_started(4);
+        d.stop();
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(order, (std::vector<std::string>{"first", "vip", "normal", "low"}));
+}
+
+TEST(DispatcherTest, CancelTakesAQueuedJobOutAndHandsItBackOnce) {
+    Gate gate;
+    Results results;
+    std::vector<std::string> ran;
+    std::mutex mu;
+    {
+        Dispatcher d(1, core::SystemClock::instance(), 4,
+                     [&](const JobSpec& s, const core::Clock&) {
+                         {
+                             std::lock_guard<std::mutex> lock(mu);
+                             ran.push_back(s.job_id);
+                         }
+                         return gate.run(s);
+                     });
+        auto done = [&](JobOutcome o) { results.add(std::move(o)); };
+        ASSERT_TRUE(d.submit(spec("running"), done));
+        gate.wait_started(1);
+        ASSERT_TRUE(d.submit(spec("queued"), done, Priority::Low));
+        EXPECT_FALSE(d.cancel("running"));  // running: the job's own flag stops it
+        EXPECT_FALSE(d.cancel("unknown"));
+        EXPECT_TRUE(d.cancel("queued"));
+        EXPECT_FALSE(d.cancel("queued"));  // once
+        EXPECT_EQ(d.queued(), 0u);
+        {
+            std::lock_guard<std::mutex> lock(results.mu);
+            ASSERT_EQ(results.outcomes.size(), 1u);
+            EXPECT_EQ(results.outcomes[0].kind, JobOutcomeKind::Cancelled);
+        }
+        gate.open();
+        d.stop();
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(ran, std::vector<std::string>{"running"});
+    EXPECT_EQ(results.outcomes.size(), 2u);
+}
+
 TEST(DispatcherTest, RunsJobsInParallel) {
     Gate gate;
     Results results;
@@ -181,34 +245,6 @@ TEST(DispatcherTest, ThrowingCallbackDoesNotKillTheThread) {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return second; });
     EXPECT_TRUE(second);
-}
-
-TEST(WorkerPoolTest, RoundRobin) {
-    WorkerPool pool({"http://a:1", "http://b:2", "http://c:3"});
-    EXPECT_EQ(pool.pick(), "http://a:1");
-    EXPECT_EQ(pool.pick(), "http://b:2");
-    EXPECT_EQ(pool.pick(), "http://c:3");
-    EXPECT_EQ(pool.pick(), "http://a:1");
-    EXPECT_EQ(WorkerPool({}).pick(), "");
-}
-
-TEST(WorkerPoolTest, ConcurrentPicksAreBalanced) {
-    WorkerPool pool({"a", "b"});
-    std::mutex mu;
-    std::map<std::string, int> counts;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 4; ++t) {
-        threads.emplace_back([&] {
-            for (int i = 0; i < 1000; ++i) {
-                std::string url = pool.pick();
-                std::lock_guard<std::mutex> lock(mu);
-                ++counts[url];
-            }
-        });
-    }
-    for (auto& t : threads) t.join();
-    EXPECT_EQ(counts["a"], 2000);
-    EXPECT_EQ(counts["b"], 2000);
 }
 
 }  // namespace

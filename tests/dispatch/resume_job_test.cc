@@ -27,7 +27,9 @@ JobSpec resume_spec(const std::string& url, int timeout_ms = 10'000) {
     JobSpec spec = job_spec(url, timeout_ms);
     spec.image_bytes.clear();
     spec.image_extension.clear();
-    spec.on_queued = [](const std::string&) { ADD_FAILURE() << "resume_job queued a prompt"; };
+    spec.on_queued = [](const std::string&, const std::string&) {
+        ADD_FAILURE() << "resume_job queued a prompt";
+    };
     return spec;
 }
 

@@ -13,30 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-class ApiTest : public testing_support::GatewayFixture {
-  protected:
-    Response call(const std::string& method, const std::string& path, const std::string& body,
-                  const std::string& token, const std::string& query = "") {
-        Request r;
-        r.method = method;
-        r.path = path;
-        r.target = query.empty() ? path : path + "?" + query;
-        r.query = query;
-        r.body = body;
-        r.headers["authorization"] = "Bearer " + token;
-        if (!body.empty() && body[0] == '{') r.headers["content-type"] = "application/json";
-        return api_->handle(r);
-    }
-    Response admin(const std::string& method, const std::string& path,
-                   const std::string& body = "") {
-        return call(method, path, body, "admin-secret");
-    }
-    std::string key() {
-        Response r = admin("POST", "/admin/accounts/" + account_ + "/keys");
-        EXPECT_EQ(r.status, 201) << r.body;
-        return json::parse(r.body)["api_key"];
-    }
-};
+using ApiTest = testing_support::GatewayFixture;
 
 TEST_F(ApiTest, PaymentRequiredListsThePlansThatWouldCover) {
     const std::string k = key();

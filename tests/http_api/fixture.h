@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -79,6 +80,7 @@ period = "month"
 unlimited = true
 price = "499"
 currency = "USD"
+dispatch_priority = "high"
 [plans.vip.fair_use]
 requests_per_minute = 2
 over_limit = "reject"
@@ -122,11 +124,9 @@ class GatewayFixture : public ::testing::Test {
         plans_ = std::make_unique<PlanService>(*ledger_, *jobs_, *usage_, clock_);
         routes_.emplace(
             "person",
-            WorkflowRoute{
-                dispatch::WorkflowTemplate::from_json_text(kTestGraph, "g").value(),
-                std::make_unique<dispatch::WorkerPool>(std::vector<std::string>{"http://w1"})});
+            WorkflowRoute{dispatch::WorkflowTemplate::from_json_text(kTestGraph, "g").value()});
         dispatcher_ = std::make_unique<dispatch::Dispatcher>(
-            1, clock_, 1,
+            1, clock_, queue_capacity_,
             [this](const dispatch::JobSpec& spec, const core::Clock&) { return run(spec); });
         JobServiceDeps deps;
         deps.books = books_.get();
@@ -143,6 +143,8 @@ class GatewayFixture : public ::testing::Test {
         deps.clock = &clock_;
         deps.data_dir = dir_.file("data");
         deps.account_jobs_max = account_jobs_max_;
+        deps.tenant_jobs_max = tenant_jobs_max_;
+        deps.cancel_wait_ms = cancel_wait_ms_;
         service_ = std::make_unique<JobService>(std::move(deps));
         api_ =
             std::make_unique<Api>(*service_, *ledger_, *jobs_, clock_, ApiOptions{"admin-secret"});
@@ -154,17 +156,30 @@ class GatewayFixture : public ::testing::Test {
         dispatcher_->stop();
     }
 
-    // The scripted worker: waits while `blocked_`, then answers `kind_`.
+    // The scripted worker: waits while `blocked_`, then answers `kind_`. Like
+    // run_job it stops with Cancelled once the job's cancel flag is set,
+    // unless `honor_cancel_` is false (a worker that finished anyway).
     dispatch::JobOutcome run(const dispatch::JobSpec& spec) {
         std::unique_lock lock(mu_);
         last_params_ = spec.params;
         last_resume_prompt_ = spec.resume_prompt_id;
-        cv_.wait(lock, [&] { return !blocked_; });
+        ran_.push_back(spec.job_id);
+        const auto cancelled = [&] {
+            return honor_cancel_ && spec.cancelled && spec.cancelled->load();
+        };
+        while (blocked_ && !cancelled()) cv_.wait_for(lock, std::chrono::milliseconds(2));
         dispatch::JobOutcome o;
+        if (cancelled()) {
+            o.kind = dispatch::JobOutcomeKind::Cancelled;
+            o.reason = "cancelled: the prompt was taken off the worker";
+            return o;
+        }
         o.kind = kind_;
-        o.worker_url = spec.worker_url;
+        o.worker_url = spec.worker_url.empty() ? "http://w1" : spec.worker_url;
         o.prompt_id = "p-" + spec.job_id;
         o.execution_ms = 1500;
+        o.vram_peak_bytes = 3'000'000'000;
+        o.attempts = 2;
         if (kind_ == dispatch::JobOutcomeKind::Succeeded) {
             o.output_bytes = "\x89PNG result";
         } else {
@@ -204,6 +219,30 @@ class GatewayFixture : public ::testing::Test {
 
     ledger::Balance balance() { return ledger_->balance(account_).value(); }
 
+    // The API called as a plain function, with `token` as the bearer.
+    Response call(const std::string& method, const std::string& path, const std::string& body,
+                  const std::string& token, const std::string& query = "") {
+        Request r;
+        r.method = method;
+        r.path = path;
+        r.target = query.empty() ? path : path + "?" + query;
+        r.query = query;
+        r.body = body;
+        r.headers["authorization"] = "Bearer " + token;
+        if (!body.empty() && body[0] == '{') r.headers["content-type"] = "application/json";
+        return api_->handle(r);
+    }
+    Response admin(const std::string& method, const std::string& path,
+                   const std::string& body = "") {
+        return call(method, path, body, "admin-secret");
+    }
+    // A new API key of the fixture's account.
+    std::string key() {
+        Response r = admin("POST", "/admin/accounts/" + account_ + "/keys");
+        EXPECT_EQ(r.status, 201) << r.body;
+        return nlohmann::json::parse(r.body)["api_key"];
+    }
+
     core::Result<SubmitResult> submit(const std::string& workflow = "person", int width = 800,
                                       int height = 600) {
         return service_->submit(account_, {workflow, "", "", ""}, png(width, height));
@@ -232,6 +271,11 @@ class GatewayFixture : public ::testing::Test {
     std::string last_resume_prompt_;
     dispatch::JobOutcomeKind kind_ = dispatch::JobOutcomeKind::Succeeded;
     int account_jobs_max_ = 0;  // set before SetUp() to cap unfinished jobs per account
+    int tenant_jobs_max_ = 0;   // likewise per tenant
+    int cancel_wait_ms_ = kCancelWaitMs;
+    std::size_t queue_capacity_ = 1;
+    bool honor_cancel_ = true;
+    std::vector<std::string> ran_;  // job ids in the order the runner got them
 };
 
 }  // namespace tollgate::http::testing_support

@@ -115,6 +115,17 @@ class RawClient {
         return reply;
     }
 
+    // Reads until `text` has arrived (it and what came before are consumed);
+    // false on EOF, timeout or error first.
+    bool read_until(std::string_view text) {
+        std::size_t at;
+        while ((at = buffer_.find(text)) == std::string::npos) {
+            if (!fill()) return false;
+        }
+        buffer_.erase(0, at + text.size());
+        return true;
+    }
+
     // True when the server closes the connection (EOF or reset) within the
     // read timeout, discarding anything it still sends.
     bool closed_by_server() {
@@ -547,6 +558,92 @@ TEST(ServerWsTest, AcceptCanRefuseWithResponse) {
     const auto after = client.read_reply();
     ASSERT_TRUE(after);
     EXPECT_EQ(after->body, "http");
+}
+
+// A handler whose response streams; the test gets the stream to send on.
+struct StreamProbe {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::shared_ptr<ResponseStream> stream;
+
+    Handler handler() {
+        return [this](const Request&) {
+            Response res;
+            res.content_type = "text/event-stream";
+            res.body = "event: hello\n\n";
+            res.stream = [this](const std::shared_ptr<ResponseStream>& s) {
+                std::lock_guard lock(mu);
+                stream = s;
+                cv.notify_all();
+            };
+            return res;
+        };
+    }
+    std::shared_ptr<ResponseStream> wait() {
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, kReadTimeout, [this] { return stream != nullptr; });
+        return stream;
+    }
+};
+
+TEST(ServerStreamTest, SendsFromAnotherThreadUntilClosed) {
+    StreamProbe probe;
+    auto server = start_server({}, probe.handler());
+    RawClient client(server->port());
+    ASSERT_TRUE(client.send_all(get("/events")));
+    auto head = client.read_reply();
+    ASSERT_TRUE(head);
+    EXPECT_EQ(head->status, 200);
+    EXPECT_EQ(head->header("content-type"), "text/event-stream");
+    EXPECT_EQ(head->header("connection"), "close");
+    EXPECT_EQ(head->header("content-length"), "");
+    EXPECT_TRUE(client.read_until("event: hello\n\n"));
+    auto stream = probe.wait();
+    ASSERT_NE(stream, nullptr);
+    EXPECT_TRUE(stream->is_open());
+    std::thread sender([&] {
+        EXPECT_TRUE(stream->send("data: 1\n\n"));
+        EXPECT_TRUE(stream->send("data: 2\n\n"));
+        stream->close();
+    });
+    sender.join();
+    EXPECT_TRUE(client.read_until("data: 1\n\ndata: 2\n\n"));
+    EXPECT_TRUE(client.closed_by_server());
+    EXPECT_FALSE(stream->send("late"));
+    EXPECT_FALSE(stream->is_open());
+}
+
+TEST(ServerStreamTest, ClientLeavingEndsTheStream) {
+    StreamProbe probe;
+    auto server = start_server({}, probe.handler());
+    auto client = std::make_unique<RawClient>(server->port());
+    ASSERT_TRUE(client->send_all(get("/events")));
+    ASSERT_TRUE(client->read_until("event: hello\n\n"));
+    auto stream = probe.wait();
+    ASSERT_NE(stream, nullptr);
+    client.reset();  // the client goes away
+    const auto deadline = steady_clock::now() + kReadTimeout;
+    while (stream->is_open() && steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    EXPECT_FALSE(stream->is_open());
+    EXPECT_FALSE(stream->send("nobody"));
+}
+
+TEST(ServerStreamTest, StopEndsOpenStreamsPromptly) {
+    StreamProbe probe;
+    auto server = start_server({}, probe.handler());
+    RawClient client(server->port());
+    ASSERT_TRUE(client.send_all(get("/events")));
+    ASSERT_TRUE(client.read_until("event: hello\n\n"));
+    auto stream = probe.wait();
+    ASSERT_NE(stream, nullptr);
+    const auto started = steady_clock::now();
+    server->stop();
+    EXPECT_LT(steady_clock::now() - started, 3s);
+    EXPECT_TRUE(client.closed_by_server());
+    EXPECT_FALSE(stream->send("after stop"));
+    server.reset();
+    EXPECT_FALSE(stream->is_open());  // the handle outlives the server harmlessly
+    stream->close();
 }
 
 TEST(ServerStopTest, StopWithConnectedClientsReturnsPromptly) {

@@ -90,6 +90,8 @@ class GatewayCase(unittest.TestCase):
     comfysim_args = ["--cost-base-s", "0.05", "--cost-per-mp-s", "0"]
     job_timeout_ms = 20000
     concurrent_jobs_max = None  # the gateway's default unless a test sets it
+    dispatch_extra = []  # more [dispatch] lines, e.g. "retries_max = 1"
+    workflow_extra = {}  # workflow -> more lines of its table, e.g. ["warmup = true"]
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tollgate-it-")
@@ -155,6 +157,7 @@ class GatewayCase(unittest.TestCase):
         ]
         if self.concurrent_jobs_max is not None:
             lines.append("concurrent_jobs_max = %d" % self.concurrent_jobs_max)
+        lines += self.dispatch_extra
         lines += [
             "[pricing]",
             'book = "pricing.toml"',
@@ -165,6 +168,7 @@ class GatewayCase(unittest.TestCase):
             lines += ["[workflows.%s]" % name,
                       'template = "%s"' % template,
                       "workers = [%s]" % ", ".join('"%s"' % u for u in urls)]
+            lines += self.workflow_extra.get(name, [])
             bound = (params or {}).get(name)
             if bound:
                 lines.append("params = { %s }" % ", ".join(
@@ -239,7 +243,7 @@ class GatewayCase(unittest.TestCase):
             r = self.call("GET", "/v1/jobs/" + job_id, key)
             self.assertEqual(r.status, 200, r.body)
             job = r.json()
-            if job["state"] in ("succeeded", "failed"):
+            if job["state"] in ("succeeded", "failed", "cancelled"):
                 return job
             time.sleep(0.05)
         self.fail("job %s did not finish in %ss" % (job_id, timeout_s))

@@ -108,6 +108,8 @@ TEST(PriceBookTest, LoadsTheExampleTenantAndPlans) {
     EXPECT_EQ(vip->fair_use.concurrent_jobs, 4);
     EXPECT_EQ(vip->fair_use.gpu_seconds_per_day, 3600);
     EXPECT_EQ(vip->fair_use.over_limit, OverLimit::Deprioritize);
+    EXPECT_EQ(vip->dispatch_priority, DispatchPriority::High);
+    EXPECT_EQ(monthly->dispatch_priority, DispatchPriority::Normal);
     EXPECT_EQ(book.find_plan("gold"), nullptr);
 }
 
@@ -462,10 +464,14 @@ std::vector<BrokenBook> broken_plans() {
         {"plan_rollover_negative",
          with(plan + "tokens = 5\nprice = \"1\"\ncurrency = \"USD\"\nrollover_max = -1\n"),
          "cfg.toml:12: plans.monthly.rollover_max must be an integer between 0 and 5"},
+        {"plan_dispatch_priority",
+         with(plan +
+              "tokens = 5\nprice = \"1\"\ncurrency = \"USD\"\ndispatch_priority = \"vip\"\n"),
+         "cfg.toml:12: plans.monthly.dispatch_priority must be \"normal\" or \"high\""},
         {"plan_unknown_key",
          with(plan + "tokens = 5\nprice = \"1\"\ncurrency = \"USD\"\ncost = 1\n"),
          "cfg.toml:12: unknown key plans.monthly.cost (expected display_name, period, tokens, "
-         "unlimited, price, currency, priority, rollover_max, fair_use)"},
+         "unlimited, price, currency, priority, rollover_max, fair_use, dispatch_priority)"},
         {"plan_name", with("[plans.Gold]\n"),
          "cfg.toml:7: plans.Gold: plan names are 1-64 of [a-z0-9_]"},
         {"plan_display_name_empty", with("[plans.monthly]\ndisplay_name = \"\"\n"),

@@ -144,9 +144,7 @@ class Gateway {
         plans_ = std::make_unique<http::PlanService>(*ledger_, *jobs_, *usage_, clock_);
         auto workflow = dispatch::WorkflowTemplate::from_json_text(kSimGraph, "sim");
         if (!workflow.ok()) return workflow.error();
-        routes_.emplace("person", http::WorkflowRoute{std::move(workflow).value(),
-                                                      std::make_unique<dispatch::WorkerPool>(
-                                                          std::vector<std::string>{"http://w1"})});
+        routes_.emplace("person", http::WorkflowRoute{std::move(workflow).value()});
         dispatcher_ = std::make_unique<dispatch::Dispatcher>(
             1, clock_, options_.queue_capacity,
             [this](const dispatch::JobSpec& spec, const core::Clock&) { return park(spec); });

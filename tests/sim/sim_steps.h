@@ -95,6 +95,10 @@ inline void Sim::on_submitted(std::size_t account, const std::string& key, std::
             note(line + ": fair use exceeded (" + r.fair_use.limit + ")");
             if (label(account) != "unlimited") fail("fair use refused a job of " + label(account));
             return;
+        case http::SubmitOutcome::TenantBusy:
+            // The simulation sets no tenant cap, so nothing may be refused for one.
+            fail(line + ": refused for a tenant cap that is not set");
+            return;
         case http::SubmitOutcome::TooManyJobs: {
             // Refused before anything was held: only when the account had
             // as many unfinished jobs as the cap allows.

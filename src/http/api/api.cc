@@ -129,7 +129,12 @@ Response Api::handle(const Request& request) {
                            : error_response("method_not_allowed", "use POST");
     }
     if (seg.size() == 3 && seg[1] == "jobs") {
+        if (m == "DELETE") return delete_job(seg[2], account_id);
         return m == "GET" ? get_job(seg[2], account_id, false)
+                          : error_response("method_not_allowed", "use GET or DELETE");
+    }
+    if (seg.size() == 4 && seg[1] == "jobs" && seg[3] == "events") {
+        return m == "GET" ? job_events(seg[2], account_id)
                           : error_response("method_not_allowed", "use GET");
     }
     if (seg.size() == 4 && seg[1] == "jobs" && seg[3] == "result") {
@@ -209,6 +214,14 @@ Response Api::post_job(const Request& request, const std::string& account_id) {
             limited.headers.emplace_back("Retry-After", "1");
             return limited;
         }
+        case SubmitOutcome::TenantBusy: {
+            Response limited =
+                error_response("tenant_busy",
+                               "this account's tenant has as many unfinished jobs as it may have "
+                               "at once; retry when one finishes");
+            limited.headers.emplace_back("Retry-After", "1");
+            return limited;
+        }
         case SubmitOutcome::IdempotencyMismatch:
             return error_response("idempotency_key_reused",
                                   "this Idempotency-Key was used with a different request");
@@ -223,6 +236,61 @@ Response Api::post_job(const Request& request, const std::string& account_id) {
         accepted.headers.emplace_back("Idempotent-Replayed", "true");
     }
     return accepted;
+}
+
+Response Api::delete_job(const std::string& job_id, const std::string& account_id) {
+    auto cancelled = service_.cancel(account_id, job_id);
+    if (!cancelled.ok()) return error_response(cancelled.error());
+    switch (cancelled->outcome) {
+        case CancelOutcome::NotFound:
+            return not_found();
+        case CancelOutcome::AlreadyFinished: {
+            const std::string state = cancelled->job.cancelled()
+                                          ? "cancelled"
+                                          : std::string(jobs::to_string(cancelled->job.state));
+            Response finished = error_response(
+                "job_finished", "the job already " + state + "; there is nothing to cancel");
+            nlohmann::json body = nlohmann::json::parse(finished.body);
+            body["job"] = job_to_json(cancelled->job);
+            finished.body = body.dump();
+            return finished;
+        }
+        case CancelOutcome::Cancelled:
+            return json_response(200, job_to_json(cancelled->job));
+        case CancelOutcome::Cancelling: {
+            nlohmann::json body = job_to_json(cancelled->job);
+            body["state"] = "cancelling";
+            return json_response(202, body);
+        }
+    }
+    return error_response("internal", "unreachable");
+}
+
+// Server-sent events: the job's state now, then what happens to it, until
+// its final state closes the stream.
+Response Api::job_events(const std::string& job_id, const std::string& account_id) {
+    auto job = jobs_.get(job_id);
+    if (!job.ok()) return error_response(job.error());
+    if (!job->has_value() || (*job)->account_id != account_id) return not_found();
+    Response r;
+    r.content_type = "text/event-stream";
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.headers.emplace_back("X-Accel-Buffering", "no");  // proxies: do not hold events back
+    r.stream = [this, job_id](const std::shared_ptr<ResponseStream>& stream) {
+        const bool subscribed = service_.events().subscribe(
+            job_id, stream, [&]() -> std::optional<JobEvents::Snapshot> {
+                auto now = jobs_.get(job_id);
+                if (!now.ok() || !now->has_value()) return std::nullopt;
+                return JobEvents::Snapshot{job_to_json(**now), jobs::is_final((*now)->state)};
+            });
+        if (!subscribed) {
+            stream->send(JobEvents::format(
+                "error", {{"code", "too_many_streams"},
+                          {"message", "too many event streams are open; poll GET /v1/jobs/{id}"}}));
+            stream->close();
+        }
+    };
+    return r;
 }
 
 Response Api::get_job(const std::string& job_id, const std::string& account_id, bool result) {
@@ -395,7 +463,13 @@ Response Api::admin(const Request& request) {
         if (!*removed) return error_response("not_found", "no active subscription to that plan");
         return json_response(200, {{"account_id", seg[2]}, {"plan", seg[4]}, {"active", false}});
     }
+    if (seg.size() == 2 && seg[1] == "workers") {
+        return m == "GET" ? admin_workers() : error_response("method_not_allowed", "use GET");
+    }
     if (m != "POST") return error_response("method_not_allowed", "use POST");
+    if (seg.size() == 3 && seg[1] == "workers" && seg[2] == "drain") {
+        return admin_drain_worker(request);
+    }
     if (seg.size() == 2 && seg[1] == "accounts") return admin_create_account(request);
     if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "keys") {
         auto key = ledger_.create_api_key(seg[2]);

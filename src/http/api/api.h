@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "dispatch/worker_pools.h"
 #include "http/api/job_service.h"
 #include "http/server/server.h"
 #include "jobs/job_store.h"
@@ -22,6 +23,8 @@ inline constexpr std::int64_t kGrantExpiryDaysMax = 3660;
 
 struct ApiOptions {
     std::string admin_token;  // required for /admin; never logged
+    // The workers /admin/workers reports and drains (optional).
+    dispatch::WorkerPools* workers = nullptr;
 };
 
 class Api {
@@ -36,12 +39,16 @@ class Api {
     Response get_statement(const Request& request, const std::string& account_id);
     Response post_job(const Request& request, const std::string& account_id);
     Response get_job(const std::string& job_id, const std::string& account_id, bool result);
+    Response delete_job(const std::string& job_id, const std::string& account_id);
+    Response job_events(const std::string& job_id, const std::string& account_id);
     Response get_account(const std::string& account_id);
     Response admin(const Request& request);
     Response admin_create_account(const Request& request);
     Response admin_grant(const Request& request, const std::string& account_id);
     Response admin_adjust(const Request& request, const std::string& account_id);
     Response admin_refund(const Request& request, const std::string& job_id);
+    Response admin_workers();
+    Response admin_drain_worker(const Request& request);
 
     JobService& service_;
     ledger::Ledger& ledger_;

@@ -8,7 +8,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 46> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 50> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -25,6 +25,7 @@ constexpr std::array<std::pair<std::string_view, int>, 46> kStatuses{{
     {"invalid_time", 400},
     {"invalid_grant", 400},
     {"invalid_key", 400},
+    {"invalid_draining", 400},
     {"unknown_plan", 400},
     {"unknown_tenant", 400},
     {"unauthorized", 401},
@@ -33,11 +34,13 @@ constexpr std::array<std::pair<std::string_view, int>, 46> kStatuses{{
     {"not_found", 404},
     {"unknown_account", 404},
     {"unknown_hold", 404},
+    {"unknown_worker", 404},
     {"method_not_allowed", 405},
     {"grant_key_conflict", 409},
     {"adjustment_key_conflict", 409},
     {"hold_not_captured", 409},
     {"refund_exceeds_capture", 409},
+    {"job_finished", 409},
     {"payload_too_large", 413},
     {"unsupported_media_type", 415},
     {"corrupt_image", 422},
@@ -48,6 +51,7 @@ constexpr std::array<std::pair<std::string_view, int>, 46> kStatuses{{
     {"invalid_price_book", 422},
     {"fair_use_exceeded", 429},
     {"too_many_jobs", 429},
+    {"tenant_busy", 429},
     {"result_missing", 410},
     {"busy", 429},
     {"storage_error", 500},

@@ -10,12 +10,19 @@
 // any failure, void + job state + usage record commit together. A crash
 // between the two steps leaves an unfinished job, which recover_unfinished()
 // voids on the next start (an orphan result file costs nothing).
+//
+// Every job this process follows is tracked from before its admission until
+// it settles, with the flag that cancels it; the tracked jobs of a tenant are
+// what tenant_jobs_max counts. A cancel sets the flag and lets the job's own
+// thread settle it (the dispatcher's, or the caller's when it was still
+// queued), so a job still settles exactly once.
 #include "http/api/job_service.h"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "core/assert.h"
@@ -60,7 +67,68 @@ core::Status publish_file(const std::string& staged, const std::string& path) {
     return {};
 }
 
+// Untracks a job when the scope ends, unless kept.
+class TrackGuard {
+  public:
+    explicit TrackGuard(std::function<void()> untrack) : untrack_(std::move(untrack)) {}
+    TrackGuard(const TrackGuard&) = delete;
+    TrackGuard& operator=(const TrackGuard&) = delete;
+    ~TrackGuard() {
+        if (!kept_) untrack_();
+    }
+    void keep() { kept_ = true; }
+
+  private:
+    std::function<void()> untrack_;
+    bool kept_ = false;
+};
+
 }  // namespace
+
+bool JobService::track(const std::string& job_id, const std::string& tenant) {
+    std::lock_guard lock(inflight_mu_);
+    if (!tenant.empty()) {
+        int& count = tenant_inflight_[tenant];
+        if (deps_.tenant_jobs_max > 0 && count >= deps_.tenant_jobs_max) {
+            if (count == 0) tenant_inflight_.erase(tenant);
+            return false;
+        }
+        ++count;
+    }
+    const bool fresh = inflight_.emplace(job_id, Inflight{tenant}).second;
+    TOLLGATE_ASSERT(fresh);
+    return true;
+}
+
+void JobService::untrack(const std::string& job_id) {
+    {
+        std::lock_guard lock(inflight_mu_);
+        auto it = inflight_.find(job_id);
+        if (it == inflight_.end()) return;
+        if (!it->second.tenant.empty()) {
+            auto count = tenant_inflight_.find(it->second.tenant);
+            TOLLGATE_ASSERT(count != tenant_inflight_.end() && count->second > 0);
+            if (--count->second == 0) tenant_inflight_.erase(count);
+        }
+        inflight_.erase(it);
+    }
+    inflight_cv_.notify_all();
+}
+
+std::shared_ptr<std::atomic<bool>> JobService::cancel_flag(const std::string& job_id) {
+    std::lock_guard lock(inflight_mu_);
+    auto it = inflight_.find(job_id);
+    return it == inflight_.end() ? nullptr : it->second.cancelled;
+}
+
+bool JobService::dispatch(const jobs::Job& job, dispatch::JobSpec spec,
+                          dispatch::Priority priority) {
+    spec.cancelled = cancel_flag(job.id);
+    TOLLGATE_ASSERT(spec.cancelled != nullptr);  // tracked before it is dispatched
+    return deps_.dispatcher->submit(
+        std::move(spec), [this, job](dispatch::JobOutcome outcome) { finish(job, outcome); },
+        priority);
+}
 
 JobService::JobService(JobServiceDeps deps) : deps_(std::move(deps)) {
     TOLLGATE_ASSERT(deps_.books && deps_.plans && deps_.ledger && deps_.jobs && deps_.usage &&
@@ -189,6 +257,12 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     job.sha256_hex = result.priced.digests.sha256_hex;
     job.created_ms = deps_.clock->now_ms();
 
+    if (!track(job.id, terms->tenant)) {
+        result.outcome = SubmitOutcome::TenantBusy;
+        return result;
+    }
+    TrackGuard tracked([this, id = job.id] { untrack(id); });
+
     // The key check, the hold, the job row and the key's record commit
     // together: two concurrent requests with one key admit one job.
     ledger::ReserveTerms reserve_terms = terms->reserve;
@@ -243,7 +317,7 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     WorkflowRoute& route = deps_.routes->at(request.workflow);
     dispatch::JobSpec spec;
     spec.job_id = job.id;
-    spec.worker_url = route.workers->pick();
+    spec.pool = request.workflow;  // the scheduler picks the worker
     spec.workflow = &route.workflow;
     spec.image_bytes = std::move(bytes);
     spec.image_extension = std::string(image::file_extension(result.priced.info.format));
@@ -251,13 +325,26 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     spec.params = params_for(quote);
     // The prompt id is kept as soon as the worker accepts it, so a restart can
     // re-attach to the prompt instead of losing it.
-    spec.on_queued = [this, id = job.id, worker = spec.worker_url](const std::string& prompt_id) {
+    spec.on_queued = [this, id = job.id](const std::string& worker, const std::string& prompt_id) {
         core::Status kept = deps_.jobs->set_prompt(id, worker, prompt_id);
         if (!kept.ok())
             spdlog::error("job {}: cannot keep prompt id: {}", id, kept.error().message);
+        events_.publish(id, "state", {{"job_id", id}, {"state", "queued"}}, false);
+    };
+    spec.on_progress = [this, id = job.id](const dispatch::JobProgress& p) {
+        using Stage = dispatch::JobProgress::Stage;
+        if (p.stage == Stage::Running) {
+            events_.publish(id, "state", {{"job_id", id}, {"state", "running"}}, false);
+            return;
+        }
+        nlohmann::json data = {{"job_id", id}, {"node", p.node}};
+        if (p.stage == Stage::Step) {
+            data["value"] = p.value;
+            data["max"] = p.max;
+        }
+        events_.publish(id, "progress", data, false);
     };
 
-    job.worker = spec.worker_url;
     core::Status moved = deps_.jobs->transition(job.id, jobs::JobState::Dispatched, job);
     if (!moved.ok()) {
         spdlog::error("job {}: cannot mark dispatched: {}", job.id, moved.error().message);
@@ -265,10 +352,13 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         return moved.error();
     }
     job.state = jobs::JobState::Dispatched;
-    bool queued = deps_.dispatcher->submit(
-        std::move(spec), [this, job](dispatch::JobOutcome outcome) { finish(job, outcome); },
-        result.deprioritized ? dispatch::Priority::Low : dispatch::Priority::Normal);
-    if (!queued) {
+    const dispatch::Priority priority = result.deprioritized   ? dispatch::Priority::Low
+                                        : terms->high_priority ? dispatch::Priority::High
+                                                               : dispatch::Priority::Normal;
+    // From here the job's settlement untracks it.
+    tracked.keep();
+    if (!dispatch(job, std::move(spec), priority)) {
+        TrackGuard untracked([this, id = job.id] { untrack(id); });
         // The key's record goes with the refused job, so a retry with the same
         // key is admitted afresh.
         core::Status s = deps_.atomically([&]() -> core::Status {
@@ -288,6 +378,18 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
 }
 
 void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcome) {
+    TrackGuard tracked([this, id = job.id] { untrack(id); });
+    const auto flag = cancel_flag(job.id);
+    if (outcome.kind == dispatch::JobOutcomeKind::Cancelled || (flag && flag->load())) {
+        const std::string reason = outcome.kind == dispatch::JobOutcomeKind::Cancelled
+                                       ? outcome.reason
+                                       : "cancelled: by the client; the worker's outcome (" +
+                                             std::string(dispatch::to_string(outcome.kind)) +
+                                             ") was discarded";
+        core::Status s = fail_job(job, reason, &outcome);
+        if (!s.ok()) spdlog::error("job {}: cannot record cancel: {}", job.id, s.error().message);
+        return;
+    }
     if (outcome.kind != dispatch::JobOutcomeKind::Succeeded) {
         std::string reason = std::string(dispatch::to_string(outcome.kind)) + ": " + outcome.reason;
         core::Status s = fail_job(job, reason, &outcome);
@@ -327,7 +429,9 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
                               outcome.execution_ms,
                               "succeeded",
                               "",
-                              done.finished_ms};
+                              done.finished_ms,
+                              outcome.vram_peak_bytes,
+                              outcome.attempts};
     bool published = false;
     core::Status s = deps_.atomically([&]() -> core::Status {
         auto captured = deps_.ledger->capture(job.id);
@@ -353,8 +457,51 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
         if (published) std::filesystem::remove(path, ec);
         return;
     }
+    done.state = jobs::JobState::Succeeded;
+    events_.publish(job.id, "state", job_to_json(done), true);
     spdlog::info("job {} succeeded on {}: {} tokens captured, queue {} ms, execution {} ms", job.id,
                  outcome.worker_url, job.tokens, outcome.queue_wait_ms, outcome.execution_ms);
+}
+
+core::Result<CancelResult> JobService::cancel(const std::string& account_id,
+                                              const std::string& job_id) {
+    CancelResult result;
+    auto found = deps_.jobs->get(job_id);
+    if (!found.ok()) return found.error();
+    if (!found->has_value() || (*found)->account_id != account_id) return result;
+    if (jobs::is_final((*found)->state)) {
+        result.outcome = CancelOutcome::AlreadyFinished;
+        result.job = **found;
+        return result;
+    }
+    if (const auto flag = cancel_flag(job_id)) {
+        flag->store(true);
+        spdlog::info("job {}: cancel requested", job_id);
+        // Still in the gateway's queue: settled right here, on this thread.
+        (void)deps_.dispatcher->cancel(job_id);
+        std::unique_lock lock(inflight_mu_);
+        inflight_cv_.wait_for(lock, std::chrono::milliseconds(deps_.cancel_wait_ms),
+                              [&] { return inflight_.count(job_id) == 0; });
+    } else {
+        // Nothing in this process follows the job (a crash left it before
+        // recovery saw it): nothing runs, so it is settled here. A job that
+        // settled meanwhile keeps its outcome (the void then conflicts).
+        core::Status s = fail_job(**found, "cancelled: by the client", nullptr);
+        if (!s.ok()) spdlog::warn("job {}: cancel found it settled: {}", job_id, s.error().message);
+    }
+    auto after = deps_.jobs->get(job_id);
+    if (!after.ok()) return after.error();
+    TOLLGATE_ASSERT(after->has_value());  // jobs are never deleted
+    result.job = **after;
+    if (!jobs::is_final(result.job.state)) {
+        result.outcome = CancelOutcome::Cancelling;
+    } else if (result.job.state == jobs::JobState::Failed &&
+               result.job.failure_reason.starts_with("cancelled")) {
+        result.outcome = CancelOutcome::Cancelled;
+    } else {
+        result.outcome = CancelOutcome::AlreadyFinished;
+    }
+    return result;
 }
 
 core::Status JobService::fail_job(const jobs::Job& job, const std::string& reason,
@@ -381,7 +528,9 @@ core::Status JobService::fail_job(const jobs::Job& job, const std::string& reaso
                               outcome ? outcome->execution_ms : 0,
                               "failed",
                               reason,
-                              failed.finished_ms};
+                              failed.finished_ms,
+                              outcome ? outcome->vram_peak_bytes : 0,
+                              outcome ? outcome->attempts : 0};
     core::Status s = deps_.atomically([&]() -> core::Status {
         auto voided = deps_.ledger->void_hold(job.id, reason);
         if (!voided.ok()) return voided.error();
@@ -392,7 +541,11 @@ core::Status JobService::fail_job(const jobs::Job& job, const std::string& reaso
         if (!t.ok()) return t;
         return deps_.usage->write(record);
     });
-    if (s.ok()) spdlog::warn("job {} failed, hold voided: {}", job.id, reason);
+    if (s.ok()) {
+        failed.state = jobs::JobState::Failed;
+        events_.publish(job.id, "state", job_to_json(failed), true);
+        spdlog::warn("job {} failed, hold voided: {}", job.id, reason);
+    }
     return s;
 }
 
@@ -414,13 +567,13 @@ core::Result<int> JobService::recover_unfinished() {
             spec.workflow = &route->second.workflow;
             spec.timeout_ms = static_cast<int>(left_ms);
             spec.resume_prompt_id = job.prompt_id;
-            if (deps_.dispatcher->submit(
-                    std::move(spec),
-                    [this, job](dispatch::JobOutcome outcome) { finish(job, outcome); })) {
+            track(job.id, "");
+            if (dispatch(job, std::move(spec), dispatch::Priority::Normal)) {
                 spdlog::info("job {}: re-attached to prompt {} on {}", job.id, job.prompt_id,
                              job.worker);
                 continue;
             }
+            untrack(job.id);
         }
         core::Status s = fail_job(job, "interrupted by a gateway restart", nullptr);
         if (!s.ok()) return s.error();

@@ -12,9 +12,12 @@
 // threads. All shared state lives in the stores, which are thread-safe.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/clock.h"
@@ -22,6 +25,7 @@
 #include "dispatch/dispatcher.h"
 #include "dispatch/workflow_template.h"
 #include "http/api/book_source.h"
+#include "http/api/job_events.h"
 #include "http/api/plan_service.h"
 #include "image/digest.h"
 #include "image/probe.h"
@@ -35,10 +39,13 @@ namespace tollgate::http {
 // Runs `fn` atomically across ledger, jobs and usage (one storage transaction).
 using Atomically = std::function<core::Status(const std::function<core::Status()>& fn)>;
 
+// A workflow's graph; its workers are the dispatcher's pool of the same name.
 struct WorkflowRoute {
     dispatch::WorkflowTemplate workflow;
-    std::unique_ptr<dispatch::WorkerPool> workers;
 };
+
+// DELETE /v1/jobs/{id} waits this long by default for a running job to wind down.
+inline constexpr int kCancelWaitMs = 5'000;
 
 struct JobServiceDeps {
     PriceBookSource* books = nullptr;
@@ -55,6 +62,11 @@ struct JobServiceDeps {
     // Unfinished jobs one account may have at once (0: no limit), so that one
     // account cannot fill the dispatch queue for everyone.
     int account_jobs_max = 0;
+    // Unfinished jobs of all the accounts of one tenant at once (0: no limit),
+    // counted by this process, so that one tenant cannot starve the others.
+    int tenant_jobs_max = 0;
+    // How long cancel() waits for a running job to wind down.
+    int cancel_wait_ms = kCancelWaitMs;
 };
 
 // What the client asked for, from the query string.
@@ -79,6 +91,7 @@ enum class SubmitOutcome {
     InsufficientBalance,
     Busy,         // the dispatch queue is full
     TooManyJobs,  // the account has account_jobs_max jobs unfinished already
+    TenantBusy,   // the account's tenant has tenant_jobs_max jobs unfinished already
     FairUseExceeded,
     Replayed,             // the Idempotency-Key admitted a job before: same response again
     IdempotencyMismatch,  // the key was used before with a different request
@@ -103,6 +116,18 @@ inline constexpr std::int64_t kHoldGraceMs = 60'000;
 // Idempotency-Key values are 1..kIdempotencyKeyBytesMax printable ASCII bytes.
 inline constexpr std::size_t kIdempotencyKeyBytesMax = 255;
 
+enum class CancelOutcome {
+    Cancelled,        // the job is failed with a "cancelled: ..." reason, its hold voided
+    Cancelling,       // asked to stop; not finished within cancel_wait_ms (it will be cancelled)
+    AlreadyFinished,  // it had succeeded or failed before the cancel
+    NotFound,         // no such job for this account
+};
+
+struct CancelResult {
+    CancelOutcome outcome = CancelOutcome::NotFound;
+    jobs::Job job;  // as it is after the cancel (not set for NotFound)
+};
+
 class JobService {
   public:
     explicit JobService(JobServiceDeps deps);
@@ -124,8 +149,15 @@ class JobService {
     core::Result<SubmitResult> submit(const std::string& account_id, const JobRequest& request,
                                       std::string bytes, const std::string& idempotency_key = "");
 
-    // Settles a dispatched job (called by the dispatcher's thread).
+    // Settles a dispatched job (called by the dispatcher's thread). Once a
+    // cancel was asked for, the job ends cancelled whatever the outcome.
     void finish(const jobs::Job& job, const dispatch::JobOutcome& outcome);
+
+    // Cancels the account's unfinished job: one still in the gateway's queue
+    // is taken out at once; one on a worker is deleted from the worker's
+    // queue or interrupted there. Either way its hold is voided and nothing is
+    // charged. Waits up to deps.cancel_wait_ms for the job to end.
+    core::Result<CancelResult> cancel(const std::string& account_id, const std::string& job_id);
 
     // After a restart: a dispatched job whose worker accepted its prompt (the
     // prompt id was kept) is re-attached to that prompt for the time it has
@@ -140,6 +172,9 @@ class JobService {
 
     const std::string& data_dir() const { return deps_.data_dir; }
 
+    // Live events of the jobs this process follows (GET /v1/jobs/{id}/events).
+    JobEvents& events() { return events_; }
+
   private:
     core::Result<PricedImage> price_under(std::shared_ptr<const pricing::PriceBook> book,
                                           const std::string& tenant, const JobRequest& request,
@@ -150,7 +185,25 @@ class JobService {
                                              const std::string& fingerprint);
     core::Status fail_job(const jobs::Job& job, const std::string& reason,
                           const dispatch::JobOutcome* outcome);
+    // The jobs this process follows, each with the flag that cancels it.
+    struct Inflight {
+        std::string tenant;
+        std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+    };
+    // Registers `job_id`; false (nothing registered) when `tenant` already has
+    // tenant_jobs_max jobs in flight.
+    bool track(const std::string& job_id, const std::string& tenant);
+    void untrack(const std::string& job_id);
+    std::shared_ptr<std::atomic<bool>> cancel_flag(const std::string& job_id);
+    // Queues a dispatch of `job` under its tracked cancel flag.
+    bool dispatch(const jobs::Job& job, dispatch::JobSpec spec, dispatch::Priority priority);
+
     JobServiceDeps deps_;
+    JobEvents events_;
+    std::mutex inflight_mu_;
+    std::condition_variable inflight_cv_;  // notified when a job is untracked
+    std::map<std::string, Inflight> inflight_;
+    std::map<std::string, int> tenant_inflight_;  // jobs in inflight_ per non-empty tenant
 };
 
 }  // namespace tollgate::http

@@ -75,7 +75,8 @@ nlohmann::json accepted_to_json(const SubmitResult& r) {
 
 nlohmann::json job_to_json(const jobs::Job& job) {
     nlohmann::json out = {{"job_id", job.id},
-                          {"state", std::string(jobs::to_string(job.state))},
+                          {"state", job.cancelled() ? std::string("cancelled")
+                                                    : std::string(jobs::to_string(job.state))},
                           {"workflow", job.workflow},
                           {"tokens", job.tokens},
                           {"width", job.width},

@@ -155,11 +155,12 @@ core::Result<AccountTerms> PlanService::terms(const std::string& account_id,
     for (const ledger::Subscription& sub : *subs) {
         if (sub.cancelled_ms) continue;
         const pricing::Plan* plan = book.find_plan(sub.plan);
-        if (plan != nullptr && plan->unlimited) {
+        if (plan == nullptr) continue;
+        if (plan->dispatch_priority == pricing::DispatchPriority::High) terms.high_priority = true;
+        if (plan->unlimited && terms.unlimited_plan == nullptr) {
             terms.unlimited_plan = plan;
             terms.reserve.unlimited = true;
             terms.reserve.credit_limit_tokens = ledger::kUnlimitedCreditTokens;
-            break;
         }
     }
     return terms;

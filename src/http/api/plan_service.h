@@ -31,6 +31,8 @@ struct AccountTerms {
     std::string tenant;  // "" when none, or when the book no longer knows it
     ledger::ReserveTerms reserve;
     const pricing::Plan* unlimited_plan = nullptr;  // into the book
+    // An active subscription's plan buys dispatch priority.
+    bool high_priority = false;
 };
 
 enum class FairUseVerdict { Allow, Deprioritize, Reject };

@@ -426,6 +426,20 @@ bool WsHandle::is_open() const {
 // ---------------------------------------------------------------------------
 // HTTP session: one per accepted connection, until it closes or upgrades.
 
+class HttpSession;
+
+// What a streamed response's StreamStarter gets; points to its session weakly.
+class StreamHandle final : public ResponseStream {
+  public:
+    explicit StreamHandle(std::weak_ptr<HttpSession> session) : session_(std::move(session)) {}
+    bool send(std::string bytes) override;
+    void close() override;
+    bool is_open() const override;
+
+  private:
+    std::weak_ptr<HttpSession> session_;
+};
+
 class HttpSession final : public Connection, public std::enable_shared_from_this<HttpSession> {
   public:
     HttpSession(std::shared_ptr<Shared> shared, tcp::socket socket, Strand strand,
@@ -605,7 +619,138 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
                           e.what());
             response = internal_error();
         }
+        if (response.stream && response.status >= 100 && response.status <= 999) {
+            start_stream(std::move(response), req.version());
+            return;
+        }
         write(std::move(response), req.version(), req.keep_alive(), AfterWrite::Continue);
+    }
+
+  public:
+    // Streamed responses (ResponseStream). Thread-safe: queues on the strand.
+    bool stream_enqueue(std::string bytes) {
+        if (!stream_open_) return false;
+        asio::post(strand_, [self = shared_from_this(), b = std::move(bytes)]() mutable {
+            self->stream_push(std::move(b));
+        });
+        return true;
+    }
+    // Thread-safe: sends what is queued, then closes. Posted (never run
+    // inline) so that it comes after every send queued before it.
+    void stream_close() {
+        stream_open_ = false;
+        asio::post(strand_, [self = shared_from_this()] {
+            self->stream_closing_ = true;
+            if (self->stream_head_done_ && !self->stream_writing_) self->end_stream();
+        });
+    }
+    bool stream_is_open() const { return stream_open_; }
+
+  private:
+    // The head (no length: the body ends when the connection does), then
+    // whatever the stream sends, while a read notices the client leaving.
+    void start_stream(Response response, unsigned version) {
+        stream_head_ = std::make_unique<bhttp::response<bhttp::empty_body>>();
+        stream_head_->version(version);
+        stream_head_->result(static_cast<unsigned>(response.status));
+        if (!response.content_type.empty()) {
+            stream_head_->set(bhttp::field::content_type, response.content_type);
+        }
+        for (const auto& [name, value] : response.headers) stream_head_->insert(name, value);
+        stream_head_->keep_alive(false);
+        stream_serializer_.emplace(*stream_head_);
+        if (!response.body.empty()) stream_queue_.push_back(std::move(response.body));
+        starter_ = std::move(response.stream);
+        stream_open_ = true;
+        stream_.expires_after(milliseconds(options().request_timeout_ms));
+        bhttp::async_write_header(stream_, *stream_serializer_,
+                                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                      self->on_stream_head(ec);
+                                  });
+    }
+
+    void on_stream_head(beast::error_code ec) {
+        stream_head_done_ = true;
+        if (ec || shared_->is_stopping()) {
+            end_stream();
+            return;
+        }
+        stream_.expires_never();
+        auto handle = std::make_shared<StreamHandle>(weak_from_this());
+        try {
+            starter_(handle);
+        } catch (const std::exception& e) {
+            spdlog::error("http: stream starter threw: {}", e.what());
+            end_stream();
+            return;
+        }
+        starter_ = nullptr;
+        watch_peer();
+        if (!stream_queue_.empty()) {
+            stream_write();
+        } else if (stream_closing_) {
+            end_stream();
+        }
+    }
+
+    // The client sends nothing more; a read ends when it leaves.
+    void watch_peer() {
+        buffer_.consume(buffer_.size());
+        stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    if (ec) {
+                                        self->end_stream();
+                                        return;
+                                    }
+                                    self->watch_peer();
+                                });
+    }
+
+    void stream_push(std::string bytes) {
+        if (stream_ended_ || stream_closing_) return;
+        if (stream_queue_.size() >= kWsQueueFramesMax) {
+            spdlog::warn("http: stream client too slow ({} writes queued), closing",
+                         stream_queue_.size());
+            end_stream();
+            return;
+        }
+        stream_queue_.push_back(std::move(bytes));
+        if (stream_head_done_ && !stream_writing_) stream_write();
+    }
+
+    void stream_write() {
+        stream_writing_ = true;
+        stream_.expires_after(milliseconds(options().request_timeout_ms));
+        asio::async_write(stream_, asio::buffer(stream_queue_.front()),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_stream_write(ec);
+                          });
+    }
+
+    void on_stream_write(beast::error_code ec) {
+        stream_writing_ = false;
+        if (ec || stream_ended_) {
+            end_stream();
+            return;
+        }
+        stream_queue_.pop_front();
+        if (!stream_queue_.empty()) {
+            stream_write();
+            return;
+        }
+        stream_.expires_never();
+        if (stream_closing_) end_stream();
+    }
+
+    void end_stream() {
+        stream_open_ = false;
+        if (stream_ended_) return;
+        stream_ended_ = true;
+        // A pending write may still reference the front chunk.
+        while (stream_queue_.size() > (stream_writing_ ? 1u : 0u)) stream_queue_.pop_back();
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.close();
     }
 
     void upgrade_websocket(Request request) {
@@ -704,7 +849,31 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     std::size_t linger_bytes_ = 0;
     bool upgraded_ = false;              // stream_ was moved into a WsSessionImpl.
     asio::steady_timer throttle_timer_;  // pauses between chunks of a throttled body
+    // A streamed response; touched on the strand except stream_open_.
+    std::unique_ptr<bhttp::response<bhttp::empty_body>> stream_head_;
+    std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_serializer_;
+    StreamStarter starter_;
+    std::deque<std::string> stream_queue_;
+    std::atomic<bool> stream_open_{false};
+    bool stream_head_done_ = false;
+    bool stream_writing_ = false;
+    bool stream_closing_ = false;
+    bool stream_ended_ = false;
 };
+
+bool StreamHandle::send(std::string bytes) {
+    const auto session = session_.lock();
+    return session && session->stream_enqueue(std::move(bytes));
+}
+
+void StreamHandle::close() {
+    if (const auto session = session_.lock()) session->stream_close();
+}
+
+bool StreamHandle::is_open() const {
+    const auto session = session_.lock();
+    return session && session->stream_is_open();
+}
 
 // ---------------------------------------------------------------------------
 // The server: acceptor, threads, shutdown.

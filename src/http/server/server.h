@@ -51,11 +51,34 @@ struct Request {
     }
 };
 
+// A response body that goes on after the handler returns, such as
+// server-sent events. A handle may outlive the connection and the server: its
+// methods then do nothing and report false. Writes are queued (at most
+// 4096); a client too slow to read them is disconnected.
+class ResponseStream {
+  public:
+    virtual ~ResponseStream() = default;
+    // Queues bytes of the body; false once the stream is closed. Thread-safe.
+    virtual bool send(std::string bytes) = 0;
+    // Sends what is queued, then closes the connection (idempotent). Thread-safe.
+    virtual void close() = 0;
+    virtual bool is_open() const = 0;
+};
+
+struct Response;
+// Called once, on an I/O thread, when a streamed response's head and `body`
+// are written; keep the stream to send more.
+using StreamStarter = std::function<void(const std::shared_ptr<ResponseStream>&)>;
+
 struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+    // When set, the response has no length: after the head and `body` the
+    // connection stays open for what the stream sends, and ends when the
+    // stream or the client closes it (or the server stops). Never kept alive.
+    StreamStarter stream;
 };
 
 // A WebSocket connection accepted by the server. A handle may outlive the

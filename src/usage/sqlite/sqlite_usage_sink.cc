@@ -1,5 +1,8 @@
 #include "usage/sqlite/sqlite_usage_sink.h"
 
+#include <set>
+#include <utility>
+
 namespace tollgate::usage {
 namespace {
 
@@ -20,14 +23,24 @@ CREATE TABLE IF NOT EXISTS usage_records (
   execution_ms INTEGER NOT NULL,
   outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'failed')),
   failure_reason TEXT NOT NULL,
-  finished_ms INTEGER NOT NULL
+  finished_ms INTEGER NOT NULL,
+  vram_peak_bytes INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 1
 ) STRICT;
 CREATE INDEX IF NOT EXISTS usage_by_account ON usage_records(account_id, finished_ms);
 )sql";
 
 constexpr const char* kColumns =
     "job_id, account_id, workflow, width, height, tokens, quoted_tokens, book_version, md5, "
-    "sha256, worker, queue_wait_ms, execution_ms, outcome, failure_reason, finished_ms";
+    "sha256, worker, queue_wait_ms, execution_ms, outcome, failure_reason, finished_ms, "
+    "vram_peak_bytes, attempts";
+
+// Columns added after the first release, with their definitions: a file
+// written before them gains them on open (ALTER TABLE ADD COLUMN).
+constexpr std::pair<const char*, const char*> kAddedColumns[] = {
+    {"vram_peak_bytes", "INTEGER NOT NULL DEFAULT 0"},
+    {"attempts", "INTEGER NOT NULL DEFAULT 1"},
+};
 
 UsageRecord read_record(const store::Statement& st) {
     UsageRecord r;
@@ -47,6 +60,8 @@ UsageRecord read_record(const store::Statement& st) {
     r.outcome = st.column_text(13);
     r.failure_reason = st.column_text(14);
     r.finished_ms = st.column_int64(15);
+    r.vram_peak_bytes = st.column_int64(16);
+    r.attempts = st.column_int64(17);
     return r;
 }
 
@@ -54,6 +69,19 @@ UsageRecord read_record(const store::Statement& st) {
 
 core::Result<std::unique_ptr<SqliteUsageSink>> SqliteUsageSink::open(store::Database& db) {
     core::Status s = db.exec(kSchema);
+    if (!s.ok()) return s.error();
+    s = store::transact(db, [&]() -> core::Status {
+        std::set<std::string> present;
+        store::Statement info(db, "PRAGMA table_info(usage_records)");
+        while (info.step()) present.insert(info.column_text(1));
+        for (const auto& [name, definition] : kAddedColumns) {
+            if (present.count(name) != 0) continue;
+            core::Status added = db.exec(std::string("ALTER TABLE usage_records ADD COLUMN ") +
+                                         name + " " + definition);
+            if (!added.ok()) return added;
+        }
+        return {};
+    });
     if (!s.ok()) return s.error();
     return std::unique_ptr<SqliteUsageSink>(new SqliteUsageSink(db));
 }
@@ -63,7 +91,7 @@ core::Status SqliteUsageSink::write(const UsageRecord& r) {
         // Idempotent by job id: a replay of the same record writes nothing.
         store::Statement(db_, std::string("INSERT INTO usage_records(") + kColumns +
                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                                  "?13, ?14, ?15, ?16) ON CONFLICT(job_id) DO NOTHING")
+                                  "?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT(job_id) DO NOTHING")
             .bind(1, r.job_id)
             .bind(2, r.account_id)
             .bind(3, r.workflow)
@@ -80,6 +108,8 @@ core::Status SqliteUsageSink::write(const UsageRecord& r) {
             .bind(14, r.outcome)
             .bind(15, r.failure_reason)
             .bind(16, r.finished_ms)
+            .bind(17, r.vram_peak_bytes)
+            .bind(18, r.attempts)
             .run();
         return {};
     });

@@ -1,0 +1,73 @@
+#include "http/api/job_events.h"
+
+#include <algorithm>
+
+namespace tollgate::http {
+
+std::string JobEvents::format(std::string_view event, const nlohmann::json& data) {
+    std::string out = "event: ";
+    out += event;
+    out += "\ndata: ";
+    out += data.dump();  // one line: dump() without indent escapes every newline
+    out += "\n\n";
+    return out;
+}
+
+bool JobEvents::subscribe(const std::string& job_id, std::shared_ptr<ResponseStream> stream,
+                          const Reader& read) {
+    std::lock_guard lock(mu_);
+    auto it = by_job_.find(job_id);
+    if (it != by_job_.end()) {  // forget streams whose clients left
+        auto& streams = it->second;
+        const auto gone = std::remove_if(streams.begin(), streams.end(),
+                                         [](const auto& s) { return !s->is_open(); });
+        total_ -= static_cast<std::size_t>(streams.end() - gone);
+        streams.erase(gone, streams.end());
+        if (streams.empty()) by_job_.erase(it);
+    }
+    const auto held = by_job_.find(job_id);
+    if ((held != by_job_.end() && held->second.size() >= kStreamsPerJobMax) ||
+        total_ >= kStreamsMax) {
+        return false;
+    }
+    // Publishers take the lock too, so the state read here and the events
+    // after it are in order, with nothing lost or sent twice.
+    const std::optional<Snapshot> now = read();
+    if (!now) {
+        stream->close();
+        return true;
+    }
+    stream->send(format("state", now->job));
+    if (now->final) {
+        stream->close();
+        return true;
+    }
+    by_job_[job_id].push_back(std::move(stream));
+    ++total_;
+    return true;
+}
+
+void JobEvents::publish(const std::string& job_id, std::string_view event,
+                        const nlohmann::json& data, bool final) {
+    // Sending only queues bytes on each stream, so it happens under the lock:
+    // a subscriber's first state and the events after it stay in order.
+    std::lock_guard lock(mu_);
+    auto it = by_job_.find(job_id);
+    if (it == by_job_.end()) return;
+    const std::string message = format(event, data);
+    for (const auto& stream : it->second) {
+        stream->send(message);
+        if (final) stream->close();
+    }
+    if (final) {
+        total_ -= it->second.size();
+        by_job_.erase(it);
+    }
+}
+
+std::size_t JobEvents::streams() const {
+    std::lock_guard lock(mu_);
+    return total_;
+}
+
+}  // namespace tollgate::http

@@ -1,0 +1,61 @@
+// Live events of jobs, for GET /v1/jobs/{id}/events (server-sent events).
+//
+// JobService publishes what happens to a job while this process follows it
+// (queued on a worker, running, progress of a node, the final state), and
+// every stream subscribed to that job receives it as one SSE message:
+//   event: <name>\ndata: <JSON on one line>\n\n
+// The final event closes the job's streams and forgets them. Events are not
+// stored: a subscriber sees what happens after it subscribed (the API sends
+// the job's current state first). Bounded: at most kStreamsPerJobMax streams
+// per job and kStreamsMax in all. Thread-safe; plain C++ (no Asio).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/server/server.h"
+
+namespace tollgate::http {
+
+class JobEvents {
+  public:
+    static constexpr std::size_t kStreamsPerJobMax = 16;
+    static constexpr std::size_t kStreamsMax = 10'000;
+
+    // One SSE message.
+    static std::string format(std::string_view event, const nlohmann::json& data);
+
+    // The job as it is now: its JSON and whether that state is final; nullopt
+    // when the job is gone.
+    struct Snapshot {
+        nlohmann::json job;
+        bool final = false;
+    };
+    using Reader = std::function<std::optional<Snapshot>()>;
+
+    // Sends the job's current state (from `read`, called under the lock so
+    // that no event falls between it and the subscription) as a "state"
+    // event, then keeps the stream for what follows, or closes it when that
+    // state is final. False (nothing sent or kept) when a limit is reached.
+    bool subscribe(const std::string& job_id, std::shared_ptr<ResponseStream> stream,
+                   const Reader& read);
+    // Sends to the job's streams; `final` also closes them and forgets the job.
+    void publish(const std::string& job_id, std::string_view event, const nlohmann::json& data,
+                 bool final);
+    std::size_t streams() const;
+
+  private:
+    mutable std::mutex mu_;
+    std::map<std::string, std::vector<std::shared_ptr<ResponseStream>>> by_job_;
+    std::size_t total_ = 0;
+};
+
+}  // namespace tollgate::http
