@@ -224,6 +224,73 @@ core::Status parse_pricing(const toml::table& root, const std::string& source,
                     &c.sweep_interval_ms);
 }
 
+// A configured secret: absent, or at least kSecretBytesMin bytes.
+core::Status read_secret(const toml::table& t, const char* key, const std::string& source,
+                         const std::string& table_name, std::string* out) {
+    core::Status s = read_string(t, key, source, table_name, out);
+    if (!s.ok()) return s;
+    if (t.get(key) != nullptr && out->size() < core::limits::kSecretBytesMin) {
+        return config_error(source, t.get(key)->source(),
+                            table_name + "." + key + " must be at least " +
+                                std::to_string(core::limits::kSecretBytesMin) +
+                                " characters (or left out to generate one)");
+    }
+    return {};
+}
+
+core::Status parse_results(const toml::table& root, const std::string& source,
+                           const std::string& base_dir, Config& c) {
+    const toml::table* r = root["results"].as_table();
+    if (r == nullptr) return {};
+    core::Status s = check_keys(*r, {"dir", "url_ttl_s", "url_secret"}, source, "results");
+    if (!s.ok()) return s;
+    if (!(s = read_string(*r, "dir", source, "results", &c.results_dir)).ok()) return s;
+    if (!c.results_dir.empty()) c.results_dir = resolve(base_dir, c.results_dir);
+    if (!(s = read_int(*r, "url_ttl_s", 1, core::limits::kResultUrlTtlSecondsMax, source, "results",
+                       &c.result_url_ttl_s))
+             .ok()) {
+        return s;
+    }
+    return read_secret(*r, "url_secret", source, "results", &c.result_url_secret);
+}
+
+core::Status parse_webhooks(const toml::table& root, const std::string& source, Config& c) {
+    const toml::table* w = root["webhooks"].as_table();
+    if (w == nullptr) return {};
+    core::Status s = check_keys(
+        *w, {"attempts_max", "backoff_initial_ms", "backoff_max_ms", "timeout_ms", "secret"},
+        source, "webhooks");
+    if (!s.ok()) return s;
+    std::int64_t attempts = c.webhook_attempts_max, timeout = c.webhook_timeout_ms;
+    if (!(s = read_int(*w, "attempts_max", 1, core::limits::kWebhookAttemptsMax, source, "webhooks",
+                       &attempts))
+             .ok()) {
+        return s;
+    }
+    if (!(s = read_int(*w, "backoff_initial_ms", 1, core::limits::kWebhookBackoffMsMax, source,
+                       "webhooks", &c.webhook_backoff_initial_ms))
+             .ok()) {
+        return s;
+    }
+    if (!(s = read_int(*w, "backoff_max_ms", 1, core::limits::kWebhookBackoffMsMax, source,
+                       "webhooks", &c.webhook_backoff_max_ms))
+             .ok()) {
+        return s;
+    }
+    if (c.webhook_backoff_initial_ms > c.webhook_backoff_max_ms) {
+        return config_error(source, w->source(),
+                            "webhooks.backoff_initial_ms must not exceed webhooks.backoff_max_ms");
+    }
+    if (!(s = read_int(*w, "timeout_ms", 100, core::limits::kWebhookTimeoutMsMax, source,
+                       "webhooks", &timeout))
+             .ok()) {
+        return s;
+    }
+    c.webhook_attempts_max = static_cast<int>(attempts);
+    c.webhook_timeout_ms = static_cast<int>(timeout);
+    return read_secret(*w, "secret", source, "webhooks", &c.webhook_secret);
+}
+
 }  // namespace
 
 core::Status check_book_against_workflows(const pricing::PriceBook& book, const Config& c) {
@@ -273,12 +340,15 @@ core::Result<Config> parse_config(std::string_view toml_text, const std::string&
     c.source_path = source_path;
     std::string base_dir = std::filesystem::path(source_path).parent_path().string();
     if (base_dir.empty()) base_dir = ".";
-    core::Status s = check_keys(root, {"server", "dispatch", "pricing", "workflows"}, source_path,
-                                "(top level)");
+    core::Status s =
+        check_keys(root, {"server", "dispatch", "pricing", "workflows", "results", "webhooks"},
+                   source_path, "(top level)");
     if (!s.ok()) return s.error();
     if (!(s = parse_server(root, source_path, base_dir, c)).ok()) return s.error();
     if (!(s = parse_dispatch(root, source_path, c)).ok()) return s.error();
     if (!(s = parse_pricing(root, source_path, base_dir, c)).ok()) return s.error();
+    if (!(s = parse_results(root, source_path, base_dir, c)).ok()) return s.error();
+    if (!(s = parse_webhooks(root, source_path, c)).ok()) return s.error();
     if (!(s = parse_workflows(root, source_path, base_dir, c)).ok()) return s.error();
     auto book = pricing::load_price_book(c.price_book_path);
     if (!book.ok()) return book.error();

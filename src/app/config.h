@@ -1,8 +1,8 @@
 // The gateway's configuration, read from one TOML file, and the price book it
 // names.
 //
-// Owns: parsing and validating [server], [dispatch], [pricing] and
-// [workflows.*]. [pricing] book names the price book file, which pricing/
+// Owns: parsing and validating [server], [dispatch], [pricing], [results],
+// [webhooks] and [workflows.*]. [pricing] book names the price book file, which pricing/
 // parses (and which a reload reads again). Relative paths are resolved
 // against the config file's directory. Errors name the file and the key.
 #pragma once
@@ -48,6 +48,17 @@ struct Config {
     std::int64_t sweep_interval_ms = 60'000;  // plan renewals and grant expiry
     pricing::PriceBook price_book;
     std::vector<WorkflowConfig> workflows;
+    // [results]: empty dir means <data_dir>/results, decided at start (after
+    // --data-dir); an empty secret is generated once and kept in the data dir.
+    std::string results_dir;  // absolute after loading, when set
+    std::int64_t result_url_ttl_s = 3600;
+    std::string result_url_secret;
+    // [webhooks]
+    int webhook_attempts_max = 8;
+    std::int64_t webhook_backoff_initial_ms = 1000;
+    std::int64_t webhook_backoff_max_ms = 600'000;
+    int webhook_timeout_ms = 10'000;
+    std::string webhook_secret;  // empty: generated once and kept in the data dir
 };
 
 core::Result<Config> load_config(const std::string& path);

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "app/secrets.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/health_monitor.h"
 #include "dispatch/scheduler.h"
@@ -21,9 +22,12 @@
 #include "http/api/book_source.h"
 #include "http/api/job_service.h"
 #include "http/api/plan_service.h"
+#include "http/api/webhooks.h"
+#include "http/client/http_client.h"
 #include "http/server/server.h"
 #include "image/probe.h"
 #include "jobs/sqlite/sqlite_job_store.h"
+#include "jobs/sqlite/sqlite_webhook_outbox.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "store/sqlite.h"
 #include "usage/sqlite/sqlite_usage_sink.h"
@@ -99,6 +103,7 @@ struct Gateway::Parts {
     std::unique_ptr<store::Database> db;
     std::unique_ptr<ledger::SqliteLedger> ledger;
     std::unique_ptr<jobs::SqliteJobStore> jobs;
+    std::unique_ptr<jobs::SqliteWebhookOutbox> webhooks;
     std::unique_ptr<usage::SqliteUsageSink> usage;
     std::map<std::string, http::WorkflowRoute> routes;
     std::unique_ptr<dispatch::WorkerPools> pools;
@@ -107,6 +112,9 @@ struct Gateway::Parts {
     std::thread warm_up;
     std::unique_ptr<dispatch::Dispatcher> dispatcher;
     std::unique_ptr<http::JobService> service;
+    std::unique_ptr<http::HttpClient> http_client;
+    std::unique_ptr<http::WebhookDeliverer> deliverer;
+    std::unique_ptr<http::WebhookWorker> webhook_worker;
     std::unique_ptr<http::Api> api;
     std::unique_ptr<http::Server> server;
 };
@@ -136,6 +144,19 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     auto usage = usage::SqliteUsageSink::open(*p->db);
     if (!usage.ok()) return usage.error();
     p->usage = std::move(usage).value();
+    auto webhooks = jobs::SqliteWebhookOutbox::open(*p->db);
+    if (!webhooks.ok()) return webhooks.error();
+    p->webhooks = std::move(webhooks).value();
+    // Secrets not in the config are made once and kept in the data dir, so
+    // result links and webhook signing keys survive restarts.
+    std::string url_secret = c.result_url_secret, webhook_secret = c.webhook_secret;
+    for (auto [secret, file] : {std::pair{&url_secret, "result_url_secret"},
+                                std::pair{&webhook_secret, "webhook_secret"}}) {
+        if (!secret->empty()) continue;
+        auto kept = load_or_create_secret((std::filesystem::path(c.data_dir) / file).string());
+        if (!kept.ok()) return kept.error();
+        *secret = std::move(kept).value();
+    }
 
     for (const WorkflowConfig& w : c.workflows) {
         std::vector<dispatch::ParamBinding> bindings;
@@ -156,14 +177,14 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     if (!pools.ok()) return pools.error();
     p->pools = std::move(pools).value();
     p->health = std::make_unique<dispatch::HealthMonitor>(*p->pools, c.health_interval_ms);
-    const dispatch::RetryPolicy policy{c.retries_max, c.retry_execution_errors};
+    const dispatch::RetryPolicy retries{c.retries_max, c.retry_execution_errors};
     dispatch::WorkerPools* pools_ptr = p->pools.get();
     p->dispatcher = std::make_unique<dispatch::Dispatcher>(
         c.concurrent_jobs_max, clock,
         static_cast<std::size_t>(c.concurrent_jobs_max) *
             dispatch::Dispatcher::kQueuedJobsPerThread,
-        [pools_ptr, policy](const dispatch::JobSpec& spec, const core::Clock& clk) {
-            return dispatch::run_with_retries(spec, *pools_ptr, policy, dispatch::run_job, clk);
+        [pools_ptr, retries](const dispatch::JobSpec& spec, const core::Clock& clk) {
+            return dispatch::run_with_retries(spec, *pools_ptr, retries, dispatch::run_job, clk);
         });
 
     const Config* config_ptr = &p->config;
@@ -192,7 +213,24 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     deps.job_timeout_ms = c.job_timeout_ms;
     deps.account_jobs_max = c.account_jobs_max;
     deps.tenant_jobs_max = c.tenant_jobs_max;
+    deps.results_dir = c.results_dir;
+    deps.result_url_secret = url_secret;
+    deps.result_url_ttl_s = c.result_url_ttl_s;
+    deps.webhooks = p->webhooks.get();
+    deps.webhook_secret = webhook_secret;
+    Parts* parts = p.get();
+    // Set below, before any job can end (recovery and the server come after).
+    deps.on_webhook_queued = [parts]() {
+        if (parts->webhook_worker) parts->webhook_worker->wake();
+    };
     p->service = std::make_unique<http::JobService>(std::move(deps));
+    p->http_client = http::make_http_client();
+    http::WebhookPolicy policy{c.webhook_attempts_max, c.webhook_backoff_initial_ms,
+                               c.webhook_backoff_max_ms, c.webhook_timeout_ms};
+    p->deliverer = std::make_unique<http::WebhookDeliverer>(
+        *p->webhooks, *p->http_client, p->service->result_links(), webhook_secret, policy, clock);
+    p->webhook_worker = std::make_unique<http::WebhookWorker>(*p->deliverer, clock);
+    p->webhook_worker->start();  // resumes deliveries a previous run left pending
     auto recovered = p->service->recover_unfinished();
     if (!recovered.ok()) return recovered.error();
     if (*recovered > 0) {
@@ -266,6 +304,7 @@ void Gateway::stop() {
     parts_->server->stop();
     parts_->dispatcher->stop();
     parts_->health->stop();
+    parts_->webhook_worker->stop();
     parts_.reset();
 }
 

@@ -30,6 +30,18 @@ inline constexpr int kDispatchThreadsMax = 256;
 // Unfinished jobs one account may be allowed at once ([dispatch] account_jobs_max).
 inline constexpr int kAccountJobsMax = 100'000;
 
+// Results and webhooks.
+inline constexpr std::int64_t kResultUrlTtlSecondsMax =
+    7 * 86'400;  // a signed URL lives a week at most
+inline constexpr int kWebhookUrlBytesMax = 2048;
+inline constexpr int kWebhookAttemptsMax = 20;
+inline constexpr int kWebhookTimeoutMsMax = 60'000;
+inline constexpr std::int64_t kWebhookBackoffMsMax = 6 * 3'600'000;
+inline constexpr std::int64_t kWebhookResponseBytesMax = 64 * 1024;  // read, then ignored
+inline constexpr int kWebhookBatchMax = 64;                          // deliveries per pass
+// A configured signing secret has at least this many bytes.
+inline constexpr int kSecretBytesMin = 16;
+
 // Names and keys.
 inline constexpr int kAccountNameBytesMax = 200;
 inline constexpr int kReasonBytesMax = 500;
@@ -37,5 +49,7 @@ inline constexpr int kReasonBytesMax = 500;
 static_assert(kImagePixelsMax <= kImageSideMax * kImageSideMax);
 static_assert(kQuoteTokensMax < kGrantTokensMax);
 static_assert(kComfyRequestTimeoutMs < kJobTimeoutMsMax);
+static_assert(kWebhookUrlBytesMax < kHttpHeaderBytesMax);
+static_assert(kWebhookTimeoutMsMax <= kHttpRequestTimeoutMs);
 
 }  // namespace tollgate::core::limits

@@ -59,8 +59,8 @@ JobOutcome run_with_retries(const JobSpec& spec, WorkerPools& pools, const Retry
         clock.steady_us() +
         std::int64_t{std::clamp(spec.timeout_ms, 1, core::limits::kJobTimeoutMsMax)} * 1000;
     const auto remaining_ms = [&] {
-        return static_cast<int>(std::clamp<std::int64_t>(
-            (deadline_us - clock.steady_us()) / 1000, 0, core::limits::kJobTimeoutMsMax));
+        return static_cast<int>(std::clamp<std::int64_t>((deadline_us - clock.steady_us()) / 1000,
+                                                         0, core::limits::kJobTimeoutMsMax));
     };
     const std::atomic<bool>* cancelled = spec.cancelled.get();
     std::vector<std::string> failed_on;

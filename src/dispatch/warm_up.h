@@ -20,8 +20,8 @@ namespace tollgate::dispatch {
 // returns how many succeeded. Stops early once `*stop` is set (a running
 // warm-up is cancelled). `runner` is run_job in production.
 int warm_up_pool(WorkerPools& pools, const std::string& pool, const WorkflowTemplate& workflow,
-                 const std::string& image_bytes, const std::string& image_extension,
-                 int timeout_ms, const std::shared_ptr<const std::atomic<bool>>& stop,
+                 const std::string& image_bytes, const std::string& image_extension, int timeout_ms,
+                 const std::shared_ptr<const std::atomic<bool>>& stop,
                  const std::function<JobOutcome(const JobSpec&, const core::Clock&)>& runner,
                  const core::Clock& clock);
 

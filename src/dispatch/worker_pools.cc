@@ -90,8 +90,8 @@ std::optional<WorkerPools::Lease> WorkerPools::pick_locked(const Pool& pool,
         const int leases = static_cast<int>(w.lease_peaks.size());
         if (!w.healthy || w.draining || leases >= w.spec.jobs_max) continue;
         const bool avoided = std::find(avoid.begin(), avoid.end(), w.spec.url) != avoid.end();
-        auto score = std::make_tuple(avoided, !warm_locked(w, pool.model_key),
-                                     leases + w.queue_depth);
+        auto score =
+            std::make_tuple(avoided, !warm_locked(w, pool.model_key), leases + w.queue_depth);
         if (!best_score || score < *best_score) {
             best_score = score;
             best = index;

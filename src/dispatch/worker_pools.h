@@ -159,7 +159,7 @@ class WorkerPools {
         std::int64_t vram_total_bytes = 0;
         std::int64_t vram_used_bytes = 0;
         std::int64_t last_sample_ms = 0;
-        std::map<std::string, std::int64_t> warm_ms;  // model key -> last success
+        std::map<std::string, std::int64_t> warm_ms;        // model key -> last success
         std::map<std::uint64_t, std::int64_t> lease_peaks;  // open lease id -> peak VRAM
     };
     struct Pool {

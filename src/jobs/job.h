@@ -42,6 +42,7 @@ struct Job {
     std::string failure_reason;
     std::int64_t created_ms = 0;
     std::int64_t finished_ms = 0;
+    std::string webhook_url;  // where the job's end is POSTed; empty for none
 
     // A cancelled job is failed (its hold voided) with a reason "cancelled: ...".
     bool cancelled() const {

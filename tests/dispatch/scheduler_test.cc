@@ -79,9 +79,9 @@ TEST_F(SchedulerTest, StopsAfterRetriesMax) {
 }
 
 TEST_F(SchedulerTest, DoesNotRetryWhatMayHaveRun) {
-    for (JobOutcomeKind kind : {JobOutcomeKind::ProtocolError, JobOutcomeKind::TimedOut,
-                                JobOutcomeKind::Rejected, JobOutcomeKind::ExecutionFailed,
-                                JobOutcomeKind::Cancelled}) {
+    for (JobOutcomeKind kind :
+         {JobOutcomeKind::ProtocolError, JobOutcomeKind::TimedOut, JobOutcomeKind::Rejected,
+          JobOutcomeKind::ExecutionFailed, JobOutcomeKind::Cancelled}) {
         ScriptedRunner runner({outcome(kind, false), outcome(JobOutcomeKind::Succeeded)});
         const JobOutcome out = run(runner);
         EXPECT_EQ(out.kind, kind) << to_string(kind);

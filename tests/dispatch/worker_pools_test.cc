@@ -41,7 +41,8 @@ TEST_F(WorkerPoolsTest, EqualWorkersTakeTurns) {
         ASSERT_TRUE(lease);
         ++used[lease->url()];
     }
-    EXPECT_EQ(used, (std::map<std::string, int>{{"http://a", 3}, {"http://b", 3}, {"http://c", 3}}));
+    EXPECT_EQ(used,
+              (std::map<std::string, int>{{"http://a", 3}, {"http://b", 3}, {"http://c", 3}}));
 }
 
 TEST_F(WorkerPoolsTest, ConcurrencyLimitPerWorkerAcrossPools) {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -22,6 +23,7 @@
 #include "http/api/plan_service.h"
 #include "image/probe.h"
 #include "jobs/sqlite/sqlite_job_store.h"
+#include "jobs/sqlite/sqlite_webhook_outbox.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "store/sqlite.h"
 #include "support/temp_dir.h"
@@ -116,6 +118,7 @@ class GatewayFixture : public ::testing::Test {
         ledger_ = ledger::SqliteLedger::open(*db_, clock_).value();
         jobs_ = jobs::SqliteJobStore::open(*db_).value();
         usage_ = usage::SqliteUsageSink::open(*db_).value();
+        webhooks_ = jobs::SqliteWebhookOutbox::open(*db_).value();
         auto book = pricing::parse_price_book(book_text_, "book.toml");
         ASSERT_TRUE(book.ok()) << book.error().message;
         books_ = std::make_unique<PriceBookSource>(
@@ -145,6 +148,11 @@ class GatewayFixture : public ::testing::Test {
         deps.account_jobs_max = account_jobs_max_;
         deps.tenant_jobs_max = tenant_jobs_max_;
         deps.cancel_wait_ms = cancel_wait_ms_;
+        deps.results_dir = results_dir_;
+        deps.result_url_secret = kResultUrlSecret;
+        deps.webhooks = webhooks_.get();
+        deps.webhook_secret = kWebhookSecret;
+        deps.on_webhook_queued = [this]() { ++webhooks_queued_; };
         service_ = std::make_unique<JobService>(std::move(deps));
         api_ =
             std::make_unique<Api>(*service_, *ledger_, *jobs_, clock_, ApiOptions{"admin-secret"});
@@ -256,6 +264,7 @@ class GatewayFixture : public ::testing::Test {
     std::unique_ptr<ledger::SqliteLedger> ledger_;
     std::unique_ptr<jobs::SqliteJobStore> jobs_;
     std::unique_ptr<usage::SqliteUsageSink> usage_;
+    std::unique_ptr<jobs::SqliteWebhookOutbox> webhooks_;
     std::unique_ptr<PriceBookSource> books_;
     std::unique_ptr<PlanService> plans_;
     std::map<std::string, WorkflowRoute> routes_;
@@ -276,6 +285,10 @@ class GatewayFixture : public ::testing::Test {
     std::size_t queue_capacity_ = 1;
     bool honor_cancel_ = true;
     std::vector<std::string> ran_;  // job ids in the order the runner got them
+    std::string results_dir_;       // set before SetUp(); empty: <data>/results
+    std::atomic<int> webhooks_queued_{0};
+    static constexpr const char* kResultUrlSecret = "result-url-secret-for-tests";
+    static constexpr const char* kWebhookSecret = "webhook-secret-for-tests";
 };
 
 }  // namespace tollgate::http::testing_support

@@ -247,3 +247,40 @@ class DrainTest(DispatchCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FaultsTest(DispatchCase):
+    """Each comfysim fault mode, judged by the ledger: a job is charged only
+    for a result, and no hold stays open."""
+    job_timeout_ms = 4000
+
+    def run_one(self, fault_args, expected_state):
+        worker = self.start_comfysim("w", ["--cost-base-s", "0.3", "--cost-per-mp-s", "0"] +
+                                     fault_args)
+        self.base = self.start_gateway({"person": [worker]})
+        _, key = self.new_account(100)
+        job = self.submit(key)
+        final = self.wait_final(key, job, 30)
+        self.assertEqual(final["state"], expected_state, final)
+        self.assert_settled(key, 100, 10 if expected_state == "succeeded" else 0)
+        outcome, tokens, _, _, _, _ = usage_row(self, job)
+        self.assertEqual((outcome, tokens),
+                         ("succeeded", 10) if expected_state == "succeeded" else ("failed", 0))
+        return final
+
+    def test_execution_failure(self):
+        final = self.run_one(["--fail-rate", "1"], "failed")
+        self.assertIn("execution_failed", final["failure_reason"])
+
+    def test_hang_times_out(self):
+        final = self.run_one(["--hang-rate", "1"], "failed")
+        self.assertIn("timed_out", final["failure_reason"])
+
+    def test_crash_mid_job(self):
+        self.run_one(["--crash-rate", "1"], "failed")
+
+    def test_websocket_drop_still_succeeds(self):
+        self.run_one(["--ws-drop-rate", "1"], "succeeded")
+
+    def test_slow_upload_still_succeeds(self):
+        self.run_one(["--upload-bytes-per-s", "200000"], "succeeded")

@@ -12,7 +12,8 @@ namespace tollgate::http {
 
 // GET /admin/workers
 Response Api::admin_workers() {
-    if (options_.workers == nullptr) return json_response(200, {{"workers", nlohmann::json::array()}});
+    if (options_.workers == nullptr)
+        return json_response(200, {{"workers", nlohmann::json::array()}});
     nlohmann::json workers = nlohmann::json::array();
     for (const dispatch::WorkerStatus& w : options_.workers->status()) {
         workers.push_back({{"url", w.url},

@@ -106,6 +106,11 @@ Response Api::handle(const Request& request) {
     if (request.path == "/healthz") return json_response(200, {{"status", "ok"}});
     if (!seg.empty() && seg[0] == "admin") return admin(request);
     if (seg.empty() || seg[0] != "v1") return not_found();
+    // A signed result link is its own credential: no API key.
+    if (seg.size() == 3 && seg[1] == "results") {
+        return request.method == "GET" ? get_signed_result(request, seg[2])
+                                       : error_response("method_not_allowed", "use GET");
+    }
 
     std::string key = bearer_token(request);
     if (key.empty()) {
@@ -168,8 +173,8 @@ Response Api::post_job(const Request& request, const std::string& account_id) {
         return error_response("invalid_idempotency_key",
                               "Idempotency-Key must be 1 to 255 printable ASCII characters");
     }
-    auto submitted =
-        service_.submit(account_id, job_request(request), std::move(bytes).value(), key);
+    auto submitted = service_.submit(account_id, job_request(request), std::move(bytes).value(),
+                                     key, parse_query(request.query)["webhook_url"]);
     if (!submitted.ok()) return error_response(submitted.error());
     const SubmitResult& r = *submitted;
     switch (r.outcome) {
@@ -251,14 +256,14 @@ Response Api::delete_job(const std::string& job_id, const std::string& account_i
             Response finished = error_response(
                 "job_finished", "the job already " + state + "; there is nothing to cancel");
             nlohmann::json body = nlohmann::json::parse(finished.body);
-            body["job"] = job_to_json(cancelled->job);
+            body["job"] = service_.job_json(cancelled->job);
             finished.body = body.dump();
             return finished;
         }
         case CancelOutcome::Cancelled:
-            return json_response(200, job_to_json(cancelled->job));
+            return json_response(200, service_.job_json(cancelled->job));
         case CancelOutcome::Cancelling: {
-            nlohmann::json body = job_to_json(cancelled->job);
+            nlohmann::json body = service_.job_json(cancelled->job);
             body["state"] = "cancelling";
             return json_response(202, body);
         }
@@ -281,7 +286,7 @@ Response Api::job_events(const std::string& job_id, const std::string& account_i
             job_id, stream, [&]() -> std::optional<JobEvents::Snapshot> {
                 auto now = jobs_.get(job_id);
                 if (!now.ok() || !now->has_value()) return std::nullopt;
-                return JobEvents::Snapshot{job_to_json(**now), jobs::is_final((*now)->state)};
+                return JobEvents::Snapshot{service_.job_json(**now), jobs::is_final((*now)->state)};
             });
         if (!subscribed) {
             stream->send(JobEvents::format(
@@ -299,7 +304,33 @@ Response Api::get_job(const std::string& job_id, const std::string& account_id, 
     // Another account's job answers exactly like a missing one.
     if (!job->has_value() || (*job)->account_id != account_id) return not_found();
     const jobs::Job& j = **job;
-    if (!result) return json_response(200, job_to_json(j));
+    if (!result) {
+        const bool succeeded = j.state == jobs::JobState::Succeeded;
+        return json_response(
+            200, job_to_json(j, succeeded ? service_.result_links().url_for(j.id) : ""));
+    }
+    return result_file(j);
+}
+
+Response Api::get_signed_result(const Request& request, const std::string& job_id) {
+    auto query = parse_query(request.query);
+    switch (service_.result_links().check(job_id, query["expires"], query["signature"])) {
+        case LinkCheck::InvalidSignature:
+            return error_response("invalid_signature",
+                                  "the link's signature is missing or does not match");
+        case LinkCheck::Expired:
+            return error_response("url_expired",
+                                  "the link has expired; GET /v1/jobs/{id} gives a fresh one");
+        case LinkCheck::Valid:
+            break;
+    }
+    auto job = jobs_.get(job_id);
+    if (!job.ok()) return error_response(job.error());
+    if (!job->has_value()) return not_found();
+    return result_file(**job);
+}
+
+Response Api::result_file(const jobs::Job& j) {
     if (j.state != jobs::JobState::Succeeded) {
         return error_response("not_found", "the job has no result (state " +
                                                std::string(jobs::to_string(j.state)) + ")");
@@ -422,6 +453,9 @@ Response Api::get_account(const std::string& account_id) {
     }
     body["plans"] = plans;
     body["book_version"] = book->version;
+    const std::string webhook_key = service_.webhook_signing_key(account_id);
+    body["webhook_signing_key"] =
+        webhook_key.empty() ? nlohmann::json(nullptr) : nlohmann::json(webhook_key);
     return json_response(200, body);
 }
 

@@ -41,6 +41,8 @@ class Api {
     Response get_job(const std::string& job_id, const std::string& account_id, bool result);
     Response delete_job(const std::string& job_id, const std::string& account_id);
     Response job_events(const std::string& job_id, const std::string& account_id);
+    Response get_signed_result(const Request& request, const std::string& job_id);
+    Response result_file(const jobs::Job& job);
     Response get_account(const std::string& account_id);
     Response admin(const Request& request);
     Response admin_create_account(const Request& request);

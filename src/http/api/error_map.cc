@@ -8,7 +8,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 50> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 53> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -28,9 +28,11 @@ constexpr std::array<std::pair<std::string_view, int>, 50> kStatuses{{
     {"invalid_draining", 400},
     {"unknown_plan", 400},
     {"unknown_tenant", 400},
+    {"invalid_webhook_url", 400},
     {"unauthorized", 401},
     {"insufficient_balance", 402},
     {"forbidden", 403},
+    {"invalid_signature", 403},
     {"not_found", 404},
     {"unknown_account", 404},
     {"unknown_hold", 404},
@@ -53,6 +55,7 @@ constexpr std::array<std::pair<std::string_view, int>, 50> kStatuses{{
     {"too_many_jobs", 429},
     {"tenant_busy", 429},
     {"result_missing", 410},
+    {"url_expired", 410},
     {"busy", 429},
     {"storage_error", 500},
     {"hold_not_open", 500},

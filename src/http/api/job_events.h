@@ -12,11 +12,11 @@
 
 #include <cstddef>
 #include <functional>
-#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>

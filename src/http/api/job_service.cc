@@ -29,6 +29,7 @@
 #include "core/hash.h"
 #include "core/ids.h"
 #include "http/api/json_mapping.h"
+#include "http/api/webhooks.h"
 
 namespace tollgate::http {
 namespace {
@@ -82,6 +83,14 @@ class TrackGuard {
     std::function<void()> untrack_;
     bool kept_ = false;
 };
+// How a result file is named in its job row: relative to the data dir when
+// it lies inside it (the data dir may then move), else absolute.
+std::string stored_result_path(const std::filesystem::path& data_dir,
+                               const std::filesystem::path& file) {
+    std::filesystem::path relative = file.lexically_relative(data_dir);
+    if (relative.empty() || *relative.begin() == "..") return file.string();
+    return relative.string();
+}
 
 }  // namespace
 
@@ -133,7 +142,19 @@ bool JobService::dispatch(const jobs::Job& job, dispatch::JobSpec spec,
 JobService::JobService(JobServiceDeps deps) : deps_(std::move(deps)) {
     TOLLGATE_ASSERT(deps_.books && deps_.plans && deps_.ledger && deps_.jobs && deps_.usage &&
                     deps_.dispatcher && deps_.routes && deps_.atomically && deps_.clock);
-    std::filesystem::create_directories(std::filesystem::path(deps_.data_dir) / "results");
+    TOLLGATE_ASSERT(deps_.webhooks == nullptr || !deps_.webhook_secret.empty());
+    if (deps_.results_dir.empty()) {
+        deps_.results_dir = (std::filesystem::path(deps_.data_dir) / "results").string();
+    }
+    std::filesystem::create_directories(deps_.results_dir);
+    if (deps_.result_url_secret.empty()) deps_.result_url_secret = core::random_hex(32);
+    result_links_ = std::make_unique<ResultLinks>(deps_.result_url_secret, deps_.result_url_ttl_s,
+                                                  *deps_.clock);
+}
+
+std::string JobService::webhook_signing_key(const std::string& account_id) const {
+    if (deps_.webhooks == nullptr) return "";
+    return http::webhook_signing_key(deps_.webhook_secret, account_id);
 }
 
 core::Result<PricedImage> JobService::price_under(std::shared_ptr<const pricing::PriceBook> book,
@@ -207,7 +228,16 @@ core::Result<SubmitResult> JobService::replay(SubmitResult result,
 
 core::Result<SubmitResult> JobService::submit(const std::string& account_id,
                                               const JobRequest& request, std::string bytes,
-                                              const std::string& idempotency_key) {
+                                              const std::string& idempotency_key,
+                                              const std::string& webhook_url) {
+    if (!webhook_url.empty()) {
+        if (deps_.webhooks == nullptr) {
+            return core::make_error("invalid_webhook_url", "webhooks are not enabled");
+        }
+        if (core::Status valid = validate_webhook_url(webhook_url); !valid.ok()) {
+            return valid.error();
+        }
+    }
     auto book = deps_.books->current();
     // Plan grants for the current period exist before anything is priced or held.
     auto renewed = deps_.plans->renew(account_id, *book);
@@ -226,7 +256,8 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     if (!idempotency_key.empty()) {
         fingerprint = core::sha256_hex(request.workflow + "\n" + request.upscale_factor + "\n" +
                                        request.quality + "\n" + request.rounding + "\n" +
-                                       result.priced.digests.sha256_hex);
+                                       result.priced.digests.sha256_hex +
+                                       (webhook_url.empty() ? "" : "\n" + webhook_url));
         auto found = deps_.jobs->find_idempotency(account_id, idempotency_key);
         if (!found.ok()) return found.error();
         if (found->has_value()) return replay(std::move(result), **found, fingerprint);
@@ -256,6 +287,7 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     job.md5_hex = result.priced.digests.md5_hex;
     job.sha256_hex = result.priced.digests.sha256_hex;
     job.created_ms = deps_.clock->now_ms();
+    job.webhook_url = webhook_url;
 
     if (!track(job.id, terms->tenant)) {
         result.outcome = SubmitOutcome::TenantBusy;
@@ -361,8 +393,11 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         TrackGuard untracked([this, id = job.id] { untrack(id); });
         // The key's record goes with the refused job, so a retry with the same
         // key is admitted afresh.
+        // The client hears of this refusal in the answer, not by webhook.
+        jobs::Job refused = job;
+        refused.webhook_url.clear();
         core::Status s = deps_.atomically([&]() -> core::Status {
-            if (core::Status f = fail_job(job, "gateway busy: dispatch queue full", nullptr);
+            if (core::Status f = fail_job(refused, "gateway busy: dispatch queue full", nullptr);
                 !f.ok()) {
                 return f;
             }
@@ -400,8 +435,8 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
     // final name only inside the transaction that captures the hold, so a
     // duplicate or late delivery for a job that already ended never touches
     // the result of the delivery that settled it.
-    std::string relative = "results/" + job.id + ".png";
-    std::string path = (std::filesystem::path(deps_.data_dir) / relative).string();
+    std::string path = (std::filesystem::path(deps_.results_dir) / (job.id + ".png")).string();
+    std::string relative = stored_result_path(deps_.data_dir, path);
     std::string staged = path + ".part-" + core::random_hex(6);
     core::Status stored = write_synced_file(staged, outcome.output_bytes);
     if (!stored.ok()) {
@@ -443,6 +478,11 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
         if (!t.ok()) return t;
         core::Status u = deps_.usage->write(record);
         if (!u.ok()) return u;
+        if (!job.webhook_url.empty() && deps_.webhooks != nullptr) {
+            core::Status w =
+                queue_webhook(*deps_.webhooks, done, jobs::JobState::Succeeded, done.finished_ms);
+            if (!w.ok()) return w;
+        }
         core::Status p = publish_file(staged, path);
         if (!p.ok()) return p;
         published = true;
@@ -458,9 +498,15 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
         return;
     }
     done.state = jobs::JobState::Succeeded;
-    events_.publish(job.id, "state", job_to_json(done), true);
+    events_.publish(job.id, "state", job_json(done), true);
+    if (!job.webhook_url.empty() && deps_.on_webhook_queued) deps_.on_webhook_queued();
     spdlog::info("job {} succeeded on {}: {} tokens captured, queue {} ms, execution {} ms", job.id,
                  outcome.worker_url, job.tokens, outcome.queue_wait_ms, outcome.execution_ms);
+}
+
+nlohmann::json JobService::job_json(const jobs::Job& job) const {
+    return job_to_json(job, job.state == jobs::JobState::Succeeded ? result_links_->url_for(job.id)
+                                                                   : std::string());
 }
 
 core::Result<CancelResult> JobService::cancel(const std::string& account_id,
@@ -539,13 +585,17 @@ core::Status JobService::fail_job(const jobs::Job& job, const std::string& reaso
         }
         core::Status t = deps_.jobs->transition(job.id, jobs::JobState::Failed, failed);
         if (!t.ok()) return t;
-        return deps_.usage->write(record);
+        core::Status u = deps_.usage->write(record);
+        if (!u.ok() || job.webhook_url.empty() || deps_.webhooks == nullptr) return u;
+        return queue_webhook(*deps_.webhooks, failed, jobs::JobState::Failed, failed.finished_ms);
     });
     if (s.ok()) {
         failed.state = jobs::JobState::Failed;
-        events_.publish(job.id, "state", job_to_json(failed), true);
+        events_.publish(job.id, "state", job_json(failed), true);
         spdlog::warn("job {} failed, hold voided: {}", job.id, reason);
     }
+    if (s.ok()) spdlog::warn("job {} failed, hold voided: {}", job.id, reason);
+    if (s.ok() && !job.webhook_url.empty() && deps_.on_webhook_queued) deps_.on_webhook_queued();
     return s;
 }
 

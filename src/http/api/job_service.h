@@ -27,9 +27,11 @@
 #include "http/api/book_source.h"
 #include "http/api/job_events.h"
 #include "http/api/plan_service.h"
+#include "http/api/result_links.h"
 #include "image/digest.h"
 #include "image/probe.h"
 #include "jobs/job_store.h"
+#include "jobs/webhook_outbox.h"
 #include "ledger/ledger.h"
 #include "pricing/quote.h"
 #include "usage/usage_sink.h"
@@ -57,7 +59,20 @@ struct JobServiceDeps {
     std::map<std::string, WorkflowRoute>* routes = nullptr;
     Atomically atomically;
     const core::Clock* clock = nullptr;
-    std::string data_dir;  // results are written under <data_dir>/results/
+    std::string data_dir;
+    // Where results are written; empty means <data_dir>/results.
+    std::string results_dir;
+    // Signs result links (ResultLinks); empty: a random one for this process
+    // only, so links die with it.
+    std::string result_url_secret;
+    std::int64_t result_url_ttl_s = 3600;
+    // Webhook deliveries are queued here when a job with a webhook_url ends;
+    // null: webhook_url is refused (invalid_webhook_url).
+    jobs::WebhookOutbox* webhooks = nullptr;
+    // Derives each account's webhook signing key (see http/api/webhooks.h).
+    std::string webhook_secret;
+    // Called after a transaction that queued a delivery has committed.
+    std::function<void()> on_webhook_queued;
     int job_timeout_ms = 600'000;
     // Unfinished jobs one account may have at once (0: no limit), so that one
     // account cannot fill the dispatch queue for everyone.
@@ -146,8 +161,12 @@ class JobService {
     // forever; the same key with another request is IdempotencyMismatch. Only
     // an admitted job records its key: a refused request can be retried with
     // the same key.
+    // `webhook_url` (may be empty): where the job's end is POSTed (see
+    // http/api/webhooks.h); checked before anything is priced or held
+    // (invalid_webhook_url), and part of what an idempotency key covers.
     core::Result<SubmitResult> submit(const std::string& account_id, const JobRequest& request,
-                                      std::string bytes, const std::string& idempotency_key = "");
+                                      std::string bytes, const std::string& idempotency_key = "",
+                                      const std::string& webhook_url = "");
 
     // Settles a dispatched job (called by the dispatcher's thread). Once a
     // cancel was asked for, the job ends cancelled whatever the outcome.
@@ -171,6 +190,11 @@ class JobService {
     core::Result<int> sweep_expired_holds(std::size_t limit = 100);
 
     const std::string& data_dir() const { return deps_.data_dir; }
+    const ResultLinks& result_links() const { return *result_links_; }
+    // The job as the API shows it, with a freshly signed result_url when it succeeded.
+    nlohmann::json job_json(const jobs::Job& job) const;
+    // The account's webhook signing key; empty when webhooks are off.
+    std::string webhook_signing_key(const std::string& account_id) const;
 
     // Live events of the jobs this process follows (GET /v1/jobs/{id}/events).
     JobEvents& events() { return events_; }
@@ -204,6 +228,7 @@ class JobService {
     std::condition_variable inflight_cv_;  // notified when a job is untracked
     std::map<std::string, Inflight> inflight_;
     std::map<std::string, int> tenant_inflight_;  // jobs in inflight_ per non-empty tenant
+    std::unique_ptr<ResultLinks> result_links_;
 };
 
 }  // namespace tollgate::http

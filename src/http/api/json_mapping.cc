@@ -73,7 +73,7 @@ nlohmann::json accepted_to_json(const SubmitResult& r) {
             {"status_url", "/v1/jobs/" + r.job_id}};
 }
 
-nlohmann::json job_to_json(const jobs::Job& job) {
+nlohmann::json job_to_json(const jobs::Job& job, const std::string& result_url) {
     nlohmann::json out = {{"job_id", job.id},
                           {"state", job.cancelled() ? std::string("cancelled")
                                                     : std::string(jobs::to_string(job.state))},
@@ -84,9 +84,8 @@ nlohmann::json job_to_json(const jobs::Job& job) {
                           {"book_version", job.book_version},
                           {"created_ms", job.created_ms}};
     if (jobs::is_final(job.state)) out["finished_ms"] = job.finished_ms;
-    if (job.state == jobs::JobState::Succeeded) {
-        out["result_url"] = "/v1/jobs/" + job.id + "/result";
-    }
+    if (job.state == jobs::JobState::Succeeded) out["result_url"] = result_url;
+    if (!job.webhook_url.empty()) out["webhook_url"] = job.webhook_url;
     if (job.state == jobs::JobState::Failed) {
         out["failure_reason"] = job.failure_reason;
         out["tokens_charged"] = 0;

@@ -34,8 +34,9 @@ nlohmann::json quote_to_json(const PricedImage& priced);
 nlohmann::json accepted_to_json(const SubmitResult& result);
 
 // {job_id, state, workflow, tokens, created_ms, [finished_ms], [result_url],
-//  [failure_reason]}
-nlohmann::json job_to_json(const jobs::Job& job);
+//  [failure_reason], [webhook_url]}; `result_url` (a signed link) is shown
+// only when the job succeeded.
+nlohmann::json job_to_json(const jobs::Job& job, const std::string& result_url);
 
 // {available, held, granted, captured, expired}
 nlohmann::json balance_to_json(const ledger::Balance& balance);

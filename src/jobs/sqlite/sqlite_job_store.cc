@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   result_path TEXT NOT NULL DEFAULT '',
   failure_reason TEXT NOT NULL DEFAULT '',
   created_ms INTEGER NOT NULL,
-  finished_ms INTEGER NOT NULL DEFAULT 0
+  finished_ms INTEGER NOT NULL DEFAULT 0,
+  webhook_url TEXT NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(state) WHERE state IN ('admitted', 'dispatched');
 CREATE INDEX IF NOT EXISTS jobs_by_account ON jobs(account_id, created_ms);
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 
 constexpr const char* kColumns =
     "id, account_id, workflow, state, tokens, book_version, quote_json, width, height, format, "
-    "md5, sha256, worker, prompt_id, result_path, failure_reason, created_ms, finished_ms";
+    "md5, sha256, worker, prompt_id, result_path, failure_reason, created_ms, finished_ms, "
+    "webhook_url";
 
 Job read_job(const store::Statement& st) {
     Job j;
@@ -66,13 +68,36 @@ Job read_job(const store::Statement& st) {
     j.failure_reason = st.column_text(15);
     j.created_ms = st.column_int64(16);
     j.finished_ms = st.column_int64(17);
+    j.webhook_url = st.column_text(18);
     return j;
+}
+
+// Columns added after the jobs table first shipped, with what ALTER TABLE
+// adds them as. A file made before one was added gains it when opened; its
+// default is what every earlier job had (no webhook).
+constexpr std::pair<const char*, const char*> kAddedColumns[] = {
+    {"webhook_url", "TEXT NOT NULL DEFAULT ''"},
+};
+
+core::Status add_missing_columns(store::Database& db) {
+    return store::transact(db, [&]() -> core::Status {
+        for (const auto& [name, type] : kAddedColumns) {
+            store::Statement has(db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name = ?1");
+            if (has.bind(1, name).step()) continue;
+            core::Status s =
+                db.exec(std::string("ALTER TABLE jobs ADD COLUMN ") + name + " " + type);
+            if (!s.ok()) return s;
+        }
+        return {};
+    });
 }
 
 }  // namespace
 
 core::Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::open(store::Database& db) {
     core::Status s = db.exec(kSchema);
+    if (!s.ok()) return s.error();
+    s = add_missing_columns(db);
     if (!s.ok()) return s.error();
     return std::unique_ptr<SqliteJobStore>(new SqliteJobStore(db));
 }
@@ -82,7 +107,7 @@ core::Status SqliteJobStore::insert(const Job& j) {
     return store::transact(db_, [&]() -> core::Status {
         store::Statement(db_, std::string("INSERT INTO jobs(") + kColumns +
                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                                  "?13, ?14, ?15, ?16, ?17, ?18)")
+                                  "?13, ?14, ?15, ?16, ?17, ?18, ?19)")
             .bind(1, j.id)
             .bind(2, j.account_id)
             .bind(3, j.workflow)
@@ -101,6 +126,7 @@ core::Status SqliteJobStore::insert(const Job& j) {
             .bind(16, j.failure_reason)
             .bind(17, j.created_ms)
             .bind(18, j.finished_ms)
+            .bind(19, j.webhook_url)
             .run();
         return {};
     });
