@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "core/limits.h"
@@ -489,7 +490,13 @@ std::string summarize_prompt_rejection(std::string_view body) {
     return out;
 }
 
-core::Result<bool> queue_contains(std::string_view queue_json, std::string_view prompt_id) {
+namespace {
+
+// Calls `fn` with each running and pending item of a GET /queue answer
+// (checked to be an array whose [1] is the prompt id string); stops early
+// when `fn` returns true.
+core::Status for_each_queue_item(std::string_view queue_json,
+                                 const std::function<bool(const json& item)>& fn) {
     auto parsed = parse_untrusted_json(queue_json, kResponseBytesMax, kResponseInvalid);
     if (!parsed) return parsed.error();
     const json& root = *parsed;
@@ -505,40 +512,38 @@ core::Result<bool> queue_contains(std::string_view queue_json, std::string_view 
                 return field_error(kResponseInvalid, "/queue answer", key,
                                    "holds a malformed item");
             }
-            if (item[1].get_ref<const std::string&>() == prompt_id) return true;
+            if (fn(item)) return {};
         }
     }
-    return false;
+    return {};
+}
+
+}  // namespace
+
+core::Result<bool> queue_contains(std::string_view queue_json, std::string_view prompt_id) {
+    bool found = false;
+    core::Status s = for_each_queue_item(queue_json, [&](const json& item) {
+        found = item[1].get_ref<const std::string&>() == prompt_id;
+        return found;
+    });
+    if (!s) return s.error();
+    return found;
 }
 
 core::Result<int> queue_depth_of_others(std::string_view queue_json,
                                         std::string_view own_client_prefix) {
-    auto parsed = parse_untrusted_json(queue_json, kResponseBytesMax, kResponseInvalid);
-    if (!parsed) return parsed.error();
-    const json& root = *parsed;
-    if (!root.is_object())
-        return core::make_error(kResponseInvalid, "/queue answer is not an object");
     int depth = 0;
-    for (const char* key : {"queue_running", "queue_pending"}) {
-        const auto list = root.find(key);
-        if (list == root.end()) continue;
-        if (!list->is_array())
-            return field_error(kResponseInvalid, "/queue answer", key, "is not an array");
-        for (const auto& item : *list) {
-            if (!item.is_array() || item.size() < 2 || !item[1].is_string()) {
-                return field_error(kResponseInvalid, "/queue answer", key,
-                                   "holds a malformed item");
-            }
-            if (item.size() >= 4 && item[3].is_object()) {
-                const auto client = item[3].find("client_id");
-                if (client != item[3].end() && client->is_string() &&
-                    client->get_ref<const std::string&>().starts_with(own_client_prefix)) {
-                    continue;
-                }
-            }
-            ++depth;
+    core::Status s = for_each_queue_item(queue_json, [&](const json& item) {
+        bool ours = false;
+        if (item.size() >= 4 && item[3].is_object()) {
+            const auto client = item[3].find("client_id");
+            ours = client != item[3].end() && client->is_string() &&
+                   client->get_ref<const std::string&>().starts_with(own_client_prefix);
         }
-    }
+        if (!ours) ++depth;
+        return false;
+    });
+    if (!s) return s.error();
     return depth;
 }
 

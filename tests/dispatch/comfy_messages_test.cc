@@ -379,6 +379,53 @@ TEST(QueueContainsTest, FindsRunningAndPending) {
     EXPECT_FALSE(queue_contains("nope", "x").ok());
 }
 
+TEST(QueueDepthTest, CountsOtherClientsPromptsOnly) {
+    const char* q = R"({"queue_running": [[2, "a", {}, {"client_id": "tollgate-job1"}, []]],
+        "queue_pending": [[3, "b", {}, {"client_id": "someone"}, []], [4, "c", {}, {}, []],
+                          [5, "d"], [6, "e", {}, {"client_id": "tollgate-job2"}, []]]})";
+    EXPECT_EQ(*queue_depth_of_others(q, "tollgate-"), 3);  // b, c (no client) and d (short item)
+    EXPECT_EQ(*queue_depth_of_others(q, "nobody-"), 5);
+    EXPECT_EQ(*queue_depth_of_others("{}", "tollgate-"), 0);
+    EXPECT_FALSE(queue_depth_of_others(R"({"queue_running": [[1]]})", "t").ok());
+    EXPECT_FALSE(queue_depth_of_others(R"({"queue_pending": 7})", "t").ok());
+    EXPECT_FALSE(queue_depth_of_others("[]", "t").ok());
+}
+
+TEST(SystemStatsTest, SumsTheVramOfEveryDevice) {
+    auto one = parse_system_stats(
+        R"({"system": {"os": "linux"}, "devices": [{"name": "cuda:0", "vram_total": 85045379072,
+            "vram_free": 83340591104, "torch_vram_total": 1, "torch_vram_free": 1}]})");
+    ASSERT_TRUE(one.ok()) << one.error().message;
+    EXPECT_EQ(one->vram_total_bytes, 85045379072);
+    EXPECT_EQ(one->vram_free_bytes, 83340591104);
+    auto two = parse_system_stats(
+        R"({"devices": [{"vram_total": 100, "vram_free": 40}, {"vram_total": 50, "vram_free": 50}]})");
+    ASSERT_TRUE(two.ok());
+    EXPECT_EQ(two->vram_total_bytes, 150);
+    EXPECT_EQ(two->vram_free_bytes, 90);
+    EXPECT_EQ(parse_system_stats(R"({"devices": []})")->vram_total_bytes, 0);  // CPU only
+}
+
+TEST(SystemStatsTest, RefusesWhatNoDeviceReports) {
+    for (const char* bad : {
+             "nope",
+             "[]",
+             R"({"system": {}})",
+             R"({"devices": {}})",
+             R"({"devices": [7]})",
+             R"({"devices": [{"vram_total": 10}]})",
+             R"({"devices": [{"vram_total": 10, "vram_free": 11}]})",
+             R"({"devices": [{"vram_total": -1, "vram_free": 0}]})",
+             R"({"devices": [{"vram_total": 1.5, "vram_free": 0}]})",
+             R"({"devices": [{"vram_total": "10", "vram_free": "1"}]})",
+             R"({"devices": [{"vram_total": 9007199254740993000, "vram_free": 0}]})",
+         }) {
+        auto parsed = parse_system_stats(bad);
+        ASSERT_FALSE(parsed.ok()) << bad;
+        EXPECT_EQ(parsed.error().code, "comfy_response_invalid") << bad;
+    }
+}
+
 // PromptTracker
 
 TEST(PromptTrackerTest, BuffersEventsUntilTheIdIsKnown) {

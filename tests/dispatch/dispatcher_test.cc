@@ -112,41 +112,7 @@ TEST(DispatcherTest, StopHandsQueuedJobsBackAndFinishesRunningOnes) {
     EXPECT_EQ(results.outcomes[1].prompt_id, "running");
 }
 
-TEST(DispatcherTest, LowPriorityRunsOnlyWhenNoNormalJobWaits) {
-    Gate gate;
-    std::mutex mu;
-    std::vector<std::string> order;
-    Results results;
-    {
-        Dispatcher d(1, core::SystemClock::instance(), 3,
-                     [&](const JobSpec& s, const core::Clock&) {
-                         {
-                             std::lock_guard<std::mutex> lock(mu);
-                             order.push_back(s.job_id);
-                         }
-                         return gate.run(s);
-                     });
-        auto done = [&](JobOutcome o) { results.add(std::move(o)); };
-        ASSERT_TRUE(d.submit(spec("first"), done));
-        gate.wait_started(1);
-        ASSERT_TRUE(d.submit(spec("low-1"), done, Priority::Low));
-        ASSERT_TRUE(d.submit(spec("normal-1"), done));
-        ASSERT_TRUE(d.submit(spec("low-2"), done, Priority::Low));
-        EXPECT_FALSE(d.submit(spec("over"), done));  // both priorities share capacity 3
-        EXPECT_EQ(d.queued(), 3u);
-        gate.open();
-        gate.wait_started(4);
-        d.stop();
-    }
-    std::lock_guard<std::mutex> lock(mu);
-    ASSERT_GE(order.size(), 4u);
-    EXPECT_EQ(order[0], "first");
-    EXPECT_EQ(order[1], "normal-1");
-    EXPECT_EQ(order[2], "low-1");
-    EXPECT_EQ(order[3], "low-2");
-}
-
-TEST(DispatcherTest, HighPriorityRunsBeforeNormalAndLow) {
+TEST(DispatcherTest, EachPriorityRunsOnlyWhenNoHigherOneWaits) {
     Gate gate;
     std::mutex mu;
     std::vector<std::string> order;
@@ -163,15 +129,18 @@ TEST(DispatcherTest, HighPriorityRunsBeforeNormalAndLow) {
         auto done = [&](JobOutcome o) { results.add(std::move(o)); };
         ASSERT_TRUE(d.submit(spec("first"), done));
         gate.wait_started(1);
-        ASSERT_TRUE(d.submit(spec("low"), done, Priority::Low));
-        ASSERT_TRUE(d.submit(spec("normal"), done));
+        ASSERT_TRUE(d.submit(spec("low-1"), done, Priority::Low));
+        ASSERT_TRUE(d.submit(spec("normal-1"), done));
+        ASSERT_TRUE(d.submit(spec("low-2"), done, Priority::Low));
         ASSERT_TRUE(d.submit(spec("vip"), done, Priority::High));
+        EXPECT_FALSE(d.submit(spec("over"), done, Priority::High));  // all share capacity 4
+        EXPECT_EQ(d.queued(), 4u);
         gate.open();
-        gate.wait_started(4);
+        gate.wait_started(5);
         d.stop();
     }
     std::lock_guard<std::mutex> lock(mu);
-    EXPECT_EQ(order, (std::vector<std::string>{"first", "vip", "normal", "low"}));
+    EXPECT_EQ(order, (std::vector<std::string>{"first", "vip", "normal-1", "low-1", "low-2"}));
 }
 
 TEST(DispatcherTest, CancelTakesAQueuedJobOutAndHandsItBackOnce) {

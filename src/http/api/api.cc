@@ -26,6 +26,14 @@
 namespace tollgate::http {
 namespace {
 
+// A 429 that says when to come back.
+Response retry_later(const std::string& code, const std::string& message,
+                     std::int64_t retry_after_s) {
+    Response r = error_response(code, message);
+    r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+    return r;
+}
+
 // "Bearer <token>" → token; empty when absent or malformed.
 std::string bearer_token(const Request& request) {
     const std::string& h = request.header("authorization");
@@ -197,36 +205,24 @@ Response Api::post_job(const Request& request, const std::string& account_id) {
             body["quote"] = quote_to_json(r.priced);
             return json_response(402, body);
         }
-        case SubmitOutcome::FairUseExceeded: {
-            Response limited = error_response("fair_use_exceeded",
-                                              "the plan's fair-use limit " + r.fair_use.limit +
-                                                  " is reached; retry after " +
-                                                  std::to_string(r.fair_use.retry_after_s) + " s");
-            limited.headers.emplace_back("Retry-After", std::to_string(r.fair_use.retry_after_s));
-            return limited;
-        }
-        case SubmitOutcome::Busy: {
-            Response busy =
-                error_response("busy", "the gateway's job queue is full; retry shortly");
-            busy.headers.emplace_back("Retry-After", "1");
-            return busy;
-        }
-        case SubmitOutcome::TooManyJobs: {
-            Response limited =
-                error_response("too_many_jobs",
+        case SubmitOutcome::FairUseExceeded:
+            return retry_later("fair_use_exceeded",
+                               "the plan's fair-use limit " + r.fair_use.limit +
+                                   " is reached; retry after " +
+                                   std::to_string(r.fair_use.retry_after_s) + " s",
+                               r.fair_use.retry_after_s);
+        case SubmitOutcome::Busy:
+            return retry_later("busy", "the gateway's job queue is full; retry shortly", 1);
+        case SubmitOutcome::TooManyJobs:
+            return retry_later("too_many_jobs",
                                "this account has as many unfinished jobs as it may have at once; "
-                               "retry when one finishes");
-            limited.headers.emplace_back("Retry-After", "1");
-            return limited;
-        }
-        case SubmitOutcome::TenantBusy: {
-            Response limited =
-                error_response("tenant_busy",
+                               "retry when one finishes",
+                               1);
+        case SubmitOutcome::TenantBusy:
+            return retry_later("tenant_busy",
                                "this account's tenant has as many unfinished jobs as it may have "
-                               "at once; retry when one finishes");
-            limited.headers.emplace_back("Retry-After", "1");
-            return limited;
-        }
+                               "at once; retry when one finishes",
+                               1);
         case SubmitOutcome::IdempotencyMismatch:
             return error_response("idempotency_key_reused",
                                   "this Idempotency-Key was used with a different request");
