@@ -167,7 +167,11 @@ JobOutcome JobRun::run() {
     if (cancel_requested()) return cancel();
 
     open_watch();
-    if (auto failed = queue(spec_.workflow->fill(uploaded->image_ref(), folder, spec_.params)))
+    // Outputs go to a folder of the job's own ("tollgate/<job>/<job>_00001_.png"):
+    // ComfyUI lists the folder of a filename_prefix on every save to number
+    // the file, so one shared folder would slow every save as it fills.
+    const std::string prefix = folder + "/" + spec_.job_id;
+    if (auto failed = queue(spec_.workflow->fill(uploaded->image_ref(), prefix, spec_.params)))
         return *failed;
     if (spec_.on_queued) spec_.on_queued(spec_.worker_url, prompt_id_);
     return follow();

@@ -92,6 +92,24 @@ TEST_F(SimGpuTest, ColdStartsAreDrawnFromTheRange) {
     EXPECT_NE(waits_[0], waits_[2]);
 }
 
+// bench/dispatch runs comfysim with --cost-base-s 0 --cost-per-mp-s 0
+// --cold-start-s 0 as a zero-cost model; that holds only while every built-in
+// GPU node takes its time from those flags rather than its own "seconds".
+TEST_F(SimGpuTest, ZeroCostFlagsMakeEveryBuiltInNodeFree) {
+    for (const NodeSpec& spec : NodeTable::standard().nodes()) {
+        EXPECT_FALSE(spec.fixed_seconds) << spec.class_type;
+    }
+    options_.cost_base_seconds = 0;
+    options_.cost_per_megapixel_seconds = 0;
+    options_.cold_start_min_seconds = options_.cold_start_max_seconds = 0;
+    put_input("large.png", 1600, 1200);
+    for (const char* image : {"small.png", "large.png"}) {
+        EXPECT_EQ(run(ddcolor_graph(image))["status"]["status_str"], "success");
+    }
+    ASSERT_FALSE(waits_.empty());
+    for (double seconds : waits_) EXPECT_EQ(seconds, 0.0);
+}
+
 TEST_F(SimGpuTest, VramUseShowsInDeviceStats) {
     std::optional<DeviceStats> during;
     options_.gpu_wait_for_test = [this, &during](double) { during = sim_->device_stats(); };

@@ -98,7 +98,9 @@ TEST(RunJobTest, SucceedsOverWebSocket) {
     EXPECT_EQ(out.prompt_id.size(), 36u);
     EXPECT_EQ(fake.prompt_body["prompt"]["1"]["inputs"]["image"],
               "tollgate/job_test1/job_test1.png");
-    EXPECT_EQ(fake.prompt_body["prompt"]["3"]["inputs"]["filename_prefix"], "tollgate/job_test1");
+    // Each job saves into a folder of its own.
+    EXPECT_EQ(fake.prompt_body["prompt"]["3"]["inputs"]["filename_prefix"],
+              "tollgate/job_test1/job_test1");
     EXPECT_EQ(fake.view_target,
               "/view?filename=job_test1_00001_.png&subfolder=tollgate&type=output");
     EXPECT_EQ(fake.history_deletes, std::vector<std::string>{out.prompt_id});

@@ -59,7 +59,10 @@ TEST_F(CancelTest, QueuedJobIsTakenOutBeforeAnyWorkerSeesIt) {
 
     release();
     EXPECT_EQ(wait_final(running).state, jobs::JobState::Succeeded);
-    EXPECT_EQ(ran_, std::vector<std::string>{running});  // the cancelled job never ran
+    {
+        std::lock_guard lock(mu_);
+        EXPECT_EQ(ran_, std::vector<std::string>{running});  // the cancelled job never ran
+    }
     EXPECT_EQ(balance().captured, core::Tokens(10));
     EXPECT_EQ(balance().held, core::Tokens(0));
     EXPECT_TRUE(ledger_->verify(nullptr).value().empty());

@@ -44,6 +44,7 @@ TEST_F(DispatchQosTest, VipJobsJumpTheQueue) {
     release();
     wait_final(second->job_id);
     wait_final(third->job_id);
+    std::lock_guard lock(mu_);
     EXPECT_EQ(ran_, (std::vector<std::string>{first->job_id, third->job_id, second->job_id}));
 }
 

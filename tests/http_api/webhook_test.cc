@@ -135,6 +135,11 @@ class WebhookTest : public testing_support::GatewayFixture {
 TEST_F(WebhookTest, ASucceededJobIsPostedSignedWithItsResultLink) {
     Receiver receiver(0);
     const std::string job_id = run_job(receiver.url());
+    // The worker is woken right after the settling commit, which the job's
+    // final state may show a moment earlier.
+    for (int i = 0; i < 2000 && webhooks_queued_.load() == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     EXPECT_EQ(webhooks_queued_.load(), 1);
     EXPECT_EQ(outbox_row(job_id).state, jobs::DeliveryState::Pending);
     WebhookDeliverer d = deliverer();

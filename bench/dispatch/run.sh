@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# The gateway's added latency: the same open-loop load of image jobs, first
+# straight against a comfysim worker with a zero-cost model (no GPU seconds,
+# no cold starts, no cache), then through `tollgate serve` in front of such a
+# worker, in the same run on the same machine. Prints both latency
+# distributions and their difference at each percentile against the targets
+# (median <= 100 us, p99 <= 1 ms), for each rate in RATES.
+#
+# Every rate gets fresh servers (two comfysim workers, one per mode, and a
+# gateway with an empty data directory), stopped before the next rate, so an
+# overloaded run leaves no queue or files behind for the next one.
+#
+# Settings (environment): RATES (jobs/s, "1000 100 20": the issue's rate, then
+# two lower ones, where a quiet 2-core machine can keep up and the difference
+# shows the gateway's own work rather than its queue), RUN_SECONDS (10, per mode),
+# WARMUP_SECONDS (1), DRAIN_SECONDS (5: how long jobs still in flight at the
+# end may take before they count as errors), POLL_US (1000: the gateway
+# client's interval between two GET /v1/jobs/{id}), IMAGE_SIDE (64: the PNG's
+# width and height), CONCURRENT_JOBS (64: [dispatch] concurrent_jobs_max),
+# SERVER_THREADS ([server] threads, the gateway's HTTP threads; default: the
+# gateway's own default), ACCOUNTS (8), BUILD_JOBS (parallel compile jobs, default all cores),
+# BENCH_DIR (where the temporary directory goes: the gateway's SQLite data
+# and results; default $TMPDIR or /tmp; it must be on the disk under test,
+# not a tmpfs).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+RATES=${RATES:-1000 100 20}
+RUN_SECONDS=${RUN_SECONDS:-10}
+WARMUP_SECONDS=${WARMUP_SECONDS:-1}
+DRAIN_SECONDS=${DRAIN_SECONDS:-5}
+POLL_US=${POLL_US:-1000}
+IMAGE_SIDE=${IMAGE_SIDE:-64}
+CONCURRENT_JOBS=${CONCURRENT_JOBS:-64}
+SERVER_THREADS=${SERVER_THREADS:-}
+ACCOUNTS=${ACCOUNTS:-8}
+ADMIN_TOKEN=bench-admin-token
+BUILD="$ROOT/build-bench"
+TEMPLATE="$ROOT/config/workflows/ddcolor_person.api.json"
+
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" --target tollgate comfysim bench_dispatch -j "${BUILD_JOBS:-$(nproc)}" \
+  -- --no-print-directory >/dev/null
+BENCH="$BUILD/bench/bench_dispatch"
+
+WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}" tollgate-bench-dispatch.XXXXXX)
+PIDS=()
+
+# Stops servers with SIGTERM, and with SIGKILL those still running 5 s later
+# (an overloaded gateway drains its dispatch queue first; its data is thrown
+# away anyway).
+stop() {  # pid...
+  local pid
+  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    local running=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && running=1; done
+    [ "$running" -eq 0 ] && break
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+
+cleanup() {
+  set +e
+  stop "${PIDS[@]}"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Starts a server in the background whose stdout says "<banner> HOST:PORT"
+# once it listens on the port it picked; sets ADDRESS to that HOST:PORT.
+# (Not called in $(...): the server must stay this shell's child for cleanup.)
+ADDRESS=""
+start_server() {  # dir banner command...
+  local dir=$1 banner=$2
+  shift 2
+  "$@" >"$dir/server.out" 2>"$dir/server.log" &
+  PIDS+=("$!")
+  for _ in $(seq 300); do
+    ADDRESS=$(sed -n "s/^$banner \(.*\)$/\1/p" "$dir/server.out")
+    [ -n "$ADDRESS" ] && return 0
+    kill -0 "${PIDS[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$dir: the server did not start; its log:" >&2
+  cat "$dir/server.log" >&2
+  exit 1
+}
+
+# The zero-cost model: every node's time is cost x (0 + 0 x MP) = 0 s, no
+# model cold start, and no output cache, so every prompt really runs its three
+# nodes (load, colorize, save) in both modes.
+start_worker() {  # dir
+  mkdir -p "$1"
+  start_server "$1" "comfysim listening on" "$BUILD/comfysim" \
+    --listen 127.0.0.1:0 --data-dir "$1/data" \
+    --cost-base-s 0 --cost-per-mp-s 0 --cold-start-s 0 --no-cache
+}
+
+start_gateway() {  # dir worker-address
+  mkdir -p "$1"
+  cat >"$1/pricing.toml" <<'EOF'
+version = "bench-1"
+rounding = "floor"
+time_zone = "UTC"
+[workflows.person]
+base = 1
+per_megapixel = 0
+upscale_surcharge = 0
+minimum = 1
+EOF
+  cat >"$1/tollgate.toml" <<EOF
+[server]
+admin_token = "$ADMIN_TOKEN"
+${SERVER_THREADS:+threads = $SERVER_THREADS}
+[dispatch]
+concurrent_jobs_max = $CONCURRENT_JOBS
+account_jobs_max = 0
+job_timeout_ms = 60000
+[pricing]
+book = "pricing.toml"
+[workflows.person]
+template = "$TEMPLATE"
+workers = ["http://$2"]
+EOF
+  start_server "$1" "tollgate listening on" "$BUILD/tollgate" serve \
+    --config "$1/tollgate.toml" --listen 127.0.0.1:0 --data-dir "$1/data"
+}
+
+# A grayscale gradient PNG, written without an image library.
+python3 - "$WORK/image.png" "$IMAGE_SIDE" <<'EOF'
+import struct, sys, zlib
+path, side = sys.argv[1], int(sys.argv[2])
+raw = bytearray()
+for y in range(side):
+    raw.append(0)
+    raw.extend(((x + y) * 255 // (2 * side)) & 0xFF for x in range(side))
+def chunk(kind, data):
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+       + chunk(b"IDAT", zlib.compress(bytes(raw), 6)) + chunk(b"IEND", b""))
+open(path, "wb").write(png)
+EOF
+
+# Cores, load and the disk's fdatasync latency: the gateway commits to SQLite
+# and fsyncs every result, so its figures depend on them.
+conditions() {  # when
+  python3 - "$WORK" "$1" >>"$WORK/conditions.txt" <<'EOF'
+import os, sys, time
+path = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+count = 200
+start = time.perf_counter()
+for _ in range(count):
+    os.write(fd, b"x" * 4096)
+    os.fdatasync(fd)
+us = (time.perf_counter() - start) / count * 1e6
+os.close(fd)
+os.unlink(path)
+print(f"{sys.argv[2]}: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
+      f"fdatasync of 4 KiB {us:.0f} us")
+EOF
+  tail -n 1 "$WORK/conditions.txt" >&2
+}
+
+# CPU time (user + system) a process has used so far, in clock ticks.
+cpu_ticks() {  # pid
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+STATUS=0
+# Runs one mode and appends its RESULT line, plus the CPU ticks that the
+# watched processes ("name=pid,...") used meanwhile, to results.txt.
+bench() {  # rate mode watched, then bench_dispatch's arguments
+  local rate=$1 mode=$2 watched=$3
+  shift 3
+  echo "== $mode at $rate jobs/s" >&2
+  local -A before=()
+  local entry
+  for entry in ${watched//,/ }; do before[$entry]=$(cpu_ticks "${entry#*=}"); done
+  local out="$WORK/$rate-$mode" status=0
+  "$BENCH" --mode "$mode" --rate "$rate" --seconds "$RUN_SECONDS" \
+    --warmup-seconds "$WARMUP_SECONDS" --drain-seconds "$DRAIN_SECONDS" \
+    --image "$WORK/image.png" "$@" >"$out.txt" 2>"$out.err" || status=$?
+  local cpu=""
+  for entry in ${watched//,/ }; do
+    cpu+=" ${entry%%=*}_cpu_ticks=$(($(cpu_ticks "${entry#*=}") - ${before[$entry]}))"
+  done
+  cat "$out.txt" "$out.err" >&2
+  if [ "$status" -ne 0 ]; then
+    echo "$mode at $rate jobs/s: exit status $status (errors above)" >&2
+    STATUS=1
+  fi
+  local result
+  result=$(grep '^RESULT ' "$out.txt") || {
+    echo "$mode printed no RESULT line" >&2
+    exit 1
+  }
+  echo "$result$cpu" >>"$WORK/results.txt"
+}
+
+run_rate() {  # rate
+  local dir="$WORK/rate-$1"
+  start_worker "$dir/worker-direct"
+  local direct=$ADDRESS direct_pid=${PIDS[-1]}
+  start_worker "$dir/worker-gateway"
+  local worker=$ADDRESS worker_pid=${PIDS[-1]}
+  start_gateway "$dir/gateway" "$worker"
+  local gateway=$ADDRESS gateway_pid=${PIDS[-1]}
+
+  bench "$1" direct "worker=$direct_pid" --target "$direct" --workflow-template "$TEMPLATE"
+  # A worker that fell behind still has a queue: stop it before the next mode.
+  stop "$direct_pid"
+  bench "$1" gateway "gateway=$gateway_pid,worker=$worker_pid" --target "$gateway" \
+    --admin-token "$ADMIN_TOKEN" --workflow person --accounts "$ACCOUNTS" --poll-us "$POLL_US"
+  # The jobs the gateway itself settled (its log has a line for each capture),
+  # whether or not the client saw them finish in time.
+  local captured
+  captured=$(grep -c ' succeeded on ' "$dir/gateway/server.log" || true)
+  sed -i "\$s/\$/ gateway_captured=$captured/" "$WORK/results.txt"
+  stop "$gateway_pid" "$worker_pid"
+}
+
+conditions start
+for rate in $RATES; do run_rate "$rate"; done
+conditions end
+
+python3 - "$WORK/results.txt" "$WORK/conditions.txt" "$RUN_SECONDS" "$IMAGE_SIDE" \
+  "$POLL_US" "$(getconf CLK_TCK)" "$SERVER_THREADS" <<'EOF'
+import sys
+
+rows = {}
+rates = []
+for line in open(sys.argv[1]):
+    fields = dict(p.split("=", 1) for p in line.split()[1:])
+    rows[(fields["rate"], fields["mode"])] = fields
+    if fields["rate"] not in rates:
+        rates.append(fields["rate"])
+seconds, side, poll, ticks_per_s = sys.argv[3:7]
+tick_us = 1e6 / int(ticks_per_s)
+cols = ["p50", "p90", "p99", "max"]
+
+threads = sys.argv[7] or "default"
+print(f"\nDispatch: {seconds} s per mode and rate, zero-cost comfysim, {side}x{side} PNG, "
+      f"gateway client polling every {poll} us, gateway HTTP threads {threads}")
+print(open(sys.argv[2]).read())
+
+def verdict(ok):
+    return "met" if ok else "NOT met"
+
+for rate in rates:
+    d, g = rows[(rate, "direct")], rows[(rate, "gateway")]
+    print(f"{rate} jobs/s offered")
+    print(f"{'':<26}{'ok':>7}{'errors':>8}{'jobs/s':>9}"
+          + "".join(f"{c + ' us':>10}" for c in cols))
+    for mode, r in [("direct", d), ("gateway", g)]:
+        print(f"{mode:<26}{r['ok']:>7}{r['errors']:>8}{float(r['achieved_per_s']):>9.1f}"
+              + "".join(f"{int(r[c + '_us']):>10}" for c in cols))
+    added = {c: int(g[c + "_us"]) - int(d[c + "_us"]) for c in cols}
+    print(f"{'added (gateway - direct)':<50}" + "".join(f"{added[c]:>10}" for c in cols))
+    print(f"{'gateway / direct':<50}"
+          + "".join(f"{int(g[c + '_us']) / max(1, int(d[c + '_us'])):>9.2f}x" for c in cols))
+
+    print("CPU per completed job (warm-up and drain included), us: ", end="")
+    parts = []
+    for mode, r in [("direct", d), ("gateway", g)]:
+        done = max(1, int(r["ok_total"]))
+        jobs = max(1, int(r["jobs_total"]))
+        cpu = [f"client {int(r['client_cpu_us_per_job']) * jobs / done:.0f}"]
+        for name in ["gateway", "worker"]:
+            if name + "_cpu_ticks" in r:
+                cpu.append(f"{name} {int(r[name + '_cpu_ticks']) * tick_us / done:.0f}")
+        parts.append(f"{mode}: " + ", ".join(cpu))
+    print("; ".join(parts))
+    print("phases p50 / p99 us: direct: upload {upload_p50_us} / {upload_p99_us}, execute "
+          "{execute_p50_us} / {execute_p99_us}, view {view_p50_us} / {view_p99_us}".format(**d))
+    print("                     gateway: submit {submit_p50_us} / {submit_p99_us}, wait "
+          "{wait_p50_us} / {wait_p99_us}, result {result_p50_us} / {result_p99_us}, "
+          "created_to_finished (ms resolution) {created_to_finished_p50_us} / "
+          "{created_to_finished_p99_us}, {polls_per_job} polls per job".format(**g))
+    print(f"jobs the gateway captured (warm-up included): {g.get('gateway_captured', '?')} "
+          f"of {g['jobs_total']} offered, {g['ok_total']} seen finished by the client")
+    ok = int(d["errors"]) == 0 and int(g["errors"]) == 0
+    print(f"target median added <= 100 us: {added['p50']} us, "
+          f"{verdict(ok and added['p50'] <= 100)}")
+    print(f"target p99 added <= 1000 us:   {added['p99']} us, "
+          f"{verdict(ok and added['p99'] <= 1000)}")
+    if not ok:
+        print("(jobs failed or were unfinished at this rate: the percentiles cover only the "
+              "completed ones; see the errors above)")
+    print()
+EOF
+exit "$STATUS"
