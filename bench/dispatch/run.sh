@@ -17,6 +17,7 @@
 # end may take before they count as errors), POLL_US (1000: the gateway
 # client's interval between two GET /v1/jobs/{id}), IMAGE_SIDE (64: the PNG's
 # width and height), CONCURRENT_JOBS (64: [dispatch] concurrent_jobs_max),
+# WORKER_JOBS ([dispatch] worker_jobs_max; default: the gateway's own, 2),
 # SERVER_THREADS ([server] threads, the gateway's HTTP threads; default: the
 # gateway's own default), ACCOUNTS (8), BUILD_JOBS (parallel compile jobs, default all cores),
 # BENCH_DIR (where the temporary directory goes: the gateway's SQLite data
@@ -120,6 +121,7 @@ ${SERVER_THREADS:+threads = $SERVER_THREADS}
 [dispatch]
 concurrent_jobs_max = $CONCURRENT_JOBS
 account_jobs_max = 0
+${WORKER_JOBS:+worker_jobs_max = $WORKER_JOBS}
 job_timeout_ms = 60000
 [pricing]
 book = "pricing.toml"

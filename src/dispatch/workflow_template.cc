@@ -65,7 +65,11 @@ bool is_known_param(std::string_view param) {
     return param == kParamModelInputSize || param == kParamUpscaleFactor || param == kParamTileSize;
 }
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string in_quotes(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    return out.append(1, '"').append(s).append(1, '"');
+}
 
 // Checks each binding against the validated graph.
 core::Status check_bindings(std::string_view source, const nlohmann::json& graph,
@@ -253,7 +257,10 @@ std::string model_key(const WorkflowTemplate& workflow) {
         }
     }
     std::string key;
-    for (const std::string& file : files) key += (key.empty() ? "" : ",") + file;
+    for (const std::string& file : files) {
+        if (!key.empty()) key += ',';
+        key += file;
+    }
     return key;
 }
 

@@ -246,8 +246,9 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     if (!terms.ok()) return terms.error();
     auto priced = price_under(book, terms->tenant, request, bytes);
     if (!priced.ok()) return priced.error();
-    SubmitResult result{
-        SubmitOutcome::Accepted, std::move(priced).value(), "", core::Tokens(), {}, false, ""};
+    SubmitResult result;
+    result.outcome = SubmitOutcome::Accepted;
+    result.priced = std::move(priced).value();
     const pricing::Quote& quote = result.priced.quote;
 
     // What the client asked for, as far as the key is concerned: the options

@@ -113,7 +113,7 @@ enum class SubmitOutcome {
 };
 
 struct SubmitResult {
-    SubmitOutcome outcome;
+    SubmitOutcome outcome = SubmitOutcome::Accepted;
     PricedImage priced;
     std::string job_id;        // when accepted
     core::Tokens available;    // after the hold, or the shortfall's balance

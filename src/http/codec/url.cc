@@ -25,8 +25,13 @@ core::Error invalid(const std::string& why) { return core::make_error("invalid_u
 }  // namespace
 
 std::string HttpUrl::host_header() const {
-    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    if (port != 80) h += ":" + std::to_string(port);
+    std::string h;
+    if (host.find(':') != std::string::npos) {  // IPv6: in brackets
+        h.append(1, '[').append(host).append(1, ']');
+    } else {
+        h = host;
+    }
+    if (port != 80) h.append(1, ':').append(std::to_string(port));
     return h;
 }
 
@@ -87,7 +92,9 @@ core::Result<HttpUrl> parse_http_url(std::string_view url, std::size_t bytes_max
         if (!is_target_char(c)) return invalid("the path has a space, control byte or '#'");
     }
     if (!target.empty()) {
-        out.target = target.front() == '?' ? "/" + std::string(target) : std::string(target);
+        // "/" stays in front of a bare query; a path replaces it.
+        if (target.front() != '?') out.target.clear();
+        out.target.append(target);
     }
     return out;
 }
