@@ -1,7 +1,8 @@
 // JobService: admission and settlement of jobs.
 //
 // Admission (HTTP thread): probe and hash the bytes, quote, then in ONE
-// transaction place the hold (keyed by the new job id) and insert the job.
+// transaction place the hold (keyed by the new job id) and insert the job,
+// already dispatched (one commit per admission).
 // Only then is the job handed to the dispatcher; if the dispatcher is full the
 // hold is voided at once, so a refused job leaves nothing behind.
 //
@@ -326,6 +327,12 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         reserve = *r;
         if (reserve.outcome != ledger::ReserveOutcome::Held) return {};
         if (core::Status s = deps_.jobs->insert(job); !s.ok()) return s;
+        // Dispatched in the same commit: the job goes to the dispatcher next,
+        // and a crash before that leaves it to recovery either way.
+        if (core::Status s = deps_.jobs->transition(job.id, jobs::JobState::Dispatched, job);
+            !s.ok()) {
+            return s;
+        }
         result.job_id = job.id;
         result.available = reserve.available;
         result.response_json = accepted_to_json(result).dump();
@@ -378,12 +385,6 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         events_.publish(id, "progress", data, false);
     };
 
-    core::Status moved = deps_.jobs->transition(job.id, jobs::JobState::Dispatched, job);
-    if (!moved.ok()) {
-        spdlog::error("job {}: cannot mark dispatched: {}", job.id, moved.error().message);
-        (void)fail_job(job, "storage error at dispatch", nullptr);
-        return moved.error();
-    }
     job.state = jobs::JobState::Dispatched;
     const dispatch::Priority priority = result.deprioritized   ? dispatch::Priority::Low
                                         : terms->high_priority ? dispatch::Priority::High
