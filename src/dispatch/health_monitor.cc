@@ -11,6 +11,9 @@
 namespace tollgate::dispatch {
 namespace {
 
+// A probe may take this long, whatever the interval: a busy worker (or a
+// busy gateway host) answering in 200 ms is slow, not down.
+constexpr int kProbeTimeoutMsMin = 1'000;
 constexpr int kProbeTimeoutMsMax = 2'000;
 constexpr const char* kOwnClientPrefix = "tollgate-";
 
@@ -61,7 +64,7 @@ void HealthMonitor::stop() {
 }
 
 void HealthMonitor::probe_all() {
-    const int timeout_ms = std::clamp(interval_ms_, 1, kProbeTimeoutMsMax);
+    const int timeout_ms = std::clamp(interval_ms_, kProbeTimeoutMsMin, kProbeTimeoutMsMax);
     for (const std::string& url : pools_.urls()) {
         {
             std::lock_guard lock(mu_);

@@ -1,7 +1,8 @@
 // Probes every worker now and then and reports to WorkerPools: reachable or
 // not, VRAM in use (GET /system_stats), and how many prompts of other
 // clients are queued there (GET /queue). One thread of its own; each round
-// probes the workers one after another, each call bounded by probe_timeout_ms.
+// probes the workers one after another, each call bounded by the interval
+// (at least 1 s, at most 2 s).
 #pragma once
 
 #include <condition_variable>
