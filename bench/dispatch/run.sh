@@ -152,21 +152,7 @@ EOF
 # Cores, load and the disk's fdatasync latency: the gateway commits to SQLite
 # and fsyncs every result, so its figures depend on them.
 conditions() {  # when
-  python3 - "$WORK" "$1" >>"$WORK/conditions.txt" <<'EOF'
-import os, sys, time
-path = os.path.join(sys.argv[1], "fsync-probe")
-fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-count = 200
-start = time.perf_counter()
-for _ in range(count):
-    os.write(fd, b"x" * 4096)
-    os.fdatasync(fd)
-us = (time.perf_counter() - start) / count * 1e6
-os.close(fd)
-os.unlink(path)
-print(f"{sys.argv[2]}: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
-      f"fdatasync of 4 KiB {us:.0f} us")
-EOF
+  python3 "$ROOT/bench/conditions.py" "$WORK" "$1" >>"$WORK/conditions.txt"
   tail -n 1 "$WORK/conditions.txt" >&2
 }
 

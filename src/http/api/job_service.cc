@@ -23,6 +23,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -97,13 +98,13 @@ std::string stored_result_path(const std::filesystem::path& data_dir,
 
 bool JobService::track(const std::string& job_id, const std::string& tenant) {
     std::lock_guard lock(inflight_mu_);
-    if (!tenant.empty()) {
-        int& count = tenant_inflight_[tenant];
-        if (deps_.tenant_jobs_max > 0 && count >= deps_.tenant_jobs_max) {
-            if (count == 0) tenant_inflight_.erase(tenant);
-            return false;
-        }
-        ++count;
+    // inflight_ holds at most the dispatcher's threads and queue (plus jobs
+    // being admitted), so counting it is cheap and keeps no second tally.
+    if (deps_.tenant_jobs_max > 0 && !tenant.empty()) {
+        const auto of_tenant =
+            std::count_if(inflight_.begin(), inflight_.end(),
+                          [&](const auto& e) { return e.second.tenant == tenant; });
+        if (of_tenant >= deps_.tenant_jobs_max) return false;
     }
     const bool fresh = inflight_.emplace(job_id, Inflight{tenant}).second;
     TOLLGATE_ASSERT(fresh);
@@ -113,14 +114,7 @@ bool JobService::track(const std::string& job_id, const std::string& tenant) {
 void JobService::untrack(const std::string& job_id) {
     {
         std::lock_guard lock(inflight_mu_);
-        auto it = inflight_.find(job_id);
-        if (it == inflight_.end()) return;
-        if (!it->second.tenant.empty()) {
-            auto count = tenant_inflight_.find(it->second.tenant);
-            TOLLGATE_ASSERT(count != tenant_inflight_.end() && count->second > 0);
-            if (--count->second == 0) tenant_inflight_.erase(count);
-        }
-        inflight_.erase(it);
+        inflight_.erase(job_id);
     }
     inflight_cv_.notify_all();
 }

@@ -227,7 +227,6 @@ class JobService {
     std::mutex inflight_mu_;
     std::condition_variable inflight_cv_;  // notified when a job is untracked
     std::map<std::string, Inflight> inflight_;
-    std::map<std::string, int> tenant_inflight_;  // jobs in inflight_ per non-empty tenant
     std::unique_ptr<ResultLinks> result_links_;
 };
 
