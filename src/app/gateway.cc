@@ -17,6 +17,7 @@
 #include "dispatch/health_monitor.h"
 #include "dispatch/scheduler.h"
 #include "dispatch/warm_up.h"
+#include "dispatch/worker_events.h"
 #include "dispatch/worker_pools.h"
 #include "http/api/api.h"
 #include "http/api/book_source.h"
@@ -108,6 +109,7 @@ struct Gateway::Parts {
     std::map<std::string, http::WorkflowRoute> routes;
     std::unique_ptr<dispatch::WorkerPools> pools;
     std::unique_ptr<dispatch::HealthMonitor> health;
+    std::unique_ptr<dispatch::WorkerEventHubs> events;
     std::shared_ptr<std::atomic<bool>> stopping = std::make_shared<std::atomic<bool>>(false);
     std::thread warm_up;
     std::unique_ptr<dispatch::Dispatcher> dispatcher;
@@ -158,6 +160,14 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
         *secret = std::move(kept).value();
     }
 
+    // Prompts are posted under one client id per gateway instance, kept in
+    // the data dir, so that after a restart the worker's socket of the new
+    // process receives the events of prompts the old one queued.
+    auto instance =
+        load_or_create_secret((std::filesystem::path(c.data_dir) / "instance_id").string());
+    if (!instance.ok()) return instance.error();
+    p->events = std::make_unique<dispatch::WorkerEventHubs>("tollgate-" + instance->substr(0, 16));
+
     for (const WorkflowConfig& w : c.workflows) {
         std::vector<dispatch::ParamBinding> bindings;
         for (const auto& [param, target] : w.params) {
@@ -179,12 +189,18 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     p->health = std::make_unique<dispatch::HealthMonitor>(*p->pools, c.health_interval_ms);
     const dispatch::RetryPolicy retries{c.retries_max, c.retry_execution_errors};
     dispatch::WorkerPools* pools_ptr = p->pools.get();
+    dispatch::WorkerEventHubs* hubs = p->events.get();
     p->dispatcher = std::make_unique<dispatch::Dispatcher>(
         c.concurrent_jobs_max, clock,
         static_cast<std::size_t>(c.concurrent_jobs_max) *
             dispatch::Dispatcher::kQueuedJobsPerThread,
-        [pools_ptr, retries](const dispatch::JobSpec& spec, const core::Clock& clk) {
-            return dispatch::run_with_retries(spec, *pools_ptr, retries, dispatch::run_job, clk);
+        [pools_ptr, retries, hubs](const dispatch::JobSpec& spec, const core::Clock& clk) {
+            return dispatch::run_with_retries(
+                spec, *pools_ptr, retries,
+                [hubs](const dispatch::JobSpec& s, const core::Clock& cl) {
+                    return dispatch::run_job(s, cl, hubs);
+                },
+                clk);
         });
 
     const Config* config_ptr = &p->config;
@@ -278,7 +294,11 @@ void Gateway::start_warm_up(Parts& p, const core::Clock& clock) {
         for (const WorkflowConfig* w : wanted) {
             const int warmed = dispatch::warm_up_pool(
                 *p.pools, w->name, p.routes.at(w->name).workflow, image, "png",
-                p.config.job_timeout_ms, p.stopping, dispatch::run_job, clock);
+                p.config.job_timeout_ms, p.stopping,
+                [&p](const dispatch::JobSpec& s, const core::Clock& cl) {
+                    return dispatch::run_job(s, cl, p.events.get());
+                },
+                clock);
             spdlog::info("pool {}: {} of {} workers warmed up", w->name, warmed, w->workers.size());
         }
     });
@@ -303,6 +323,7 @@ void Gateway::stop() {
     if (parts_->warm_up.joinable()) parts_->warm_up.join();
     parts_->server->stop();
     parts_->dispatcher->stop();
+    parts_->events.reset();  // every job has ended: no subscription is left
     parts_->health->stop();
     parts_->webhook_worker->stop();
     parts_.reset();

@@ -13,7 +13,7 @@ namespace tollgate::dispatch {
 Dispatcher::Dispatcher(int threads, const core::Clock& clock)
     : Dispatcher(threads, clock,
                  static_cast<std::size_t>(threads > 0 ? threads : 1) * kQueuedJobsPerThread,
-                 run_job) {}
+                 [](const JobSpec& spec, const core::Clock& c) { return run_job(spec, c); }) {}
 
 Dispatcher::Dispatcher(int threads, const core::Clock& clock, std::size_t queue_capacity,
                        Runner runner)

@@ -5,10 +5,16 @@
 // up) run by the same JobRun, so both paths share every step after queueing
 // rather than keeping a second copy that could drift.
 //
-// Resuming: the WebSocket is opened with the job's own client id before the
-// first look, because ComfyUI sends a prompt's events to whichever socket has
-// that id now; anything that happened before the socket opened is found in
-// /history by the first look, and anything after arrives as events.
+// Sockets: in the gateway every job of a worker shares that worker's socket
+// (WorkerEvents: one client id per gateway instance) and subscribes to its
+// prompt id before posting the prompt; without hubs (tests, tools) a job
+// opens a socket of its own under the client id "tollgate-<job id>".
+//
+// Resuming: the subscription (or socket) is opened before the first look,
+// because ComfyUI sends a prompt's events to whichever socket has the
+// prompt's client id now; anything that happened before is found in /history
+// by the first look, and anything after arrives as events. The instance's
+// client id survives restarts, so a resumed prompt's events still arrive.
 //
 // Waiting: the WebSocket is the fast path, but ComfyUI sockets can stall
 // silently and events are never replayed, so (a) after kWsQuietMs without an
@@ -35,6 +41,7 @@
 #include "core/limits.h"
 #include "dispatch/comfy_client.h"
 #include "dispatch/prompt_tracker.h"
+#include "dispatch/worker_events.h"
 
 namespace tollgate::dispatch {
 namespace {
@@ -72,9 +79,10 @@ JobOutcomeKind kind_before_queue(const core::Error& e) {
 
 class JobRun {
   public:
-    JobRun(const JobSpec& spec, const core::Clock& clock)
+    JobRun(const JobSpec& spec, const core::Clock& clock, WorkerEventHubs* hubs)
         : spec_(spec),
           clock_(clock),
+          hubs_(hubs),
           deadline_us_(
               clock.steady_us() +
               std::int64_t{std::clamp(spec.timeout_ms, 1, core::limits::kJobTimeoutMsMax)} * 1000) {
@@ -97,10 +105,15 @@ class JobRun {
     JobOutcome cancel();
     void report_progress(const ComfyEvent& event) const;
     bool started() const { return tracker_.state() != PromptTracker::State::Waiting || entry_; }
-    void open_watch();
+    void open_watch(const std::string& prompt_id);
+    bool has_socket() const { return watch_ || subscription_; }
+    core::Result<std::optional<ComfyEvent>> next_socket_event(int wait_ms);
+    void close_socket();
+    void resubscribe();
+    std::string client_id() const;
     void adopt(const std::string& prompt_id);
     JobOutcome follow();
-    std::optional<JobOutcome> queue(const nlohmann::json& graph);
+    std::optional<JobOutcome> queue(const nlohmann::json& graph, const std::string& proposed_id);
     std::optional<JobOutcome> wait();
     std::optional<JobOutcome> poll(bool check_queue);
     std::optional<JobOutcome> fetch_history();
@@ -110,10 +123,13 @@ class JobRun {
 
     const JobSpec& spec_;
     const core::Clock& clock_;
+    WorkerEventHubs* const hubs_;  // null: a WebSocket of the job's own
     const std::int64_t deadline_us_;
     JobOutcome outcome_;
     std::optional<ComfyClient> client_;
-    std::unique_ptr<PromptWatch> watch_;
+    std::unique_ptr<PromptWatch> watch_;               // without hubs_
+    std::shared_ptr<WorkerEvents> events_;             // with hubs_: the worker's socket
+    std::unique_ptr<EventSubscription> subscription_;  // with hubs_: this prompt's events
     PromptTracker tracker_;
     std::optional<HistoryEntry> entry_;  // set once history has the prompt
     std::string prompt_id_;  // the worker's id once queued (outcome_ is moved out by finish())
@@ -166,12 +182,14 @@ JobOutcome JobRun::run() {
     }
     if (cancel_requested()) return cancel();
 
-    open_watch();
+    const std::string proposed_id = core::uuid_v4();
+    open_watch(proposed_id);
     // Outputs go to a folder of the job's own ("tollgate/<job>/<job>_00001_.png"):
     // ComfyUI lists the folder of a filename_prefix on every save to number
     // the file, so one shared folder would slow every save as it fills.
     const std::string prefix = folder + "/" + spec_.job_id;
-    if (auto failed = queue(spec_.workflow->fill(uploaded->image_ref(), prefix, spec_.params)))
+    if (auto failed =
+            queue(spec_.workflow->fill(uploaded->image_ref(), prefix, spec_.params), proposed_id))
         return *failed;
     if (spec_.on_queued) spec_.on_queued(spec_.worker_url, prompt_id_);
     return follow();
@@ -187,7 +205,7 @@ JobOutcome JobRun::resume(const std::string& prompt_id) {
     client_.emplace(std::move(*client));
     spdlog::info("job {}: resuming prompt {} on {}", spec_.job_id, prompt_id, spec_.worker_url);
 
-    open_watch();
+    open_watch(prompt_id);
     adopt(prompt_id);
     // The first look decides between finished, lost and still to wait for;
     // an unanswered look only counts towards kPollFailuresMax, like any poll.
@@ -198,17 +216,61 @@ JobOutcome JobRun::resume(const std::string& prompt_id) {
     return follow();
 }
 
-// Connects the job's WebSocket; without one, wait() polls.
-void JobRun::open_watch() {
-    auto watch = PromptWatch::connect(
-        client_->address(), "tollgate-" + spec_.job_id,
-        std::min(std::max(remaining_ms(), 1), core::limits::kComfyRequestTimeoutMs));
+// Subscribes to `prompt_id` on the worker's shared WebSocket, or without
+// hubs connects a WebSocket of the job's own; without either, wait() polls.
+void JobRun::open_watch(const std::string& prompt_id) {
+    const int timeout_ms =
+        std::min(std::max(remaining_ms(), 1), core::limits::kComfyRequestTimeoutMs);
+    if (hubs_ != nullptr) {
+        auto events = hubs_->for_worker(spec_.worker_url);
+        if (!events) {
+            spdlog::warn("job {}: no WebSocket ({}); polling instead", spec_.job_id,
+                         reason_of(events.error()));
+            return;
+        }
+        events_ = std::move(*events);
+        auto subscription = events_->subscribe(prompt_id, timeout_ms);
+        if (subscription) {
+            subscription_ = std::move(*subscription);
+        } else {
+            spdlog::warn("job {}: no WebSocket ({}); polling instead", spec_.job_id,
+                         reason_of(subscription.error()));
+        }
+        return;
+    }
+    auto watch = PromptWatch::connect(client_->address(), client_id(), timeout_ms);
     if (watch) {
         watch_ = std::move(*watch);
     } else {
         spdlog::warn("job {}: no WebSocket ({}); polling instead", spec_.job_id,
                      reason_of(watch.error()));
     }
+}
+
+// The prompt's client_id: the worker's shared socket, or the job's own.
+std::string JobRun::client_id() const {
+    if (events_) return events_->client_id();
+    if (hubs_ != nullptr) return hubs_->client_id();
+    return "tollgate-" + spec_.job_id;
+}
+
+core::Result<std::optional<ComfyEvent>> JobRun::next_socket_event(int wait_ms) {
+    if (subscription_) return subscription_->next_event(wait_ms);
+    TOLLGATE_ASSERT(watch_);
+    return watch_->next_event(wait_ms);
+}
+
+void JobRun::close_socket() {
+    watch_.reset();
+    subscription_.reset();
+}
+
+// While polling: back onto the worker's socket once it is up again. The poll
+// that follows catches whatever happened in between.
+void JobRun::resubscribe() {
+    if (!events_ || prompt_id_.empty() || !events_->connected()) return;
+    auto subscription = events_->subscribe(prompt_id_, 0);
+    if (subscription) subscription_ = std::move(*subscription);
 }
 
 // From here on the run follows `prompt_id` on the worker.
@@ -229,15 +291,16 @@ JobOutcome JobRun::follow() {
     return result;
 }
 
-std::optional<JobOutcome> JobRun::queue(const nlohmann::json& graph) {
-    const std::string proposed_id = core::uuid_v4();
+std::optional<JobOutcome> JobRun::queue(const nlohmann::json& graph,
+                                        const std::string& proposed_id) {
     posted_ms_ = clock_.now_ms();
     arm();
-    auto queued = client_->queue_prompt(graph, "tollgate-" + spec_.job_id, proposed_id);
+    auto queued = client_->queue_prompt(graph, client_id(), proposed_id);
     if (queued) {
         if (queued->prompt_id != proposed_id) {
             spdlog::info("job {}: worker chose prompt id {} (old server)", spec_.job_id,
                          queued->prompt_id);
+            if (subscription_) subscription_->rekey(queued->prompt_id);
         }
         if (!queued->node_errors_summary.empty()) {
             spdlog::warn("job {}: queued with node errors: {}", spec_.job_id,
@@ -280,17 +343,16 @@ std::optional<JobOutcome> JobRun::wait() {
             std::chrono::duration_cast<std::chrono::milliseconds>(RealClock::now() - last_news)
                 .count(),
             kWsQuietMs));
-        if (watch_) {
+        if (has_socket()) {
             if (quiet_ms >= kWsQuietMs) {  // a stalled socket? look at /history anyway
                 last_news = RealClock::now();
                 if (auto failed = poll(/*check_queue=*/false)) return failed;
                 continue;
             }
-            auto event =
-                watch_->next_event(std::min({left, kWsQuietMs - quiet_ms, kCancelCheckMs}));
+            auto event = next_socket_event(std::min({left, kWsQuietMs - quiet_ms, kCancelCheckMs}));
             if (!event) {
                 spdlog::warn("job {}: {}; polling instead", spec_.job_id, reason_of(event.error()));
-                watch_.reset();
+                close_socket();
                 const auto state = tracker_.state();
                 if (state == PromptTracker::State::Failed ||
                     state == PromptTracker::State::Interrupted) {
@@ -305,6 +367,7 @@ std::optional<JobOutcome> JobRun::wait() {
             }
         } else if (quiet_ms >= kPollIntervalMs) {
             last_news = RealClock::now();
+            resubscribe();
             if (auto failed = poll(/*check_queue=*/true)) return failed;
         } else {
             std::this_thread::sleep_for(std::chrono::milliseconds(
@@ -373,7 +436,7 @@ std::optional<JobOutcome> JobRun::fetch_history() {
 }
 
 JobOutcome JobRun::collect() {
-    watch_.reset();
+    close_socket();
     if (cancel_requested()) return cancel();
     if (tracker_.state() == PromptTracker::State::Failed) {
         return finish(JobOutcomeKind::ExecutionFailed, tracker_.error_message());
@@ -475,7 +538,7 @@ JobOutcome JobRun::cancel() {
 }
 
 void JobRun::cleanup() {
-    watch_.reset();
+    close_socket();
     if (prompt_id_.empty() || !client_) return;
     client_->set_request_timeout_ms(kCleanupTimeoutMs);
     if (auto status = client_->delete_history(prompt_id_); !status) {
@@ -507,12 +570,19 @@ const char* to_string(JobOutcomeKind kind) {
 }
 
 JobOutcome run_job(const JobSpec& spec, const core::Clock& clock) {
-    if (!spec.resume_prompt_id.empty()) return JobRun(spec, clock).resume(spec.resume_prompt_id);
-    return JobRun(spec, clock).run();
+    return run_job(spec, clock, nullptr);
 }
 
-JobOutcome resume_job(const JobSpec& spec, const std::string& prompt_id, const core::Clock& clock) {
-    return JobRun(spec, clock).resume(prompt_id);
+JobOutcome run_job(const JobSpec& spec, const core::Clock& clock, WorkerEventHubs* hubs) {
+    if (!spec.resume_prompt_id.empty()) {
+        return JobRun(spec, clock, hubs).resume(spec.resume_prompt_id);
+    }
+    return JobRun(spec, clock, hubs).run();
+}
+
+JobOutcome resume_job(const JobSpec& spec, const std::string& prompt_id, const core::Clock& clock,
+                      WorkerEventHubs* hubs) {
+    return JobRun(spec, clock, hubs).resume(prompt_id);
 }
 
 }  // namespace tollgate::dispatch

@@ -106,8 +106,14 @@ struct JobOutcome {
     std::int64_t vram_peak_bytes = 0;
 };
 
+class WorkerEventHubs;
+
 // `clock` gives the deadline (steady_us) and the posting time (now_ms); the
 // network waits themselves run on real time, so pass SystemClock in production.
+// With `hubs`, the job follows its prompt on its worker's shared WebSocket
+// (see worker_events.h) and posts it under the hubs' client id; without, it
+// opens a WebSocket of its own under the client id "tollgate-<job id>".
+JobOutcome run_job(const JobSpec& spec, const core::Clock& clock, WorkerEventHubs* hubs);
 JobOutcome run_job(const JobSpec& spec, const core::Clock& clock);
 
 // Follows `prompt_id`, which an earlier run_job() queued on spec.worker_url,
@@ -125,6 +131,7 @@ JobOutcome run_job(const JobSpec& spec, const core::Clock& clock);
 // Never WorkerUnreachable: the prompt was queued, so the job is not safe to
 // run elsewhere without settling this one. queue_wait_ms is 0 (the posting
 // time died with the earlier process).
-JobOutcome resume_job(const JobSpec& spec, const std::string& prompt_id, const core::Clock& clock);
+JobOutcome resume_job(const JobSpec& spec, const std::string& prompt_id, const core::Clock& clock,
+                      WorkerEventHubs* hubs = nullptr);
 
 }  // namespace tollgate::dispatch

@@ -187,6 +187,29 @@ class EventsTest(DispatchCase):
         self.assertEqual(r.status, 404, r.body)
 
 
+class SharedSocketTest(DispatchCase):
+    def test_jobs_on_a_worker_share_one_client_id_kept_in_the_data_dir(self):
+        worker = self.start_comfysim("w", ["--cost-base-s", "1", "--cost-per-mp-s", "0"])
+        self.base = self.start_gateway({"person": [worker]})
+        _, key = self.new_account(100)
+        jobs = [self.submit(key) for _ in range(2)]
+
+        def client_ids():
+            body = request("GET", worker + "/queue").json()
+            items = body["queue_running"] + body["queue_pending"]
+            # [number, prompt_id, prompt, extra_data, outputs]
+            return [item[3].get("client_id") for item in items] if len(items) == 2 else None
+
+        ids = wait_for(client_ids, what="both prompts on the worker")
+        # Both prompts went out under one client id: their events reach one socket.
+        self.assertEqual(len(set(ids)), 1, ids)
+        with open(os.path.join(self.data_dir(), "instance_id")) as f:
+            self.assertEqual(ids[0], "tollgate-" + f.read().strip()[:16])
+        states = [self.wait_final(key, job)["state"] for job in jobs]
+        self.assertEqual(states, ["succeeded", "succeeded"])
+        self.assert_settled(key, 100, 20)
+
+
 class RoutingTest(DispatchCase):
     def test_jobs_follow_the_warm_worker_and_report_their_cost(self):
         args = ["--cost-base-s", "0.3", "--cost-per-mp-s", "0", "--cold-start-s", "0.5"]
