@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/api/api.h"
+#include "http/api/api_helpers.h"
 #include "http_api/fixture.h"
 
 namespace tollgate::http {
@@ -83,6 +84,13 @@ TEST_F(AdminMoneyTest, AdjustmentRefusesBadInput) {
     EXPECT_EQ(adjust(R"({"tokens": 5, "reason": ""})").status, 400);
     EXPECT_EQ(adjust(R"({"tokens": 5, "reason": "x", "key": 7})").status, 400);
     EXPECT_EQ(adjust("not json").status, 400);
+    // Nested deeper than the API's bodies ever are: refused before parsing.
+    const std::string deep = R"({"tokens": 5, "reason": "x", "extra": )" +
+                             std::string(kJsonBodyDepthMax, '[') +
+                             std::string(kJsonBodyDepthMax, ']') + "}";
+    const Response nested = adjust(deep);
+    EXPECT_EQ(nested.status, 400);
+    EXPECT_NE(nested.body.find("nests deeper"), std::string::npos) << nested.body;
     EXPECT_EQ(
         admin("/admin/accounts/acct_missing/adjustments", R"({"tokens": 5, "reason": "x"})").status,
         404);

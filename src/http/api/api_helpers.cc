@@ -1,6 +1,7 @@
 #include "http/api/api_helpers.h"
 
 #include "core/limits.h"
+#include "dispatch/json_guard.h"
 #include "http/api/error_map.h"
 
 namespace tollgate::http {
@@ -17,6 +18,11 @@ Response not_found() { return error_response("not_found", "no such resource"); }
 core::Result<nlohmann::json> json_body(const Request& request) {
     if (request.body.size() > static_cast<std::size_t>(core::limits::kJsonBodyBytesMax)) {
         return core::make_error("payload_too_large", "JSON body is too large");
+    }
+    // Parsing is iterative, but copying and dumping a value recurse.
+    if (!dispatch::json_depth_within(request.body, kJsonBodyDepthMax)) {
+        return core::make_error("invalid_json", "the body nests deeper than " +
+                                                    std::to_string(kJsonBodyDepthMax) + " levels");
     }
     nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
     if (body.is_discarded() || !body.is_object()) {

@@ -12,8 +12,12 @@ namespace tollgate::http {
 Response json_response(int status, const nlohmann::json& body);
 // The 404 of a path no route serves.
 Response not_found();
+// Request bodies nest no deeper than this (the API's own are 2-3 levels deep).
+inline constexpr int kJsonBodyDepthMax = 16;
+
 // The request body as a JSON object, at most core::limits::kJsonBodyBytesMax
-// bytes. Errors: "payload_too_large", "invalid_json".
+// bytes and kJsonBodyDepthMax levels deep. Errors: "payload_too_large",
+// "invalid_json".
 core::Result<nlohmann::json> json_body(const Request& request);
 // An optional string field of a JSON body: "" when absent, error `code` when
 // present but not a string.
