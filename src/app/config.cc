@@ -257,9 +257,10 @@ core::Status parse_results(const toml::table& root, const std::string& source,
 core::Status parse_webhooks(const toml::table& root, const std::string& source, Config& c) {
     const toml::table* w = root["webhooks"].as_table();
     if (w == nullptr) return {};
-    core::Status s = check_keys(
-        *w, {"attempts_max", "backoff_initial_ms", "backoff_max_ms", "timeout_ms", "secret"},
-        source, "webhooks");
+    core::Status s = check_keys(*w,
+                                {"attempts_max", "backoff_initial_ms", "backoff_max_ms",
+                                 "timeout_ms", "secret", "allow_private_addresses"},
+                                source, "webhooks");
     if (!s.ok()) return s;
     std::int64_t attempts = c.webhook_attempts_max, timeout = c.webhook_timeout_ms;
     if (!(s = read_int(*w, "attempts_max", 1, core::limits::kWebhookAttemptsMax, source, "webhooks",
@@ -283,6 +284,11 @@ core::Status parse_webhooks(const toml::table& root, const std::string& source, 
     }
     if (!(s = read_int(*w, "timeout_ms", 100, core::limits::kWebhookTimeoutMsMax, source,
                        "webhooks", &timeout))
+             .ok()) {
+        return s;
+    }
+    if (!(s = read_bool(*w, "allow_private_addresses", source, "webhooks",
+                        &c.webhook_allow_private_addresses))
              .ok()) {
         return s;
     }

@@ -59,6 +59,9 @@ struct Config {
     std::int64_t webhook_backoff_max_ms = 600'000;
     int webhook_timeout_ms = 10'000;
     std::string webhook_secret;  // empty: generated once and kept in the data dir
+    // Deliver to loopback, private and link-local addresses too (a receiver on
+    // the operator's own network). Off: only public addresses (SSRF guard).
+    bool webhook_allow_private_addresses = false;
 };
 
 core::Result<Config> load_config(const std::string& path);

@@ -234,13 +234,16 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     deps.result_url_ttl_s = c.result_url_ttl_s;
     deps.webhooks = p->webhooks.get();
     deps.webhook_secret = webhook_secret;
+    const http::Reach webhook_reach =
+        c.webhook_allow_private_addresses ? http::Reach::Anywhere : http::Reach::PublicOnly;
+    deps.webhook_reach = webhook_reach;
     Parts* parts = p.get();
     // Set below, before any job can end (recovery and the server come after).
     deps.on_webhook_queued = [parts]() {
         if (parts->webhook_worker) parts->webhook_worker->wake();
     };
     p->service = std::make_unique<http::JobService>(std::move(deps));
-    p->http_client = http::make_http_client();
+    p->http_client = http::make_http_client(webhook_reach);
     http::WebhookPolicy policy{c.webhook_attempts_max, c.webhook_backoff_initial_ms,
                                c.webhook_backoff_max_ms, c.webhook_timeout_ms};
     p->deliverer = std::make_unique<http::WebhookDeliverer>(

@@ -50,6 +50,7 @@ TEST_F(ResultsConfigTest, DefaultsLeaveTheDirAndSecretsToTheDataDir) {
     EXPECT_EQ(c->webhook_backoff_max_ms, 600'000);
     EXPECT_EQ(c->webhook_timeout_ms, 10'000);
     EXPECT_EQ(c->webhook_secret, "");
+    EXPECT_FALSE(c->webhook_allow_private_addresses);
 }
 
 TEST_F(ResultsConfigTest, ReadsEveryKeyAndResolvesTheDir) {
@@ -64,6 +65,7 @@ backoff_initial_ms = 50
 backoff_max_ms = 400
 timeout_ms = 2000
 secret = "fedcba9876543210fedc"
+allow_private_addresses = true
 )");
     ASSERT_TRUE(c.ok()) << c.error().message;
     EXPECT_EQ(c->results_dir, dir_.file("out/results"));
@@ -74,6 +76,7 @@ secret = "fedcba9876543210fedc"
     EXPECT_EQ(c->webhook_backoff_max_ms, 400);
     EXPECT_EQ(c->webhook_timeout_ms, 2000);
     EXPECT_EQ(c->webhook_secret, "fedcba9876543210fedc");
+    EXPECT_TRUE(c->webhook_allow_private_addresses);
 }
 
 TEST_F(ResultsConfigTest, OutOfRangeValuesAreRefusedByName) {
@@ -81,7 +84,8 @@ TEST_F(ResultsConfigTest, OutOfRangeValuesAreRefusedByName) {
                             "[results]\nurl_secret = \"short\"\n", "[results]\nlinks = 1\n",
                             "[webhooks]\nattempts_max = 0\n", "[webhooks]\nattempts_max = 1000\n",
                             "[webhooks]\nbackoff_initial_ms = 5000\nbackoff_max_ms = 1000\n",
-                            "[webhooks]\ntimeout_ms = 3600000\n"}) {
+                            "[webhooks]\ntimeout_ms = 3600000\n",
+                            "[webhooks]\nallow_private_addresses = \"yes\"\n"}) {
         auto c = parse(bad);
         ASSERT_FALSE(c.ok()) << bad;
         EXPECT_EQ(c.error().code, "invalid_config");

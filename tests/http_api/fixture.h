@@ -153,6 +153,7 @@ class GatewayFixture : public ::testing::Test {
         deps.webhooks = webhooks_.get();
         deps.webhook_secret = kWebhookSecret;
         deps.on_webhook_queued = [this]() { ++webhooks_queued_; };
+        deps.webhook_reach = webhook_reach_;
         service_ = std::make_unique<JobService>(std::move(deps));
         api_ =
             std::make_unique<Api>(*service_, *ledger_, *jobs_, clock_, ApiOptions{"admin-secret"});
@@ -287,6 +288,8 @@ class GatewayFixture : public ::testing::Test {
     std::vector<std::string> ran_;  // job ids in the order the runner got them
     std::string results_dir_;       // set before SetUp(); empty: <data>/results
     std::atomic<int> webhooks_queued_{0};
+    // Receivers in these tests listen on 127.0.0.1; set before SetUp() to test the guard.
+    Reach webhook_reach_ = Reach::Anywhere;
     static constexpr const char* kResultUrlSecret = "result-url-secret-for-tests";
     static constexpr const char* kWebhookSecret = "webhook-secret-for-tests";
 };

@@ -129,7 +129,7 @@ class WebhookTest : public testing_support::GatewayFixture {
     }
 
     std::string key_;
-    std::unique_ptr<HttpClient> client_ = make_http_client();
+    std::unique_ptr<HttpClient> client_ = make_http_client(Reach::Anywhere);
 };
 
 TEST_F(WebhookTest, ASucceededJobIsPostedSignedWithItsResultLink) {
@@ -326,6 +326,44 @@ TEST_F(WebhookTest, AnInvalidWebhookUrlIs400AndHoldsNothing) {
     EXPECT_EQ(after.held, core::Tokens(0));
     EXPECT_EQ(jobs_->count_unfinished(account_).value(), 0);
     EXPECT_EQ(jobs_->recent(account_, 0).value().count, 0);
+}
+
+// The default rule: webhooks go only to public addresses.
+class PublicWebhookTest : public WebhookTest {
+  protected:
+    void SetUp() override {
+        webhook_reach_ = Reach::PublicOnly;
+        WebhookTest::SetUp();
+    }
+};
+
+TEST_F(PublicWebhookTest, AnInternalAddressIsRefusedAtSubmitAndHoldsNothing) {
+    for (const std::string bad :
+         {std::string("http://127.0.0.1:8188/interrupt"), std::string("http://10.0.0.7/hook"),
+          std::string("http://169.254.169.254/latest/meta-data"),
+          std::string("http://[::1]:8080/admin"), std::string("http://[::ffff:192.168.0.1]/")}) {
+        Response r = call("POST", "/v1/jobs", "workflow=person&webhook_url=" + percent_encode(bad),
+                          testing_support::png(800, 600));
+        EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+        EXPECT_EQ(json::parse(r.body)["error"]["code"], "invalid_webhook_url") << bad;
+    }
+    EXPECT_EQ(balance().held, core::Tokens(0));
+    EXPECT_EQ(jobs_->recent(account_, 0).value().count, 0);
+}
+
+TEST_F(PublicWebhookTest, ANameThatResolvesInsideIsGivenUpAtTheFirstAttempt) {
+    Receiver receiver(0);
+    // Accepted at submit (a name), refused when the delivery resolves it.
+    const std::string url = "http://localhost" + receiver.url().substr(receiver.url().rfind(':'));
+    const std::string job_id = run_job(url);
+    auto guarded = make_http_client(Reach::PublicOnly);
+    WebhookDeliverer d(*webhooks_, *guarded, service_->result_links(), kWebhookSecret,
+                       {4, 1000, 8000, 2000}, clock_);
+    EXPECT_EQ(d.run_due(64).value(), 1);
+    jobs::WebhookDelivery row = outbox_row(job_id);
+    EXPECT_EQ(row.state, jobs::DeliveryState::Failed);  // no retries: waiting will not help
+    EXPECT_NE(row.last_error.find("http_forbidden_address"), std::string::npos) << row.last_error;
+    EXPECT_TRUE(receiver.received().empty());
 }
 
 }  // namespace

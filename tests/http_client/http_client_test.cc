@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -29,7 +30,7 @@ class HttpClientTest : public ::testing::Test {
     }
 
     std::unique_ptr<Server> server_;
-    std::unique_ptr<HttpClient> client_ = make_http_client();
+    std::unique_ptr<HttpClient> client_ = make_http_client(Reach::Anywhere);
 };
 
 TEST_F(HttpClientTest, PostsTheBodyAndHeadersAndReturnsTheStatus) {
@@ -57,6 +58,33 @@ TEST_F(HttpClientTest, PostsTheBodyAndHeadersAndReturnsTheStatus) {
     EXPECT_EQ(seen.header("content-type"), "application/json");
     EXPECT_EQ(seen.header("tollgate-signature"), "t=1,v1=ab");
     EXPECT_EQ(seen.header("host"), "127.0.0.1:" + std::to_string(server_->port()));
+}
+
+TEST_F(HttpClientTest, APublicOnlyClientNeverConnectsToAnInternalAddress) {
+    std::atomic<int> requests{0};
+    start([&](const Request&) {
+        ++requests;
+        Response out;
+        out.status = 204;
+        return out;
+    });
+    auto guarded = make_http_client(Reach::PublicOnly);
+    for (const std::string host : {std::string("127.0.0.1"), std::string("localhost")}) {
+        HttpPost post;
+        post.url = url();
+        post.url.host = host;  // "localhost" resolves to loopback: judged after resolving
+        post.body = "{}";
+        auto answer = guarded->post(post);
+        ASSERT_FALSE(answer.ok()) << host;
+        EXPECT_EQ(answer.error().code, "http_forbidden_address") << host;
+    }
+    EXPECT_EQ(requests.load(), 0);
+    // The same receiver is reached by a client allowed anywhere.
+    HttpPost post;
+    post.url = url();
+    post.body = "{}";
+    ASSERT_TRUE(client_->post(post).ok());
+    EXPECT_EQ(requests.load(), 1);
 }
 
 TEST_F(HttpClientTest, AnErrorStatusIsAnAnswerNotAnError) {

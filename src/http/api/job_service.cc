@@ -229,7 +229,7 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         if (deps_.webhooks == nullptr) {
             return core::make_error("invalid_webhook_url", "webhooks are not enabled");
         }
-        if (core::Status valid = validate_webhook_url(webhook_url); !valid.ok()) {
+        if (core::Status valid = validate_webhook_url(webhook_url, deps_.webhook_reach); !valid.ok()) {
             return valid.error();
         }
     }

@@ -28,6 +28,7 @@
 #include "http/api/job_events.h"
 #include "http/api/plan_service.h"
 #include "http/api/result_links.h"
+#include "http/client/http_client.h"
 #include "image/digest.h"
 #include "image/probe.h"
 #include "jobs/job_store.h"
@@ -71,6 +72,8 @@ struct JobServiceDeps {
     jobs::WebhookOutbox* webhooks = nullptr;
     // Derives each account's webhook signing key (see http/api/webhooks.h).
     std::string webhook_secret;
+    // Which webhook_url addresses are accepted (see http/client/address_policy.h).
+    Reach webhook_reach = Reach::PublicOnly;
     // Called after a transaction that queued a delivery has committed.
     std::function<void()> on_webhook_queued;
     int job_timeout_ms = 600'000;

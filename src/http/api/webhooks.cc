@@ -17,14 +17,31 @@
 #include "core/assert.h"
 #include "core/hash.h"
 #include "core/limits.h"
+#include "http/client/address_policy.h"
 #include "http/codec/url.h"
 
 namespace tollgate::http {
+namespace {
 
-core::Status validate_webhook_url(std::string_view url) {
+bool is_ip_literal(const std::string& host) {
+    return host.find(':') != std::string::npos ||
+           host.find_first_not_of("0123456789.") == std::string::npos;
+}
+
+}  // namespace
+
+core::Status validate_webhook_url(std::string_view url, Reach reach) {
     auto parsed = parse_http_url(url, core::limits::kWebhookUrlBytesMax);
     if (!parsed.ok()) {
         return core::make_error("invalid_webhook_url", "webhook_url: " + parsed.error().message);
+    }
+    // An address literal is judged now; a name when each delivery resolves it.
+    if (reach == Reach::PublicOnly && is_ip_literal(parsed->host) &&
+        !is_public_address(parsed->host)) {
+        return core::make_error("invalid_webhook_url",
+                                "webhook_url: " + parsed->host_header() +
+                                    " is not a public address (loopback, private, link-local "
+                                    "or reserved)");
     }
     return {};
 }
@@ -143,7 +160,9 @@ core::Status WebhookDeliverer::attempt(const jobs::WebhookDelivery& d) {
     } else {
         outcome.error = answer.error().code + ": " + answer.error().message;
     }
-    if (attempts_after >= policy_.attempts_max) {
+    // An address the gateway will not call does not become callable by waiting.
+    const bool hopeless = !answer.ok() && answer.error().code == "http_forbidden_address";
+    if (attempts_after >= policy_.attempts_max || hopeless) {
         outcome.state_after = jobs::DeliveryState::Failed;
         spdlog::warn("webhook for job {} failed after {} attempts: {}", d.job_id, attempts_after,
                      outcome.error);

@@ -46,8 +46,10 @@ struct WebhookPolicy {
 };
 
 // Checks a client's webhook_url: an http:// URL with a host, at most
-// kWebhookUrlBytesMax bytes. Error "invalid_webhook_url".
-core::Status validate_webhook_url(std::string_view url);
+// kWebhookUrlBytesMax bytes, and under Reach::PublicOnly not an address
+// literal that is_public_address() refuses (names are judged when each
+// delivery resolves them). Error "invalid_webhook_url".
+core::Status validate_webhook_url(std::string_view url, Reach reach);
 
 // The account's signing key (lowercase hex), from the gateway's webhook secret.
 std::string webhook_signing_key(std::string_view webhook_secret, std::string_view account_id);

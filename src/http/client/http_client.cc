@@ -21,6 +21,7 @@
 #include <chrono>
 
 #include "core/limits.h"
+#include "http/client/address_policy.h"
 
 namespace tollgate::http {
 namespace {
@@ -80,6 +81,8 @@ core::Error transfer_error(const beast::error_code& ec, const HttpUrl& url) {
 
 class BeastHttpClient final : public HttpClient {
   public:
+    explicit BeastHttpClient(Reach reach) : reach_(reach) {}
+
     core::Result<HttpAnswer> post(const HttpPost& request) override {
         const int timeout_ms =
             std::clamp(request.timeout_ms, 1, core::limits::kWebhookTimeoutMsMax);
@@ -89,6 +92,18 @@ class BeastHttpClient final : public HttpClient {
         asio::io_context ioc;  // declared first: destroyed after everything using it
         auto endpoints = resolve(ioc, url, deadline);
         if (!endpoints.ok()) return endpoints.error();
+        if (reach_ == Reach::PublicOnly) {
+            // Judged on what the name resolves to now, not when it was given.
+            std::erase_if(*endpoints, [](const tcp::endpoint& e) {
+                return !is_public_address(e.address().to_string());
+            });
+            if (endpoints->empty()) {
+                return core::make_error("http_forbidden_address",
+                                        url.host_header() +
+                                            " is not a public address (loopback, private, "
+                                            "link-local or reserved); nothing was sent");
+            }
+        }
 
         beast::tcp_stream stream(ioc);
         beast::error_code ec;
@@ -139,10 +154,15 @@ class BeastHttpClient final : public HttpClient {
         stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
         return HttpAnswer{static_cast<int>(parser.get().result_int())};
     }
+
+  private:
+    const Reach reach_;
 };
 
 }  // namespace
 
-std::unique_ptr<HttpClient> make_http_client() { return std::make_unique<BeastHttpClient>(); }
+std::unique_ptr<HttpClient> make_http_client(Reach reach) {
+    return std::make_unique<BeastHttpClient>(reach);
+}
 
 }  // namespace tollgate::http

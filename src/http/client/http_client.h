@@ -18,6 +18,9 @@
 //   "http_timeout"           the request began but no complete answer came in time
 //   "http_connection_lost"   the connection broke or the answer was not HTTP
 //   "http_response_too_large" the answer's headers or body exceeded their limit
+//   "http_forbidden_address" under Reach::PublicOnly, the host resolved only to
+//                            addresses that are not public (address_policy.h);
+//                            nothing was sent
 #pragma once
 
 #include <memory>
@@ -49,6 +52,12 @@ class HttpClient {
     virtual core::Result<HttpAnswer> post(const HttpPost& request) = 0;
 };
 
-std::unique_ptr<HttpClient> make_http_client();
+// Which resolved addresses a client may connect to.
+enum class Reach {
+    PublicOnly,  // only is_public_address() ones: calls made for clients (webhooks)
+    Anywhere,    // any: an operator who runs receivers on a private network, and tests
+};
+
+std::unique_ptr<HttpClient> make_http_client(Reach reach);
 
 }  // namespace tollgate::http
