@@ -361,6 +361,43 @@ TEST(ServerTest, HeaderOverLimitGets431) {
     EXPECT_TRUE(client.closed_by_server());
 }
 
+// Slowloris: a client that never starts a request, or sends one byte at a
+// time, holds a connection only until its timeout.
+TEST(ServerTest, AnIdleConnectionIsClosedAfterTheIdleTimeout) {
+    ServerOptions options;
+    options.idle_timeout_ms = 200;
+    auto server = start_server(options, [](const Request&) { return text("ok"); });
+    RawClient client(server->port());
+    const auto start = steady_clock::now();
+    EXPECT_TRUE(client.closed_by_server());  // within kReadTimeout (5 s), not never
+    EXPECT_GE(steady_clock::now() - start, 150ms);
+}
+
+TEST(ServerTest, ATrickledRequestIsCutAtTheRequestTimeout) {
+    ServerOptions options;
+    options.idle_timeout_ms = 5'000;
+    options.request_timeout_ms = 300;
+    std::atomic<int> handled{0};
+    auto server = start_server(options, [&](const Request&) {
+        ++handled;
+        return text("ok");
+    });
+    RawClient client(server->port());
+    // One header byte every 20 ms: each byte resets no timer, the request's does not move.
+    const std::string request = get("/", "X-Slow: " + std::string(200, 's') + "\r\n");
+    bool cut = false;
+    for (char c : request) {
+        if (!client.send_all(std::string_view(&c, 1))) {
+            cut = true;
+            break;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    // 200-odd bytes at 20 ms each take 4 s: far past the 300 ms the request may take.
+    EXPECT_TRUE(cut || client.closed_by_server());
+    EXPECT_EQ(handled.load(), 0);
+}
+
 TEST(ServerTest, MalformedRequestGets400AndClose) {
     std::atomic<int> calls{0};
     auto server = start_server({}, [&](const Request&) {
