@@ -123,6 +123,10 @@ concurrent_jobs_max = $CONCURRENT_JOBS
 account_jobs_max = 0
 ${WORKER_JOBS:+worker_jobs_max = $WORKER_JOBS}
 job_timeout_ms = 60000
+# One image is sent over and over: measure dispatch, not the reuse of results.
+[dedupe]
+policy = "allow"
+near_policy = "allow"
 [pricing]
 book = "pricing.toml"
 [workflows.person]

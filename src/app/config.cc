@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "core/limits.h"
 #include "dispatch/health_monitor.h"
@@ -297,6 +298,82 @@ core::Status parse_webhooks(const toml::table& root, const std::string& source, 
     return read_secret(*w, "secret", source, "webhooks", &c.webhook_secret);
 }
 
+// Reads an optional string key that must be one of `names` (parsed by `parse`).
+template <typename Enum, typename Parse>
+core::Status read_choice(const toml::table& t, const char* key, const std::string& source,
+                         const std::string& table_name, std::string_view names, Parse parse,
+                         Enum* out) {
+    std::string text;
+    core::Status s = read_string(t, key, source, table_name, &text);
+    if (!s.ok() || t.get(key) == nullptr) return s;
+    auto value = parse(text);
+    if (!value) {
+        return config_error(source, t.get(key)->source(),
+                            table_name + "." + key + " must be one of " + std::string(names) +
+                                " (got \"" + text + "\")");
+    }
+    *out = *value;
+    return {};
+}
+
+core::Status parse_dedupe(const toml::table& root, const std::string& source, Config& c) {
+    const toml::table* d = root["dedupe"].as_table();
+    if (d == nullptr) return {};
+    const std::string t = "dedupe";
+    core::Status s = check_keys(
+        *d, {"window_s", "policy", "near_policy", "near_distance_max", "scope"}, source, t);
+    if (!s.ok()) return s;
+    jobs::DedupeSettings& out = c.dedupe;
+    if (!(s = read_int(*d, "window_s", 1, core::limits::kDedupeWindowSecondsMax, source, t,
+                       &out.window_s))
+             .ok()) {
+        return s;
+    }
+    if (!(s = read_small_int(*d, "near_distance_max", 0, core::limits::kNearDistanceMax, source, t,
+                             &out.near_distance_max))
+             .ok()) {
+        return s;
+    }
+    if (!(s = read_choice(*d, "policy", source, t, "\"reuse\", \"reject\" or \"allow\"",
+                          jobs::parse_dedupe_policy, &out.policy))
+             .ok()) {
+        return s;
+    }
+    if (!(s = read_choice(*d, "near_policy", source, t,
+                          "\"flag\", \"reuse\", \"reject\" or \"allow\"",
+                          jobs::parse_near_dedupe_policy, &out.near_policy))
+             .ok()) {
+        return s;
+    }
+    return read_choice(*d, "scope", source, t, "\"account\" or \"tenant\"",
+                       jobs::parse_dedupe_scope, &out.scope);
+}
+
+core::Status parse_rate_limits(const toml::table& root, const std::string& source, Config& c) {
+    const toml::table* r = root["rate_limits"].as_table();
+    if (r == nullptr) return {};
+    const std::string t = "rate_limits";
+    core::Status s = check_keys(*r,
+                                {"requests_per_minute", "burst_requests", "upload_bytes_per_minute",
+                                 "burst_upload_bytes", "accounts_max"},
+                                source, t);
+    if (!s.ok()) return s;
+    const std::tuple<const char*, std::int64_t, std::int64_t*> ints[] = {
+        {"requests_per_minute", core::limits::kRateRequestsPerMinuteMax,
+         &c.rate_limits.requests_per_minute},
+        {"burst_requests", core::limits::kRateRequestsPerMinuteMax, &c.rate_limits.burst_requests},
+        {"upload_bytes_per_minute", core::limits::kRateUploadBytesPerMinuteMax,
+         &c.rate_limits.upload_bytes_per_minute},
+        {"burst_upload_bytes", core::limits::kRateUploadBytesPerMinuteMax,
+         &c.rate_limits.burst_upload_bytes},
+    };
+    for (const auto& [key, max, out] : ints) {
+        if (!(s = read_int(*r, key, 0, max, source, t, out)).ok()) return s;
+    }
+    return read_small_int(*r, "accounts_max", 1, core::limits::kRateLimitAccountsMax, source, t,
+                          &c.rate_limit_accounts_max);
+}
+
 }  // namespace
 
 core::Status check_book_against_workflows(const pricing::PriceBook& book, const Config& c) {
@@ -346,15 +423,18 @@ core::Result<Config> parse_config(std::string_view toml_text, const std::string&
     c.source_path = source_path;
     std::string base_dir = std::filesystem::path(source_path).parent_path().string();
     if (base_dir.empty()) base_dir = ".";
-    core::Status s =
-        check_keys(root, {"server", "dispatch", "pricing", "workflows", "results", "webhooks"},
-                   source_path, "(top level)");
+    core::Status s = check_keys(root,
+                                {"server", "dispatch", "pricing", "workflows", "results",
+                                 "webhooks", "dedupe", "rate_limits"},
+                                source_path, "(top level)");
     if (!s.ok()) return s.error();
     if (!(s = parse_server(root, source_path, base_dir, c)).ok()) return s.error();
     if (!(s = parse_dispatch(root, source_path, c)).ok()) return s.error();
     if (!(s = parse_pricing(root, source_path, base_dir, c)).ok()) return s.error();
     if (!(s = parse_results(root, source_path, base_dir, c)).ok()) return s.error();
     if (!(s = parse_webhooks(root, source_path, c)).ok()) return s.error();
+    if (!(s = parse_dedupe(root, source_path, c)).ok()) return s.error();
+    if (!(s = parse_rate_limits(root, source_path, c)).ok()) return s.error();
     if (!(s = parse_workflows(root, source_path, base_dir, c)).ok()) return s.error();
     auto book = pricing::load_price_book(c.price_book_path);
     if (!book.ok()) return book.error();

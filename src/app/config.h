@@ -2,9 +2,9 @@
 // names.
 //
 // Owns: parsing and validating [server], [dispatch], [pricing], [results],
-// [webhooks] and [workflows.*]. [pricing] book names the price book file, which pricing/
-// parses (and which a reload reads again). Relative paths are resolved
-// against the config file's directory. Errors name the file and the key.
+// [webhooks], [dedupe], [rate_limits] and [workflows.*]. [pricing] book names the price book file,
+// which pricing/ parses (and which a reload reads again). Relative paths are resolved against the
+// config file's directory. Errors name the file and the key.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "jobs/dedupe.h"
 #include "pricing/price_book.h"
 
 namespace tollgate::app {
@@ -62,6 +63,13 @@ struct Config {
     // Deliver to loopback, private and link-local addresses too (a receiver on
     // the operator's own network). Off: only public addresses (SSRF guard).
     bool webhook_allow_private_addresses = false;
+    // [dedupe]: duplicate detection (window_s, policy, near_policy,
+    // near_distance_max, scope).
+    jobs::DedupeSettings dedupe;
+    // [rate_limits]: every account's limits unless one of its plans sets its
+    // own (all 0, the default: no limits); accounts tracked in memory.
+    pricing::RateLimits rate_limits;
+    int rate_limit_accounts_max = 100'000;
 };
 
 core::Result<Config> load_config(const std::string& path);

@@ -229,6 +229,7 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     deps.job_timeout_ms = c.job_timeout_ms;
     deps.account_jobs_max = c.account_jobs_max;
     deps.tenant_jobs_max = c.tenant_jobs_max;
+    deps.dedupe = c.dedupe;
     deps.results_dir = c.results_dir;
     deps.result_url_secret = url_secret;
     deps.result_url_ttl_s = c.result_url_ttl_s;
@@ -256,8 +257,13 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
         spdlog::warn("voided the holds of {} jobs left unfinished by the last run", *recovered);
     }
 
+    http::ApiOptions api_options;
+    api_options.admin_token = c.admin_token;
+    api_options.workers = p->pools.get();
+    api_options.rate_limits = c.rate_limits;
+    api_options.rate_limit_accounts_max = c.rate_limit_accounts_max;
     p->api = std::make_unique<http::Api>(*p->service, *p->ledger, *p->jobs, clock,
-                                         http::ApiOptions{c.admin_token, p->pools.get()});
+                                         std::move(api_options));
     http::PriceBookSource* books = p->books.get();
     http::PlanService* plans = p->plans.get();
     ledger::Ledger* ledger_ptr = p->ledger.get();
@@ -276,6 +282,8 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     options.threads = c.threads;
     options.body_bytes_max = c.body_bytes_max;
     http::Api* api = p->api.get();
+    // An upload over its account's limits is refused before its body arrives.
+    options.screen_head = [api](const http::Request& head) { return api->screen_head(head); };
     p->server =
         http::make_server(options, [api](const http::Request& r) { return api->handle(r); });
     core::Status started = p->server->start();

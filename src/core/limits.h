@@ -42,6 +42,17 @@ inline constexpr int kWebhookBatchMax = 64;                          // deliveri
 // A configured signing secret has at least this many bytes.
 inline constexpr int kSecretBytesMin = 16;
 
+// Duplicate detection ([dedupe]): the longest window looked back over, and
+// the largest Hamming distance between perceptual hashes that may count as a
+// near duplicate (beyond a quarter of the 64 bits, unrelated photos match).
+inline constexpr std::int64_t kDedupeWindowSecondsMax = 90 * 86'400;
+inline constexpr int kNearDistanceMax = 16;
+// Rate limits: token buckets per account ([rate_limits] and the plans of the
+// price book). Bursts have the same bounds as the per-minute rates.
+inline constexpr std::int64_t kRateRequestsPerMinuteMax = 1'000'000;
+inline constexpr std::int64_t kRateUploadBytesPerMinuteMax = 1ll << 40;  // 1 TiB
+inline constexpr int kRateLimitAccountsMax = 1'000'000;                  // buckets kept in memory
+
 // Names and keys.
 inline constexpr int kAccountNameBytesMax = 200;
 inline constexpr int kReasonBytesMax = 500;
@@ -51,5 +62,9 @@ static_assert(kQuoteTokensMax < kGrantTokensMax);
 static_assert(kComfyRequestTimeoutMs < kJobTimeoutMsMax);
 static_assert(kWebhookUrlBytesMax < kHttpHeaderBytesMax);
 static_assert(kWebhookTimeoutMsMax <= kHttpRequestTimeoutMs);
+// A bucket counts in units of 1/60000 (one per millisecond of a minute), so
+// its fullest level fits an int64 with room for a refill on top.
+static_assert(kRateUploadBytesPerMinuteMax < (std::int64_t{1} << 62) / 60'000 / 2);
+static_assert(kUploadBytesMax <= kRateUploadBytesPerMinuteMax);
 
 }  // namespace tollgate::core::limits

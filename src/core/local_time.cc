@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/redact.h"
+
 namespace tollgate::core {
 namespace {
 
@@ -37,8 +39,8 @@ Result<std::int64_t> parse_local_time_ms(std::string_view text, const TimeZone& 
          (read_number(text, 11, 2, 0, 23, &hour) && read_number(text, 14, 2, 0, 59, &minute) &&
           (text.size() == 16 || read_number(text, 17, 2, 0, 59, &second))));
     if (!valid) {
-        return make_error("invalid_time", "time \"" + std::string(text.substr(0, 40)) +
-                                              "\" must look like 2026-11-28 or 2026-11-28 19:30");
+        return make_error("invalid_time", "time " + quote_input(text) +
+                                              " must look like 2026-11-28 or 2026-11-28 19:30");
     }
     const std::int64_t local_s =
         days_from_civil({year, month, day}) * 86'400 + hour * 3600 + minute * 60 + second;

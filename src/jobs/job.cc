@@ -39,4 +39,23 @@ bool can_transition(JobState from, JobState to) {
     return false;
 }
 
+std::string_view to_string(DedupeKind kind) {
+    switch (kind) {
+        case DedupeKind::None:
+            return "";
+        case DedupeKind::Exact:
+            return "exact";
+        case DedupeKind::Near:
+            return "near";
+    }
+    return "";
+}
+
+std::optional<DedupeKind> parse_dedupe_kind(std::string_view text) {
+    for (DedupeKind k : {DedupeKind::None, DedupeKind::Exact, DedupeKind::Near}) {
+        if (to_string(k) == text) return k;
+    }
+    return std::nullopt;
+}
+
 }  // namespace tollgate::jobs

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "jobs/dedupe.h"
 #include "jobs/job.h"
 
 namespace tollgate::jobs {
@@ -53,6 +54,24 @@ class JobStore {
     // restart can re-attach to it. Only an unfinished job is updated.
     virtual core::Status set_prompt(const std::string& job_id, const std::string& worker,
                                     const std::string& prompt_id) = 0;
+
+    // Duplicate detection (jobs/dedupe.h). The jobs in `scope` with this
+    // dedupe key, created at or after `since_ms`, that did the work (not
+    // failed, not reused), oldest first, at most `limit`.
+    virtual core::Result<std::vector<DedupeCandidate>> dedupe_key_matches(
+        const DedupeScopeKey& scope, const std::string& dedupe_key, std::int64_t since_ms,
+        std::size_t limit) = 0;
+    // The `limit` most recent jobs of the scope created at or after
+    // `since_ms`, newest first, whatever their workflow or state (the caller
+    // filters: the bound is on rows read).
+    virtual core::Result<std::vector<DedupeCandidate>> recent_in_scope(const DedupeScopeKey& scope,
+                                                                       std::int64_t since_ms,
+                                                                       std::size_t limit) = 0;
+    // Unfinished jobs attached to `job_id` (they reuse its result once it
+    // settles), oldest first, at most `limit`; and how many there are.
+    virtual core::Result<std::vector<Job>> attached(const std::string& job_id,
+                                                    std::size_t limit) = 0;
+    virtual core::Result<std::int64_t> count_attached(const std::string& job_id) = 0;
 
     virtual core::Result<std::optional<IdempotencyRecord>> find_idempotency(
         const std::string& account_id, const std::string& key) = 0;

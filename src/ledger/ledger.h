@@ -1,5 +1,8 @@
 // The ledger: accounts, API keys, grants, holds and their settlement.
 //
+// An API key is known by its public id; its secret is stored only as its
+// SHA-256, and it carries scopes, an optional expiry and a revocation time.
+//
 // Key invariant (checked on every write, tested under concurrency): for each
 // account, granted = available + held + captured + expired + debited, and
 // available never goes below -credit_limit (0 for prepaid accounts). Each
@@ -31,6 +34,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/limits.h"
@@ -187,6 +191,81 @@ struct GrantInfo {
     std::string source;    // grant | adjustment | refund: what added it
 };
 
+// What an API key lets its holder do, a set of scopes. `jobs`: submit and
+// cancel jobs, and quotes; `read`: the GET routes (account, jobs, ledger,
+// results, events). Stored as text, the scope names in this order, separated
+// by spaces ("jobs read").
+enum class KeyScope : std::uint8_t { Jobs = 1, Read = 2 };
+
+class KeyScopes {
+  public:
+    constexpr KeyScopes() = default;
+    static constexpr KeyScopes all() { return KeyScopes(kAllBits); }
+    constexpr bool has(KeyScope scope) const { return (bits_ & bit(scope)) != 0; }
+    constexpr bool empty() const { return bits_ == 0; }
+    constexpr void add(KeyScope scope) { bits_ = static_cast<std::uint8_t>(bits_ | bit(scope)); }
+    constexpr bool operator==(const KeyScopes&) const = default;
+    // "jobs read", "jobs", "read" or "".
+    std::string to_string() const;
+    // The scopes named by space-separated words; nullopt when a word is not a
+    // scope. Repeated words count once.
+    static std::optional<KeyScopes> parse(std::string_view text);
+
+  private:
+    static constexpr std::uint8_t kAllBits = 3;
+    constexpr explicit KeyScopes(std::uint8_t bits) : bits_(bits) {}
+    static constexpr std::uint8_t bit(KeyScope scope) { return static_cast<std::uint8_t>(scope); }
+    std::uint8_t bits_ = 0;
+};
+
+// A scope's name ("jobs" or "read"), and back (nullopt for any other text).
+std::string_view to_string(KeyScope scope);
+std::optional<KeyScope> parse_key_scope(std::string_view name);
+
+// An account may hold at most this many keys that are neither revoked nor
+// expired; api_keys() lists at most kApiKeysListMax, the newest first.
+inline constexpr std::int64_t kApiKeysPerAccountMax = 100;
+inline constexpr std::size_t kApiKeysListMax = 1'000;
+
+// What create_api_key() is asked to mint.
+struct ApiKeySpec {
+    std::string account_id;
+    KeyScopes scopes = KeyScopes::all();     // not empty
+    std::optional<std::int64_t> expires_ms;  // nullopt: never; else in the future
+};
+
+// A key just minted: the only time its secret is known outside its holder.
+struct NewApiKey {
+    std::string id;      // public: safe to show and log ("key_…")
+    std::string secret;  // "tg_" and 32 random bytes in hex; stored only as SHA-256
+    std::int64_t created_ms = 0;
+};
+
+enum class ApiKeyState { Active, Expired, Revoked };
+
+// A stored key, without its secret or the secret's hash.
+struct ApiKeyInfo {
+    std::string id;
+    std::string account_id;
+    KeyScopes scopes;
+    std::int64_t created_ms = 0;
+    std::optional<std::int64_t> expires_ms;  // nullopt: never
+    std::optional<std::int64_t> revoked_ms;  // nullopt: not revoked
+    // Revoked wins over expired; a key expires at expires_ms exactly.
+    ApiKeyState state_at(std::int64_t now_ms) const;
+};
+
+enum class RevokeOutcome {
+    Revoked,         // this call revoked the key
+    AlreadyRevoked,  // it was revoked before: nothing changed
+    UnknownKey,      // no key of that id belongs to the account
+};
+
+struct RevokeResult {
+    RevokeOutcome outcome;
+    std::int64_t revoked_ms = 0;  // when it was revoked (unset for UnknownKey)
+};
+
 struct AccountInfo {
     std::string id, name, tenant;  // tenant "" = none
     std::int64_t created_ms;
@@ -219,12 +298,34 @@ class Ledger {
     virtual core::Result<bool> set_tenant(const std::string& account_id,
                                           const std::string& tenant) = 0;
 
-    // Mints a new API key for the account. The secret is returned once and
-    // stored only as its SHA-256.
-    virtual core::Result<std::string> create_api_key(const std::string& account_id) = 0;
-    // The account owning `secret`, or nullopt for an unknown or revoked key.
+    // Mints a new API key: a random 32-byte secret from the CSPRNG, returned
+    // once and stored only as its SHA-256, with a public id. Errors:
+    // "unknown_account", "invalid_scopes" (none), "invalid_expiry" (not in
+    // the future), "too_many_keys" (kApiKeysPerAccountMax active keys).
+    virtual core::Result<NewApiKey> create_api_key(const ApiKeySpec& spec) = 0;
+    // A key with every scope and no expiry; returns its secret.
+    core::Result<std::string> create_api_key(const std::string& account_id) {
+        ApiKeySpec spec;
+        spec.account_id = account_id;
+        auto key = create_api_key(spec);
+        if (!key.ok()) return key.error();
+        return std::move(key).value().secret;
+    }
+    // The key whose secret is `secret`, whatever its state (the caller tells
+    // an expired or revoked key from an active one with state_at()), or
+    // nullopt for an unknown secret. The lookup is by SHA-256, so its timing
+    // says nothing about the secret.
+    virtual core::Result<std::optional<ApiKeyInfo>> find_api_key(const std::string& secret) = 0;
+    // The account owning `secret` when the key is active at the ledger's
+    // clock, else nullopt (unknown, revoked or expired).
     virtual core::Result<std::optional<std::string>> find_account_by_key(
         const std::string& secret) = 0;
+    // The account's keys, newest first, at most kApiKeysListMax. Error
+    // "unknown_account".
+    virtual core::Result<std::vector<ApiKeyInfo>> api_keys(const std::string& account_id) = 0;
+    // Revokes the account's key `key_id` from now on. Idempotent.
+    virtual core::Result<RevokeResult> revoke_api_key(const std::string& account_id,
+                                                      const std::string& key_id) = 0;
 
     // Adds a grant. With a non-empty key it is idempotent per account: the
     // same key again returns the first grant with created=false and changes

@@ -1,7 +1,8 @@
-// Reads [plans.*]: what is sold, for how much, and how an unlimited plan is
-// kept fair. A plan's display price is a decimal string ("9.99") read exactly
-// into cents; TOML floats are refused there because a price shown to buyers
-// must be the text the operator wrote.
+// Reads [plans.*]: what is sold, for how much, how an unlimited plan is
+// kept fair, and the rate limits a plan sets for its subscribers. A plan's display price is a
+// decimal string ("9.99") read exactly into cents; TOML floats are refused there because a price
+// shown to buyers must be the text the operator wrote.
+#include <optional>
 #include <string>
 
 #include "pricing/book_toml_read.h"
@@ -54,6 +55,42 @@ core::Status read_fair_use(const BookSource& source, const toml::node& node,
             return book_error(source, line_of(*value, line),
                               path + ".over_limit must be \"deprioritize\" or \"reject\"");
         }
+    }
+    return {};
+}
+
+core::Status read_rate_limits(const BookSource& source, const toml::node& node,
+                              const std::string& path, std::uint32_t fallback,
+                              RateLimitOverrides& limits) {
+    auto table = read_table(source, node, path, fallback);
+    if (!table) return table.error();
+    const std::uint32_t line = line_of(node, fallback);
+    auto keys = check_keys(
+        source, **table,
+        {"requests_per_minute", "burst_requests", "upload_bytes_per_minute", "burst_upload_bytes"},
+        path, line);
+    if (!keys) return keys;
+    struct Limit {
+        std::string_view key;
+        std::optional<std::int64_t> RateLimitOverrides::*field;
+        std::int64_t max;
+    };
+    static constexpr Limit kLimits[] = {
+        {"requests_per_minute", &RateLimitOverrides::requests_per_minute,
+         core::limits::kRateRequestsPerMinuteMax},
+        {"burst_requests", &RateLimitOverrides::burst_requests,
+         core::limits::kRateRequestsPerMinuteMax},
+        {"upload_bytes_per_minute", &RateLimitOverrides::upload_bytes_per_minute,
+         core::limits::kRateUploadBytesPerMinuteMax},
+        {"burst_upload_bytes", &RateLimitOverrides::burst_upload_bytes,
+         core::limits::kRateUploadBytesPerMinuteMax},
+    };
+    for (const Limit& limit : kLimits) {
+        const toml::node* value = (*table)->get(limit.key);
+        if (value == nullptr) continue;
+        auto read = read_integer(source, *value, join(path, limit.key), 0, limit.max);
+        if (!read) return read.error();
+        limits.*limit.field = *read;
     }
     return {};
 }
@@ -145,10 +182,11 @@ core::Status read_allowance(const BookSource& source, const toml::table& table,
 core::Result<Plan> read_plan(const BookSource& source, std::string_view name,
                              const toml::table& table, std::uint32_t line) {
     const std::string path = join("plans", name);
-    auto keys = check_keys(source, table,
-                           {"display_name", "period", "tokens", "unlimited", "price", "currency",
-                            "priority", "rollover_max", "fair_use", "dispatch_priority"},
-                           path, line);
+    auto keys =
+        check_keys(source, table,
+                   {"display_name", "period", "tokens", "unlimited", "price", "currency",
+                    "priority", "rollover_max", "fair_use", "dispatch_priority", "rate_limits"},
+                   path, line);
     if (!keys) return keys.error();
     Plan plan;
     plan.name = std::string(name);
@@ -173,6 +211,11 @@ core::Result<Plan> read_plan(const BookSource& source, std::string_view name,
                                      kPlanPriorityAbsMax);
         if (!priority) return priority.error();
         plan.priority = *priority;
+    }
+    if (const toml::node* node = table.get("rate_limits")) {
+        auto status =
+            read_rate_limits(source, *node, path + ".rate_limits", line, plan.rate_limits);
+        if (!status) return status.error();
     }
     if (const toml::node* node = table.get("dispatch_priority")) {
         auto text = read_string(source, *node, path + ".dispatch_priority");

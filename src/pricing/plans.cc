@@ -1,4 +1,4 @@
-// Plan periods and plan suggestions.
+// Plan periods, plan suggestions and plans' rate limits.
 //
 // Periods are computed on the local wall clock of the book's zone and only
 // then turned into instants, so a month always starts at local midnight on
@@ -117,6 +117,44 @@ std::vector<const Plan*> plans_covering(const PriceBook& book, core::Tokens need
     std::stable_sort(covering.begin(), covering.end(),
                      [](const Plan* a, const Plan* b) { return a->price_cents < b->price_cents; });
     return covering;
+}
+
+namespace {
+
+// One bucket of a RateLimits: its rate and its burst (0 = the rate).
+struct Bucket {
+    std::int64_t per_minute;
+    std::int64_t burst;
+};
+
+// Whether `a` lets an account do more than `b`.
+bool more_generous(const Bucket& a, const Bucket& b) {
+    if (a.per_minute == 0 || b.per_minute == 0) return a.per_minute == 0 && b.per_minute != 0;
+    if (a.per_minute != b.per_minute) return a.per_minute > b.per_minute;
+    const std::int64_t a_burst = a.burst == 0 ? a.per_minute : a.burst;
+    const std::int64_t b_burst = b.burst == 0 ? b.per_minute : b.burst;
+    return a_burst > b_burst;
+}
+
+}  // namespace
+
+RateLimits account_rate_limits(const RateLimits& defaults, const std::vector<const Plan*>& plans) {
+    if (plans.empty()) return defaults;
+    RateLimits out = plans.front()->rate_limits.over(defaults);
+    for (std::size_t i = 1; i < plans.size(); ++i) {
+        const RateLimits next = plans[i]->rate_limits.over(defaults);
+        if (more_generous({next.requests_per_minute, next.burst_requests},
+                          {out.requests_per_minute, out.burst_requests})) {
+            out.requests_per_minute = next.requests_per_minute;
+            out.burst_requests = next.burst_requests;
+        }
+        if (more_generous({next.upload_bytes_per_minute, next.burst_upload_bytes},
+                          {out.upload_bytes_per_minute, out.burst_upload_bytes})) {
+            out.upload_bytes_per_minute = next.upload_bytes_per_minute;
+            out.burst_upload_bytes = next.burst_upload_bytes;
+        }
+    }
+    return out;
 }
 
 }  // namespace tollgate::pricing

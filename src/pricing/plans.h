@@ -1,4 +1,5 @@
-// Plan periods and plan suggestions: pure calendar arithmetic over a book.
+// Plan periods, plan suggestions and plans' rate limits: pure arithmetic
+// over a book.
 //
 // A monthly plan's period is the calendar month, in the book's time zone,
 // that contains the instant. An annual plan's period k runs from the
@@ -33,5 +34,11 @@ PlanPeriodSpan plan_period(const Plan& plan, const core::TimeZone& zone, std::in
 // needed. Cheapest first, then by name.
 std::vector<const Plan*> plans_covering(const PriceBook& book, core::Tokens needed,
                                         core::Tokens available);
+
+// The rate limits of an account subscribed to `plans` (active ones): each
+// plan's overrides over `defaults`, then, bucket by bucket, the most
+// generous of them (no limit first, then the higher rate, then the larger
+// burst), so a second plan never lowers a limit. `defaults` without plans.
+RateLimits account_rate_limits(const RateLimits& defaults, const std::vector<const Plan*>& plans);
 
 }  // namespace tollgate::pricing

@@ -80,6 +80,13 @@ const Plan* PriceBook::find_plan(std::string_view plan) const {
     return it == plans.end() ? nullptr : &it->second;
 }
 
+bool PriceBook::any_plan_rate_limits() const {
+    for (const auto& [name, plan] : plans) {
+        if (!plan.rate_limits.empty()) return true;
+    }
+    return false;
+}
+
 const TimeWindow* PriceBook::window_at(std::int64_t unix_ms) const {
     if (windows.empty()) return nullptr;
     const std::int64_t local_s = time_zone.to_local_s(floor_div(unix_ms, 1000));

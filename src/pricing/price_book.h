@@ -117,6 +117,36 @@ struct FairUse {
     OverLimit over_limit = OverLimit::Reject;
 };
 
+// Per-account limits on requests and upload bytes, each a token bucket that
+// refills at its per-minute rate up to its burst. A rate of 0 means no
+// limit; a burst of 0 means one minute's worth of the rate.
+struct RateLimits {
+    std::int64_t requests_per_minute = 0;
+    std::int64_t burst_requests = 0;
+    std::int64_t upload_bytes_per_minute = 0;
+    std::int64_t burst_upload_bytes = 0;
+    bool operator==(const RateLimits&) const = default;
+};
+
+// A plan's [rate_limits]: what it changes of the configured RateLimits. A
+// key the plan leaves out keeps the configured value.
+struct RateLimitOverrides {
+    std::optional<std::int64_t> requests_per_minute;
+    std::optional<std::int64_t> burst_requests;
+    std::optional<std::int64_t> upload_bytes_per_minute;
+    std::optional<std::int64_t> burst_upload_bytes;
+    bool empty() const {
+        return !requests_per_minute && !burst_requests && !upload_bytes_per_minute &&
+               !burst_upload_bytes;
+    }
+    RateLimits over(const RateLimits& defaults) const {
+        return {requests_per_minute.value_or(defaults.requests_per_minute),
+                burst_requests.value_or(defaults.burst_requests),
+                upload_bytes_per_minute.value_or(defaults.upload_bytes_per_minute),
+                burst_upload_bytes.value_or(defaults.burst_upload_bytes)};
+    }
+};
+
 struct Plan {
     std::string name;
     std::string display_name;
@@ -129,6 +159,7 @@ struct Plan {
     std::int64_t rollover_max_tokens = 0;
     DispatchPriority dispatch_priority = DispatchPriority::Normal;
     FairUse fair_use;  // meaningful for unlimited plans
+    RateLimitOverrides rate_limits;
 };
 
 struct PriceBook {
@@ -148,6 +179,8 @@ struct PriceBook {
     const WorkflowPrice* find(std::string_view workflow, std::string_view tenant = {}) const;
     const TenantTerms* find_tenant(std::string_view tenant) const;
     const Plan* find_plan(std::string_view plan) const;
+    // Whether any plan sets rate limits of its own.
+    bool any_plan_rate_limits() const;
     // The window in force at the instant `unix_ms`, or nullptr. Allocates nothing.
     const TimeWindow* window_at(std::int64_t unix_ms) const;
 };

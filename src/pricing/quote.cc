@@ -27,6 +27,7 @@
 
 #include "core/assert.h"
 #include "core/limits.h"
+#include "core/redact.h"
 #include "pricing/decimal.h"
 
 namespace tollgate::pricing {
@@ -131,17 +132,17 @@ core::Error factor_error(const WorkflowPrice& price, std::int64_t factor_milli) 
 core::Error quality_error(const WorkflowPrice& price, std::string_view requested) {
     if (price.qualities.empty()) {
         return core::make_error("invalid_quality", "workflow " + price.name +
-                                                       " has no quality levels; got \"" +
-                                                       std::string(requested.substr(0, 64)) + "\"");
+                                                       " has no quality levels; got " +
+                                                       core::quote_input(requested));
     }
     std::string levels;
     for (const QualityLevel& level : price.qualities) {
         if (!levels.empty()) levels += ", ";
         levels += level.name;
     }
-    return core::make_error("invalid_quality", "workflow " + price.name + " has no quality \"" +
-                                                   std::string(requested.substr(0, 64)) +
-                                                   "\" (levels: " + levels + ")");
+    return core::make_error("invalid_quality", "workflow " + price.name + " has no quality " +
+                                                   core::quote_input(requested) +
+                                                   " (levels: " + levels + ")");
 }
 
 void add_item(Quote& q, Rule rule, std::int64_t micro, std::int64_t quantity, std::int64_t rate) {
@@ -272,18 +273,18 @@ core::Result<std::int64_t> parse_upscale_factor_milli(std::string_view text) {
         case DecimalStatus::Ok:
             break;
         case DecimalStatus::Malformed:
-            return upscale_error("upscale factor \"" + std::string(text.substr(0, 32)) +
-                                 "\" is not a decimal number like 2 or 1.5");
+            return upscale_error("upscale factor " + core::quote_input(text) +
+                                 " is not a decimal number like 2 or 1.5");
         case DecimalStatus::TooManyPlaces:
-            return upscale_error("upscale factor \"" + std::string(text.substr(0, 32)) +
-                                 "\" has more than 3 decimal places");
+            return upscale_error("upscale factor " + core::quote_input(text) +
+                                 " has more than 3 decimal places");
         case DecimalStatus::TooLarge:
             milli = kUpscaleFactorMilliMax + 1;
             break;
     }
     if (milli < kUpscaleFactorMilliMin || milli > kUpscaleFactorMilliMax) {
-        return upscale_error("upscale factor \"" + std::string(text.substr(0, 32)) +
-                             "\" must be between 1 and 8");
+        return upscale_error("upscale factor " + core::quote_input(text) +
+                             " must be between 1 and 8");
     }
     return milli;
 }
@@ -294,9 +295,9 @@ core::Result<Quote> quote(const PriceBook& book, const QuoteRequest& request) {
     const auto& workflows = q.tenant != nullptr ? q.tenant->workflows : book.workflows;
     const auto found = workflows.find(request.workflow);
     if (found == workflows.end()) {
-        return core::make_error("unknown_workflow",
-                                "price book " + book.version + " has no workflow \"" +
-                                    std::string(request.workflow.substr(0, 64)) + "\"");
+        return core::make_error("unknown_workflow", "price book " + book.version +
+                                                        " has no workflow " +
+                                                        core::quote_input(request.workflow));
     }
     q.price = &found->second;
     if (!dimensions_ok(request)) return dimensions_error(request);

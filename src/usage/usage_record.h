@@ -28,6 +28,13 @@ struct UsageRecord {
     // The highest VRAM in use sampled on the worker while the job held it (0: no sample).
     std::int64_t vram_peak_bytes = 0;
     std::int64_t attempts = 1;  // workers tried
+    // Duplicate detection at admission: "" (none), "exact" or "near"; the
+    // earlier job it duplicates and the Hamming distance of their perceptual
+    // hashes (0 for exact). An exact duplicate reused that job's result:
+    // nothing ran and tokens is 0.
+    std::string dedupe_kind;
+    std::string dedupe_of;
+    std::int64_t dedupe_distance = 0;
 };
 
 }  // namespace tollgate::usage

@@ -94,6 +94,31 @@ TEST_F(ConfigTest, AccountJobsCapDefaultsTo16AndIsBounded) {
         << negative.error().message;
 }
 
+TEST_F(ConfigTest, RateLimitsDefaultToNoneAndAreBounded) {
+    auto defaults = parse(kMinimal);
+    ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+    EXPECT_EQ(defaults->rate_limits, pricing::RateLimits{});
+    EXPECT_EQ(defaults->rate_limit_accounts_max, 100'000);
+    auto set = parse(std::string(kMinimal) +
+                     "[rate_limits]\nrequests_per_minute = 120\nburst_requests = 20\n"
+                     "upload_bytes_per_minute = 67108864\nburst_upload_bytes = 33554432\n"
+                     "accounts_max = 5000\n");
+    ASSERT_TRUE(set.ok()) << set.error().message;
+    EXPECT_EQ(set->rate_limits, (pricing::RateLimits{120, 20, 67'108'864, 33'554'432}));
+    EXPECT_EQ(set->rate_limit_accounts_max, 5000);
+    for (const char* bad :
+         {"requests_per_minute = -1", "burst_requests = 1000001", "accounts_max = 0",
+          "upload_bytes_per_minute = 1099511627777", "burst_upload_bytes = \"1M\"", "rpm = 5"}) {
+        auto c = parse(std::string(kMinimal) + "[rate_limits]\n" + bad + "\n");
+        ASSERT_FALSE(c.ok()) << bad;
+        const std::string key = std::string(bad).substr(0, std::string(bad).find(' '));
+        EXPECT_NE(c.error().message.find("tollgate.toml:11: "), std::string::npos)
+            << c.error().message;
+        EXPECT_NE(c.error().message.find("rate_limits." + key), std::string::npos)
+            << c.error().message;
+    }
+}
+
 TEST_F(ConfigTest, WorkflowWithoutPriceIsRejected) {
     std::string text = std::string(kMinimal) +
                        "[workflows.building]\ntemplate = \"b.json\"\nworkers = [\"http://h:1\"]\n";

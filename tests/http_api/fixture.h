@@ -148,6 +148,7 @@ class GatewayFixture : public ::testing::Test {
         deps.account_jobs_max = account_jobs_max_;
         deps.tenant_jobs_max = tenant_jobs_max_;
         deps.cancel_wait_ms = cancel_wait_ms_;
+        deps.dedupe = dedupe_;
         deps.results_dir = results_dir_;
         deps.result_url_secret = kResultUrlSecret;
         deps.webhooks = webhooks_.get();
@@ -155,8 +156,11 @@ class GatewayFixture : public ::testing::Test {
         deps.on_webhook_queued = [this]() { ++webhooks_queued_; };
         deps.webhook_reach = webhook_reach_;
         service_ = std::make_unique<JobService>(std::move(deps));
-        api_ =
-            std::make_unique<Api>(*service_, *ledger_, *jobs_, clock_, ApiOptions{"admin-secret"});
+        ApiOptions options;
+        options.admin_token = "admin-secret";
+        options.rate_limits = rate_limits_;
+        options.rate_limit_accounts_max = rate_limit_accounts_max_;
+        api_ = std::make_unique<Api>(*service_, *ledger_, *jobs_, clock_, std::move(options));
         account_ = ledger_->create_account("a").value();
     }
 
@@ -280,11 +284,22 @@ class GatewayFixture : public ::testing::Test {
     dispatch::JobParams last_params_;
     std::string last_resume_prompt_;
     dispatch::JobOutcomeKind kind_ = dispatch::JobOutcomeKind::Succeeded;
-    int account_jobs_max_ = 0;  // set before SetUp() to cap unfinished jobs per account
-    int tenant_jobs_max_ = 0;   // likewise per tenant
+    int account_jobs_max_ = 0;         // set before SetUp() to cap unfinished jobs per account
+    int tenant_jobs_max_ = 0;          // likewise per tenant
+    pricing::RateLimits rate_limits_;  // set before SetUp() for [rate_limits]
+    int rate_limit_accounts_max_ = 100;
     int cancel_wait_ms_ = kCancelWaitMs;
     std::size_t queue_capacity_ = 1;
     bool honor_cancel_ = true;
+    // Set before SetUp(). Off unless a test turns it on: most tests submit
+    // the same blank image again and again and expect a job (and a hold)
+    // each time.
+    jobs::DedupeSettings dedupe_ = [] {
+        jobs::DedupeSettings off;
+        off.policy = jobs::DedupePolicy::Allow;
+        off.near_policy = jobs::NearDedupePolicy::Allow;
+        return off;
+    }();
     std::vector<std::string> ran_;  // job ids in the order the runner got them
     std::string results_dir_;       // set before SetUp(); empty: <data>/results
     std::atomic<int> webhooks_queued_{0};

@@ -338,7 +338,7 @@ class PublicWebhookTest : public WebhookTest {
 };
 
 TEST_F(PublicWebhookTest, AnInternalAddressIsRefusedAtSubmitAndHoldsNothing) {
-    for (const std::string bad :
+    for (const std::string& bad :
          {std::string("http://127.0.0.1:8188/interrupt"), std::string("http://10.0.0.7/hook"),
           std::string("http://169.254.169.254/latest/meta-data"),
           std::string("http://[::1]:8080/admin"), std::string("http://[::ffff:192.168.0.1]/")}) {

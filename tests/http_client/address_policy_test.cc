@@ -52,7 +52,7 @@ TEST(AddressPolicyTest, InternalAndReservedAddressesAreRefused) {
 }
 
 TEST(AddressPolicyTest, AnythingThatIsNotAnAddressIsRefused) {
-    for (const std::string ip :
+    for (const std::string& ip :
          {std::string(""), std::string("localhost"), std::string("example.com"),
           std::string("0x7f000001"), std::string("127.1"), std::string("fe80::1%eth0"),
           std::string("8.8.8.8 "), std::string(200, '1')}) {

@@ -69,7 +69,7 @@ TEST_F(HttpClientTest, APublicOnlyClientNeverConnectsToAnInternalAddress) {
         return out;
     });
     auto guarded = make_http_client(Reach::PublicOnly);
-    for (const std::string host : {std::string("127.0.0.1"), std::string("localhost")}) {
+    for (const std::string& host : {std::string("127.0.0.1"), std::string("localhost")}) {
         HttpPost post;
         post.url = url();
         post.url.host = host;  // "localhost" resolves to loopback: judged after resolving

@@ -318,6 +318,52 @@ TEST(ServerTest, BodyAtLimitIsAccepted) {
     EXPECT_EQ(reply->body, "1024");
 }
 
+TEST(ServerTest, AScreenedRequestIsAnsweredWithoutReadingItsBody) {
+    ServerOptions options;
+    std::atomic<int> screened{0};
+    options.screen_head = [&](const Request& head) -> std::optional<Response> {
+        ++screened;
+        EXPECT_TRUE(head.body.empty());
+        if (head.header("x-refuse").empty()) return std::nullopt;
+        Response no = text("refused " + head.path);
+        no.status = 429;
+        no.headers.emplace_back("Retry-After", "7");
+        return no;
+    };
+    std::atomic<int> calls{0};
+    auto server = start_server(options, [&](const Request& req) {
+        ++calls;
+        return text(req.body);
+    });
+    {
+        // Announces 1 MiB and sends none of it: the answer comes anyway.
+        RawClient client(server->port());
+        const auto started = steady_clock::now();
+        ASSERT_TRUE(client.send_all(
+            "POST /up HTTP/1.1\r\nHost: t\r\nX-Refuse: 1\r\nContent-Length: 1048576\r\n\r\n"));
+        const auto reply = client.read_reply();
+        ASSERT_TRUE(reply) << "no reply within the read timeout";
+        EXPECT_LT(steady_clock::now() - started, 3s);
+        EXPECT_EQ(reply->status, 429);
+        EXPECT_EQ(reply->body, "refused /up");
+        EXPECT_EQ(reply->header("retry-after"), "7");
+        EXPECT_EQ(lower(reply->header("connection")), "close");
+    }
+    EXPECT_EQ(calls.load(), 0);
+    // Let through, the body is read and handled; a request without a body
+    // is not screened.
+    RawClient client(server->port());
+    ASSERT_TRUE(client.send_all("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\ndata"));
+    const auto reply = client.read_reply();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200);
+    EXPECT_EQ(reply->body, "data");
+    ASSERT_TRUE(client.send_all(get("/")));
+    ASSERT_TRUE(client.read_reply());
+    EXPECT_EQ(screened.load(), 2);
+    EXPECT_EQ(calls.load(), 2);
+}
+
 TEST(ServerTest, ChunkedBodyOverLimitGets413) {
     ServerOptions options;
     options.body_bytes_max = 1024;

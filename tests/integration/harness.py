@@ -92,6 +92,11 @@ class GatewayCase(unittest.TestCase):
     concurrent_jobs_max = None  # the gateway's default unless a test sets it
     dispatch_extra = []  # more [dispatch] lines, e.g. "retries_max = 1"
     workflow_extra = {}  # workflow -> more lines of its table, e.g. ["warmup = true"]
+    # Lines of [dedupe]. Most tests send the bundled portrait again and again and expect a job
+    # and a charge each time, so duplicate detection is off unless a test sets this (None: no
+    # [dedupe] table at all, the gateway's defaults).
+    dedupe_lines = ['policy = "allow"', 'near_policy = "allow"']
+    config_extra = []  # more tables at the end of the config, e.g. ["[rate_limits]", ...]
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tollgate-it-")
@@ -158,6 +163,8 @@ class GatewayCase(unittest.TestCase):
         if self.concurrent_jobs_max is not None:
             lines.append("concurrent_jobs_max = %d" % self.concurrent_jobs_max)
         lines += self.dispatch_extra
+        if self.dedupe_lines is not None:
+            lines += ["[dedupe]"] + list(self.dedupe_lines)
         lines += [
             "[pricing]",
             'book = "pricing.toml"',
@@ -173,6 +180,7 @@ class GatewayCase(unittest.TestCase):
             if bound:
                 lines.append("params = { %s }" % ", ".join(
                     '%s = "%s"' % (k, v) for k, v in sorted(bound.items())))
+        lines += self.config_extra
         path = os.path.join(self.dir, "tollgate.toml")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")

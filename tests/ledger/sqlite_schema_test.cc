@@ -2,6 +2,7 @@
 // ledger tables of an earlier (or later) version is refused, untouched.
 #include <gtest/gtest.h>
 
+#include "core/hash.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "support/temp_dir.h"
 
@@ -101,6 +102,56 @@ TEST_F(SchemaTest, AVersionTwoLedgerIsRefusedAndLeftUntouched) {
     EXPECT_EQ(user_version(*db), 2);
     EXPECT_FALSE(db->exec("SELECT * FROM debits").ok());
     EXPECT_FALSE(db->exec("SELECT balance_after FROM entries").ok());
+}
+
+// A version 4 file made before API keys had ids, scopes and expiries: its
+// keys keep working, with every scope and no expiry, and gain an id.
+TEST_F(SchemaTest, KeysOfAnEarlierBuildGainIdsScopesAndNoExpiry) {
+    const std::string secret = "tg_" + std::string(64, 'a');
+    std::string account;
+    {
+        auto db = open_db();
+        auto ledger = SqliteLedger::open(*db, clock_);
+        ASSERT_TRUE(ledger.ok());
+        account = (*ledger)->create_account("old").value();
+        // The api_keys table exactly as the earlier build created it.
+        ASSERT_TRUE(db->exec("DROP INDEX api_keys_by_id; DROP INDEX api_keys_by_account; "
+                             "DROP TABLE api_keys; "
+                             "CREATE TABLE api_keys (key_sha256 TEXT PRIMARY KEY, "
+                             "account_id TEXT NOT NULL REFERENCES accounts(id), "
+                             "created_ms INTEGER NOT NULL, revoked_ms INTEGER) STRICT;")
+                        .ok());
+        ASSERT_TRUE(store::transact(*db, [&]() -> core::Status {
+                        store::Statement(*db, "INSERT INTO api_keys VALUES (?1, ?2, 5, NULL)")
+                            .bind(1, core::sha256_hex(secret))
+                            .bind(2, account)
+                            .run();
+                        return {};
+                    }).ok());
+        EXPECT_FALSE(db->exec("SELECT scopes FROM api_keys").ok());
+    }
+    auto db = open_db();
+    auto ledger = SqliteLedger::open(*db, clock_);
+    ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+    EXPECT_EQ(user_version(*db), SqliteLedger::kSchemaVersion);
+    auto key = (*ledger)->find_api_key(secret);
+    ASSERT_TRUE(key.ok() && key->has_value());
+    EXPECT_EQ((*key)->account_id, account);
+    EXPECT_EQ((*key)->scopes, KeyScopes::all());
+    EXPECT_FALSE((*key)->expires_ms.has_value());
+    EXPECT_EQ((*key)->created_ms, 5);
+    EXPECT_EQ((*key)->id.rfind("key_", 0), 0u);
+    EXPECT_EQ((*key)->id.size(), 4u + 24u);
+    EXPECT_EQ((*ledger)->find_account_by_key(secret).value(), std::optional<std::string>(account));
+    // The old key can be listed and revoked by its new id.
+    ASSERT_EQ((*ledger)->api_keys(account)->size(), 1u);
+    EXPECT_EQ((*ledger)->revoke_api_key(account, (*key)->id)->outcome, RevokeOutcome::Revoked);
+    EXPECT_FALSE((*ledger)->find_account_by_key(secret)->has_value());
+    // New keys sit next to it; opening again changes nothing.
+    ASSERT_TRUE((*ledger)->create_api_key(account).ok());
+    ledger = SqliteLedger::open(*db, clock_);
+    ASSERT_TRUE(ledger.ok());
+    EXPECT_EQ((*ledger)->api_keys(account)->size(), 2u);
 }
 
 TEST_F(SchemaTest, ANewerLedgerIsRefused) {

@@ -177,5 +177,42 @@ currency = "EUR"
     EXPECT_TRUE(plans_covering(book, core::Tokens(500), core::Tokens(0)).empty());
 }
 
+// A plan with these rate limit overrides.
+Plan limited(RateLimitOverrides overrides) {
+    Plan plan;
+    plan.rate_limits = overrides;
+    return plan;
+}
+
+TEST(AccountRateLimitsTest, PlansOverrideTheDefaultsKeyByKey) {
+    const RateLimits defaults{60, 10, 1000, 0};
+    EXPECT_EQ(account_rate_limits(defaults, {}), defaults);
+    const Plan plain = limited({});
+    EXPECT_EQ(account_rate_limits(defaults, {&plain}), defaults);
+    const Plan pro = limited({600, std::nullopt, 0, std::nullopt});
+    EXPECT_EQ(account_rate_limits(defaults, {&pro}), (RateLimits{600, 10, 0, 0}));
+}
+
+TEST(AccountRateLimitsTest, TheMostGenerousPlanWinsPerBucket) {
+    const RateLimits defaults{60, 10, 1000, 500};
+    // Requests: no limit beats any rate. Upload: the higher rate wins.
+    const Plan a = limited({0, std::nullopt, 2000, 100});
+    const Plan b = limited({6000, 5000, 1500, 1500});
+    EXPECT_EQ(account_rate_limits(defaults, {&a, &b}), (RateLimits{0, 10, 2000, 100}));
+    EXPECT_EQ(account_rate_limits(defaults, {&b, &a}), (RateLimits{0, 10, 2000, 100}));
+    // The same rate: the larger burst wins, a burst of 0 counting as the rate.
+    const Plan c = limited({60, 0, std::nullopt, std::nullopt});   // burst 60
+    const Plan d = limited({60, 30, std::nullopt, std::nullopt});  // burst 30
+    EXPECT_EQ(account_rate_limits(defaults, {&d, &c}).burst_requests, 0);
+    EXPECT_EQ(account_rate_limits(defaults, {&c, &d}).burst_requests, 0);
+    const Plan e = limited({60, 90, std::nullopt, std::nullopt});
+    EXPECT_EQ(account_rate_limits(defaults, {&c, &e}).burst_requests, 90);
+    // A second plan never lowers a limit.
+    const Plan plain = limited({});
+    const Plan tight = limited({1, 1, 1, 1});
+    EXPECT_EQ(account_rate_limits(defaults, {&plain, &tight}), defaults);
+    EXPECT_EQ(account_rate_limits(defaults, {&tight, &plain}), defaults);
+}
+
 }  // namespace
 }  // namespace tollgate::pricing

@@ -113,6 +113,34 @@ TEST(PriceBookTest, LoadsTheExampleTenantAndPlans) {
     EXPECT_EQ(book.find_plan("gold"), nullptr);
 }
 
+TEST(PriceBookTest, APlanMaySetRateLimits) {
+    const PriceBook book = must_parse(with(R"([plans.pro]
+period = "month"
+tokens = 100
+price = "5"
+currency = "USD"
+[plans.pro.rate_limits]
+requests_per_minute = 120
+burst_requests = 0
+upload_bytes_per_minute = 1099511627776
+[plans.basic]
+period = "month"
+tokens = 10
+price = "1"
+currency = "USD"
+)"));
+    const Plan* pro = book.find_plan("pro");
+    ASSERT_NE(pro, nullptr);
+    EXPECT_EQ(pro->rate_limits.requests_per_minute, std::optional<std::int64_t>(120));
+    EXPECT_EQ(pro->rate_limits.burst_requests, std::optional<std::int64_t>(0));
+    EXPECT_EQ(pro->rate_limits.upload_bytes_per_minute,
+              std::optional<std::int64_t>(1'099'511'627'776));
+    EXPECT_FALSE(pro->rate_limits.burst_upload_bytes.has_value());
+    EXPECT_TRUE(book.find_plan("basic")->rate_limits.empty());
+    EXPECT_TRUE(book.any_plan_rate_limits());
+    EXPECT_FALSE(example_book().any_plan_rate_limits());
+}
+
 TEST(PriceBookTest, ConvertsDecimalsExactly) {
     const PriceBook book = must_parse(
         wf("base = 0.1\nper_megapixel = 3.000001\nper_output_megapixel = 0.000001\n"
@@ -471,7 +499,26 @@ std::vector<BrokenBook> broken_plans() {
         {"plan_unknown_key",
          with(plan + "tokens = 5\nprice = \"1\"\ncurrency = \"USD\"\ncost = 1\n"),
          "cfg.toml:12: unknown key plans.monthly.cost (expected display_name, period, tokens, "
-         "unlimited, price, currency, priority, rollover_max, fair_use, dispatch_priority)"},
+         "unlimited, price, currency, priority, rollover_max, fair_use, dispatch_priority, "
+         "rate_limits)"},
+        {"plan_rate_limits_unknown_key",
+         with(plan + "tokens = 5\nprice = \"1\"\ncurrency = \"USD\"\n"
+                     "[plans.monthly.rate_limits]\nrpm = 5\n"),
+         "cfg.toml:13: unknown key plans.monthly.rate_limits.rpm (expected requests_per_minute, "
+         "burst_requests, upload_bytes_per_minute, burst_upload_bytes)"},
+        {"plan_rate_limits_negative",
+         with(plan + "tokens = 5\nprice = \"1\"\ncurrency = \"USD\"\n"
+                     "[plans.monthly.rate_limits]\nrequests_per_minute = -1\n"),
+         "cfg.toml:13: plans.monthly.rate_limits.requests_per_minute must be an integer between 0 "
+         "and 1000000"},
+        {"plan_rate_limits_burst_too_large",
+         with(plan + "tokens = 5\nprice = \"1\"\ncurrency = \"USD\"\n"
+                     "[plans.monthly.rate_limits]\nburst_upload_bytes = 1099511627777\n"),
+         "cfg.toml:13: plans.monthly.rate_limits.burst_upload_bytes must be an integer between 0 "
+         "and 1099511627776"},
+        {"plan_rate_limits_not_a_table",
+         with(plan + "tokens = 5\nprice = \"1\"\ncurrency = \"USD\"\nrate_limits = 5\n"),
+         "cfg.toml:12: plans.monthly.rate_limits must be a table"},
         {"plan_name", with("[plans.Gold]\n"),
          "cfg.toml:7: plans.Gold: plan names are 1-64 of [a-z0-9_]"},
         {"plan_display_name_empty", with("[plans.monthly]\ndisplay_name = \"\"\n"),

@@ -95,6 +95,11 @@ inline void Sim::on_submitted(std::size_t account, const std::string& key, std::
             note(line + ": fair use exceeded (" + r.fair_use.limit + ")");
             if (label(account) != "unlimited") fail("fair use refused a job of " + label(account));
             return;
+        case http::SubmitOutcome::Duplicate:
+            // The simulation turns duplicate detection off: it resubmits the
+            // same few images on purpose.
+            fail(line + ": refused as a duplicate with duplicate detection off");
+            return;
         case http::SubmitOutcome::TenantBusy:
             // The simulation sets no tenant cap, so nothing may be refused for one.
             fail(line + ": refused for a tenant cap that is not set");

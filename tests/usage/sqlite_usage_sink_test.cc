@@ -1,6 +1,7 @@
 #include "usage/sqlite/sqlite_usage_sink.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "support/temp_dir.h"
 
@@ -72,6 +73,60 @@ TEST(SqliteUsageSinkTest, RejectsUnknownOutcome) {
     r.outcome = "maybe";
     EXPECT_FALSE(sink->write(r).ok());
     EXPECT_FALSE(sink->find("job_1").value().has_value());
+}
+
+TEST(SqliteUsageSinkTest, KeepsTheDedupeOutcome) {
+    testing::TempDir dir;
+    auto db = store::Database::open(dir.file("u.db")).value();
+    auto sink = SqliteUsageSink::open(*db).value();
+    UsageRecord r = sample("job_2", 0);
+    r.dedupe_kind = "near";
+    r.dedupe_of = "job_1";
+    r.dedupe_distance = 4;
+    ASSERT_TRUE(sink->write(r).ok());
+    auto got = sink->find("job_2").value().value();
+    EXPECT_EQ(got.dedupe_kind, "near");
+    EXPECT_EQ(got.dedupe_of, "job_1");
+    EXPECT_EQ(got.dedupe_distance, 4);
+    EXPECT_EQ(sink->find("job_2").value()->md5_hex, "md5");  // kept for the record
+    r.job_id = "job_3";
+    r.dedupe_kind = "similar";
+    EXPECT_FALSE(sink->write(r).ok());
+}
+
+TEST(SqliteUsageSinkTest, AFileFromBeforeDedupeGainsItsColumns) {
+    testing::TempDir dir;
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.file("old.db").c_str(), &raw), SQLITE_OK);
+    // usage_records as it was with VRAM peaks and attempts, before duplicates.
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "CREATE TABLE usage_records (job_id TEXT PRIMARY KEY, account_id TEXT "
+                           "NOT NULL, workflow TEXT NOT NULL, width INTEGER NOT NULL, height "
+                           "INTEGER NOT NULL, tokens INTEGER NOT NULL, quoted_tokens INTEGER NOT "
+                           "NULL, book_version TEXT NOT NULL, md5 TEXT NOT NULL, sha256 TEXT NOT "
+                           "NULL, worker TEXT NOT NULL, queue_wait_ms INTEGER NOT NULL, "
+                           "execution_ms INTEGER NOT NULL, outcome TEXT NOT NULL CHECK (outcome "
+                           "IN ('succeeded', 'failed')), failure_reason TEXT NOT NULL, "
+                           "finished_ms INTEGER NOT NULL, vram_peak_bytes INTEGER NOT NULL "
+                           "DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 1) STRICT;"
+                           "INSERT INTO usage_records VALUES ('job_old', 'acct_1', 'person', 1, "
+                           "1, 3, 3, 'v', 'm', 's', 'w', 0, 0, 'succeeded', '', 1, 0, 1);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+    auto db = store::Database::open(dir.file("old.db")).value();
+    auto opened = SqliteUsageSink::open(*db);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    auto sink = std::move(opened).value();
+    auto old = sink->find("job_old").value().value();
+    EXPECT_EQ(old.dedupe_kind, "");
+    EXPECT_EQ(old.md5_hex, "m");
+    UsageRecord r = sample("job_new", 0);
+    r.dedupe_kind = "exact";
+    r.dedupe_of = "job_old";
+    ASSERT_TRUE(sink->write(r).ok());
+    EXPECT_EQ(sink->find("job_new").value()->dedupe_of, "job_old");
+    EXPECT_TRUE(SqliteUsageSink::open(*db).ok());
 }
 
 }  // namespace

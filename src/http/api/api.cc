@@ -16,6 +16,7 @@
 #include "core/hash.h"
 #include "core/limits.h"
 #include "core/local_time.h"
+#include "core/redact.h"
 #include "http/api/api_helpers.h"
 #include "http/api/error_map.h"
 #include "http/api/json_mapping.h"
@@ -25,22 +26,6 @@
 
 namespace tollgate::http {
 namespace {
-
-// A 429 that says when to come back.
-Response retry_later(const std::string& code, const std::string& message,
-                     std::int64_t retry_after_s) {
-    Response r = error_response(code, message);
-    r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
-    return r;
-}
-
-// "Bearer <token>" → token; empty when absent or malformed.
-std::string bearer_token(const Request& request) {
-    const std::string& h = request.header("authorization");
-    constexpr std::string_view kPrefix = "Bearer ";
-    if (h.size() <= kPrefix.size() || h.compare(0, kPrefix.size(), kPrefix) != 0) return {};
-    return h.substr(kPrefix.size());
-}
 
 // The image bytes: the raw body, or the file part of a multipart form.
 core::Result<std::string> image_bytes(const Request& request) {
@@ -107,7 +92,8 @@ Api::Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs,
       ledger_(ledger),
       jobs_(jobs),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      limiter_(clock, static_cast<std::size_t>(options_.rate_limit_accounts_max)) {}
 
 Response Api::handle(const Request& request) {
     const std::vector<std::string> seg = segments(request.path);
@@ -120,14 +106,22 @@ Response Api::handle(const Request& request) {
                                        : error_response("method_not_allowed", "use GET");
     }
 
-    std::string key = bearer_token(request);
-    if (key.empty()) {
-        return error_response("unauthorized", "send 'Authorization: Bearer <api key>'");
+    auto authenticated = authenticate(request);
+    if (Response* refused = std::get_if<Response>(&authenticated)) return std::move(*refused);
+    const Caller& caller = std::get<Caller>(authenticated);
+    if (auto scope = required_scope(request.method); scope && !caller.scopes.has(*scope)) {
+        spdlog::info("auth: key {} of account {} lacks scope {} for {} {}", caller.key_id,
+                     caller.account_id, ledger::to_string(*scope), request.method,
+                     log_path(request));
+        return error_response("insufficient_scope",
+                              "this API key lacks the '" + std::string(ledger::to_string(*scope)) +
+                                  "' scope that " + request.method + " needs");
     }
-    auto account = ledger_.find_account_by_key(key);
-    if (!account.ok()) return error_response(account.error());
-    if (!account->has_value()) return error_response("unauthorized", "unknown API key");
-    const std::string& account_id = **account;
+    // Charged from the body's size before anything parses the body.
+    if (auto limited = take_rate(caller, request, static_cast<std::int64_t>(request.body.size()))) {
+        return std::move(*limited);
+    }
+    const std::string& account_id = caller.account_id;
 
     const std::string& m = request.method;
     if (seg.size() == 2 && seg[1] == "quote") {
@@ -223,6 +217,21 @@ Response Api::post_job(const Request& request, const std::string& account_id) {
                                "this account's tenant has as many unfinished jobs as it may have "
                                "at once; retry when one finishes",
                                1);
+        case SubmitOutcome::Duplicate: {
+            const std::string what = r.dedupe.kind == jobs::DedupeKind::Near
+                                         ? "a near copy of this image (" +
+                                               std::to_string(r.dedupe.distance) + " bits apart)"
+                                         : "this image";
+            Response refused = error_response(
+                "duplicate", what + " was already sent for the same work: job " + r.dedupe.of);
+            nlohmann::json body = nlohmann::json::parse(refused.body);
+            body["error"]["duplicate_of"] = r.dedupe.of;
+            body["error"]["dedupe"] =
+                dedupe_to_json(r.dedupe.kind, r.dedupe.of, r.dedupe.distance, false);
+            body["duplicate_of"] = r.dedupe.of;
+            refused.body = body.dump();
+            return refused;
+        }
         case SubmitOutcome::IdempotencyMismatch:
             return error_response("idempotency_key_reused",
                                   "this Idempotency-Key was used with a different request");
@@ -353,7 +362,8 @@ Response Api::get_statement(const Request& request, const std::string& account_i
             std::int64_t ms = 0;
             auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
             if (ec != std::errc() || end != text.data() + text.size()) {
-                return core::make_error("invalid_time", "'" + text + "' is out of range");
+                return core::make_error("invalid_time",
+                                        "time " + core::quote_input(text) + " is out of range");
             }
             return ms;
         }
@@ -456,9 +466,14 @@ Response Api::get_account(const std::string& account_id) {
 }
 
 Response Api::admin(const Request& request) {
+    // Both sides hashed first, so the comparison takes the same time whatever
+    // the token's length.
     std::string token = bearer_token(request);
     if (options_.admin_token.empty() || token.empty() ||
-        !core::constant_time_equal(token, options_.admin_token)) {
+        !core::constant_time_equal(core::sha256_hex(token),
+                                   core::sha256_hex(options_.admin_token))) {
+        spdlog::warn("admin: refused {} {} from {}: no valid admin token", request.method,
+                     log_path(request), request.remote_address);
         return error_response("unauthorized", "admin routes need the admin token");
     }
     const std::vector<std::string> seg = segments(request.path);
@@ -496,16 +511,20 @@ Response Api::admin(const Request& request) {
     if (seg.size() == 2 && seg[1] == "workers") {
         return m == "GET" ? admin_workers() : error_response("method_not_allowed", "use GET");
     }
+    if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "keys") {
+        if (m == "POST") return admin_create_key(request, seg[2]);
+        return m == "GET" ? admin_list_keys(seg[2])
+                          : error_response("method_not_allowed", "use GET or POST");
+    }
+    if (seg.size() == 5 && seg[1] == "accounts" && seg[3] == "keys") {
+        return m == "DELETE" ? admin_revoke_key(seg[2], seg[4])
+                             : error_response("method_not_allowed", "use DELETE");
+    }
     if (m != "POST") return error_response("method_not_allowed", "use POST");
     if (seg.size() == 3 && seg[1] == "workers" && seg[2] == "drain") {
         return admin_drain_worker(request);
     }
     if (seg.size() == 2 && seg[1] == "accounts") return admin_create_account(request);
-    if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "keys") {
-        auto key = ledger_.create_api_key(seg[2]);
-        if (!key.ok()) return error_response(key.error());
-        return json_response(201, {{"account_id", seg[2]}, {"api_key", *key}});
-    }
     if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "grants") {
         return admin_grant(request, seg[2]);
     }

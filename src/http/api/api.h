@@ -4,27 +4,54 @@
 // JobService and the ledger. Every read path is scoped to the caller's
 // account: another account's job is indistinguishable from a missing one (404).
 //
+// A /v1 request passes, in order: authentication (401 for a missing,
+// unknown, expired or revoked key), the key's scope for the method (403
+// insufficient_scope), and the account's rate limits (429 rate_limited, or
+// 413 for an upload larger than the account's upload burst), charged with
+// the body's size before the body is parsed. Only then does a route run, so
+// a refused request holds and charges nothing. Secrets (API keys, the admin
+// token) never reach a log line or an error message; keys are logged by id.
+//
 // Threads: handle() is called concurrently from the server's I/O threads.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "core/clock.h"
 #include "dispatch/worker_pools.h"
 #include "http/api/job_service.h"
+#include "http/api/rate_limiter.h"
 #include "http/server/server.h"
 #include "jobs/job_store.h"
 #include "ledger/ledger.h"
+#include "pricing/price_book.h"
 
 namespace tollgate::http {
 
 // A top-up's expiry, when given, is at most ten years away.
 inline constexpr std::int64_t kGrantExpiryDaysMax = 3660;
 
+// A key's expiry, when given, is at most ten years away.
+inline constexpr std::int64_t kApiKeyLifetimeSecondsMax = kGrantExpiryDaysMax * 86'400;
+
 struct ApiOptions {
     std::string admin_token;  // required for /admin; never logged
     // The workers /admin/workers reports and drains (optional).
     dispatch::WorkerPools* workers = nullptr;
+    // [rate_limits]: every account's limits unless a plan of the account's
+    // sets its own (all 0 = no limits).
+    pricing::RateLimits rate_limits = {};
+    // Accounts whose buckets are kept in memory at once.
+    int rate_limit_accounts_max = 100'000;
+};
+
+// The caller of a /v1 route, from its API key.
+struct Caller {
+    std::string account_id;
+    std::string key_id;  // public; what logs name
+    ledger::KeyScopes scopes;
 };
 
 class Api {
@@ -32,8 +59,26 @@ class Api {
     Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs, const core::Clock& clock,
         ApiOptions options);
     Response handle(const Request& request);
+    // Decides from the head of a request alone (method, path, headers; the
+    // body not read yet) whether it would be refused for its rate limits or
+    // its upload size: the refusal to send instead of reading the body, or
+    // nullopt to read it and go on to handle(), which decides for good. Takes
+    // nothing from any bucket. Lets the server turn an abusive upload away
+    // before it arrives.
+    std::optional<Response> screen_head(const Request& head);
 
   private:
+    // The key's caller, or the 401 (or storage error) to answer.
+    std::variant<Caller, Response> authenticate(const Request& request);
+    // The account's limits under the price book in force.
+    core::Result<AccountLimits> limits_for(const std::string& account_id);
+    // The 429 or 413 for a request of `upload_bytes`, or nullopt when the
+    // account's buckets took it.
+    std::optional<Response> take_rate(const Caller& caller, const Request& request,
+                                      std::int64_t upload_bytes);
+    Response admin_create_key(const Request& request, const std::string& account_id);
+    Response admin_list_keys(const std::string& account_id);
+    Response admin_revoke_key(const std::string& account_id, const std::string& key_id);
     Response post_quote(const Request& request, const std::string& account_id);
     Response get_plans();
     Response get_statement(const Request& request, const std::string& account_id);
@@ -57,6 +102,7 @@ class Api {
     jobs::JobStore& jobs_;
     const core::Clock& clock_;
     ApiOptions options_;
+    RateLimiter limiter_;
 };
 
 }  // namespace tollgate::http

@@ -1,6 +1,7 @@
 #include "http/api/api_helpers.h"
 
 #include "core/limits.h"
+#include "core/redact.h"
 #include "dispatch/json_guard.h"
 #include "http/api/error_map.h"
 
@@ -11,6 +12,30 @@ Response json_response(int status, const nlohmann::json& body) {
     r.status = status;
     r.body = body.dump();
     return r;
+}
+
+Response retry_later(const std::string& code, const std::string& message,
+                     std::int64_t retry_after_s) {
+    Response r = error_response(code, message);
+    r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+    return r;
+}
+
+std::string log_path(const Request& request) {
+    return core::quote_input(request.path, core::kLogEchoBytesMax);
+}
+
+std::string bearer_token(const Request& request) {
+    const std::string& h = request.header("authorization");
+    constexpr std::string_view kPrefix = "Bearer ";
+    if (h.size() <= kPrefix.size() || h.compare(0, kPrefix.size(), kPrefix) != 0) return {};
+    return h.substr(kPrefix.size());
+}
+
+std::optional<ledger::KeyScope> required_scope(const std::string& method) {
+    if (method == "GET" || method == "HEAD") return ledger::KeyScope::Read;
+    if (method == "POST" || method == "DELETE") return ledger::KeyScope::Jobs;
+    return std::nullopt;
 }
 
 Response not_found() { return error_response("not_found", "no such resource"); }

@@ -1,15 +1,29 @@
 // Request and response helpers shared by the API's route files.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "core/result.h"
 #include "http/server/server.h"
+#include "ledger/ledger.h"
 
 namespace tollgate::http {
 
 Response json_response(int status, const nlohmann::json& body);
+// A 429 that says when to come back (Retry-After, whole seconds).
+Response retry_later(const std::string& code, const std::string& message,
+                     std::int64_t retry_after_s);
+// The request's path as a log line shows it: bounded, and never anything
+// that looks like a secret (core::quote_input).
+std::string log_path(const Request& request);
+// "Bearer <token>" → token; empty when absent or malformed.
+std::string bearer_token(const Request& request);
+// The scope a /v1 route of this method needs: read for GET and HEAD, jobs
+// for POST and DELETE; nullopt for other methods (no route takes them).
+std::optional<ledger::KeyScope> required_scope(const std::string& method);
 // The 404 of a path no route serves.
 Response not_found();
 // Request bodies nest no deeper than this (the API's own are 2-3 levels deep).

@@ -8,7 +8,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 53> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 60> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -29,20 +29,26 @@ constexpr std::array<std::pair<std::string_view, int>, 53> kStatuses{{
     {"unknown_plan", 400},
     {"unknown_tenant", 400},
     {"invalid_webhook_url", 400},
+    {"invalid_scopes", 400},
+    {"invalid_expiry", 400},
     {"unauthorized", 401},
     {"insufficient_balance", 402},
     {"forbidden", 403},
     {"invalid_signature", 403},
+    {"insufficient_scope", 403},
     {"not_found", 404},
     {"unknown_account", 404},
     {"unknown_hold", 404},
     {"unknown_worker", 404},
+    {"unknown_key", 404},
     {"method_not_allowed", 405},
     {"grant_key_conflict", 409},
     {"adjustment_key_conflict", 409},
     {"hold_not_captured", 409},
     {"refund_exceeds_capture", 409},
     {"job_finished", 409},
+    {"duplicate", 409},
+    {"too_many_keys", 409},
     {"payload_too_large", 413},
     {"unsupported_media_type", 415},
     {"corrupt_image", 422},
@@ -57,6 +63,7 @@ constexpr std::array<std::pair<std::string_view, int>, 53> kStatuses{{
     {"result_missing", 410},
     {"url_expired", 410},
     {"busy", 429},
+    {"rate_limited", 429},
     {"storage_error", 500},
     {"hold_not_open", 500},
     {"schema_too_old", 500},

@@ -30,8 +30,10 @@
 #include "core/assert.h"
 #include "core/hash.h"
 #include "core/ids.h"
+#include "core/redact.h"
 #include "http/api/json_mapping.h"
 #include "http/api/webhooks.h"
+#include "image/perceptual_hash.h"
 
 namespace tollgate::http {
 namespace {
@@ -160,7 +162,8 @@ core::Result<PricedImage> JobService::price_under(std::shared_ptr<const pricing:
         return core::make_error("missing_workflow", "query parameter 'workflow' is required");
     }
     if (deps_.routes->find(request.workflow) == deps_.routes->end()) {
-        return core::make_error("unknown_workflow", "no workflow named '" + request.workflow + "'");
+        return core::make_error("unknown_workflow",
+                                "no workflow named " + core::quote_input(request.workflow));
     }
     pricing::QuoteRequest q;
     q.workflow = request.workflow;
@@ -189,6 +192,46 @@ core::Result<PricedImage> JobService::price_under(std::shared_ptr<const pricing:
                  book->version, tenant.empty() ? "" : " for tenant ", tenant,
                  items_summary(*quote));
     return PricedImage{*info, image::digest(bytes), std::move(book), *quote};
+}
+
+jobs::Job JobService::new_job(const std::string& account_id, const std::string& tenant,
+                              const JobRequest& request, const PricedImage& priced,
+                              std::string_view bytes, const std::string& webhook_url) const {
+    const pricing::Quote& quote = priced.quote;
+    jobs::Job job;
+    job.id = core::new_id("job");
+    job.account_id = account_id;
+    job.tenant = tenant;
+    job.workflow = request.workflow;
+    job.tokens = quote.tokens.value;
+    job.book_version = std::string(quote.book_version);
+    job.quote_json = quote_to_json(priced).dump();
+    job.width = priced.info.width;
+    job.height = priced.info.height;
+    job.format = std::string(image::to_string(priced.info.format));
+    job.md5_hex = priced.digests.md5_hex;
+    job.sha256_hex = priced.digests.sha256_hex;
+    job.created_ms = deps_.clock->now_ms();
+    job.webhook_url = webhook_url;
+    // The options that shape the output, as resolved by the quote (a default
+    // quality level and the same level named explicitly are one request).
+    jobs::DedupeOptions options;
+    options.quality = quote.quality != nullptr ? quote.quality->name : "";
+    options.upscale_factor_milli = quote.upscale_factor_milli;
+    options.model_input_size = quote.model_input_size();
+    options.tile_side_px = quote.tiles > 0 ? quote.price->tile_side_px : 0;
+    job.dedupe_key = jobs::dedupe_key(job.sha256_hex, job.workflow, options);
+    if (deps_.dedupe.near_enabled()) {
+        auto hash = image::perceptual_hash(bytes, priced.info);
+        if (hash.ok()) {
+            job.phash = *hash;
+        } else {
+            // The worker will decide what the pixels are worth; this job
+            // simply cannot be matched as a near duplicate.
+            spdlog::info("job {}: no perceptual hash: {}", job.id, hash.error().message);
+        }
+    }
+    return job;
 }
 
 core::Result<PricedImage> JobService::price(const std::string& account_id,
@@ -270,20 +313,7 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         result.deprioritized = decision->verdict == FairUseVerdict::Deprioritize;
     }
 
-    jobs::Job job;
-    job.id = core::new_id("job");
-    job.account_id = account_id;
-    job.workflow = request.workflow;
-    job.tokens = quote.tokens.value;
-    job.book_version = std::string(quote.book_version);
-    job.quote_json = quote_to_json(result.priced).dump();
-    job.width = result.priced.info.width;
-    job.height = result.priced.info.height;
-    job.format = std::string(image::to_string(result.priced.info.format));
-    job.md5_hex = result.priced.digests.md5_hex;
-    job.sha256_hex = result.priced.digests.sha256_hex;
-    job.created_ms = deps_.clock->now_ms();
-    job.webhook_url = webhook_url;
+    jobs::Job job = new_job(account_id, terms->tenant, request, result.priced, bytes, webhook_url);
 
     if (!track(job.id, terms->tenant)) {
         result.outcome = SubmitOutcome::TenantBusy;
@@ -307,6 +337,26 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
                 earlier = std::move(*found);
                 return {};
             }
+        }
+        // Looked for in this transaction, so of two identical requests at
+        // once the second sees the first's job and attaches to it.
+        if (deps_.dedupe.enabled()) {
+            auto decision = find_duplicate(job);
+            if (!decision.ok()) return decision.error();
+            result.dedupe = *decision;
+            switch (decision->action) {
+                case jobs::DedupeAction::Reject:
+                    return {};
+                case jobs::DedupeAction::Reuse:
+                case jobs::DedupeAction::Attach:
+                    return admit_duplicate(job, idempotency_key, fingerprint, result);
+                case jobs::DedupeAction::Proceed:
+                    break;
+            }
+            // A near duplicate flagged: admitted and charged as usual.
+            job.dedupe_kind = decision->kind;
+            job.dedupe_of = decision->of;
+            job.dedupe_distance = decision->distance;
         }
         if (deps_.account_jobs_max > 0) {
             auto unfinished = deps_.jobs->count_unfinished(account_id);
@@ -336,6 +386,21 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     });
     if (!admitted.ok()) return admitted.error();
     if (earlier) return replay(std::move(result), *earlier, fingerprint);
+    switch (result.dedupe.action) {
+        case jobs::DedupeAction::Reject:
+            result.outcome = SubmitOutcome::Duplicate;
+            return result;
+        case jobs::DedupeAction::Reuse:
+        case jobs::DedupeAction::Attach:
+            // Admitted without a hold (or refused as TooManyJobs): nothing to dispatch.
+            if (result.outcome == SubmitOutcome::Accepted && !job.webhook_url.empty() &&
+                job.state == jobs::JobState::Succeeded && deps_.on_webhook_queued) {
+                deps_.on_webhook_queued();
+            }
+            return result;
+        case jobs::DedupeAction::Proceed:
+            break;
+    }
     if (too_many_jobs) {
         result.outcome = SubmitOutcome::TooManyJobs;
         return result;
@@ -462,9 +527,14 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
                               "",
                               done.finished_ms,
                               outcome.vram_peak_bytes,
-                              outcome.attempts};
+                              outcome.attempts,
+                              std::string(jobs::to_string(job.dedupe_kind)),
+                              job.dedupe_of,
+                              job.dedupe_distance};
     bool published = false;
+    std::vector<jobs::Job> attached;
     core::Status s = deps_.atomically([&]() -> core::Status {
+        attached.clear();
         auto captured = deps_.ledger->capture(job.id);
         if (!captured.ok()) return captured.error();
         if (*captured != ledger::SettleOutcome::Settled) {
@@ -479,6 +549,9 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
                 queue_webhook(*deps_.webhooks, done, jobs::JobState::Succeeded, done.finished_ms);
             if (!w.ok()) return w;
         }
+        jobs::Job settled = done;
+        settled.state = jobs::JobState::Succeeded;
+        if (core::Status a = settle_attached(settled, attached); !a.ok()) return a;
         core::Status p = publish_file(staged, path);
         if (!p.ok()) return p;
         published = true;
@@ -496,6 +569,7 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
     done.state = jobs::JobState::Succeeded;
     events_.publish(job.id, "state", job_json(done), true);
     if (!job.webhook_url.empty() && deps_.on_webhook_queued) deps_.on_webhook_queued();
+    announce(attached);
     spdlog::info("job {} succeeded on {}: {} tokens captured, queue {} ms, execution {} ms", job.id,
                  outcome.worker_url, job.tokens, outcome.queue_wait_ms, outcome.execution_ms);
 }
@@ -572,26 +646,43 @@ core::Status JobService::fail_job(const jobs::Job& job, const std::string& reaso
                               reason,
                               failed.finished_ms,
                               outcome ? outcome->vram_peak_bytes : 0,
-                              outcome ? outcome->attempts : 0};
+                              outcome ? outcome->attempts : 0,
+                              std::string(jobs::to_string(job.dedupe_kind)),
+                              job.dedupe_of,
+                              job.dedupe_distance};
+    std::vector<jobs::Job> attached;
     core::Status s = deps_.atomically([&]() -> core::Status {
-        auto voided = deps_.ledger->void_hold(job.id, reason);
-        if (!voided.ok()) return voided.error();
-        if (*voided == ledger::SettleOutcome::Conflict) {
-            return core::make_error("hold_not_open", "hold for " + job.id + " was captured");
+        attached.clear();
+        // A duplicate that reused another job's result never had a hold.
+        if (!job.dedupe_reused) {
+            auto voided = deps_.ledger->void_hold(job.id, reason);
+            if (!voided.ok()) return voided.error();
+            if (*voided == ledger::SettleOutcome::Conflict) {
+                return core::make_error("hold_not_open", "hold for " + job.id + " was captured");
+            }
         }
         core::Status t = deps_.jobs->transition(job.id, jobs::JobState::Failed, failed);
         if (!t.ok()) return t;
         core::Status u = deps_.usage->write(record);
-        if (!u.ok() || job.webhook_url.empty() || deps_.webhooks == nullptr) return u;
-        return queue_webhook(*deps_.webhooks, failed, jobs::JobState::Failed, failed.finished_ms);
+        if (!u.ok()) return u;
+        if (!job.webhook_url.empty() && deps_.webhooks != nullptr) {
+            core::Status w =
+                queue_webhook(*deps_.webhooks, failed, jobs::JobState::Failed, failed.finished_ms);
+            if (!w.ok()) return w;
+        }
+        if (job.dedupe_reused) return {};  // nothing attaches to a reused job
+        jobs::Job settled = failed;
+        settled.state = jobs::JobState::Failed;
+        return settle_attached(settled, attached);
     });
     if (s.ok()) {
         failed.state = jobs::JobState::Failed;
         events_.publish(job.id, "state", job_json(failed), true);
-        spdlog::warn("job {} failed, hold voided: {}", job.id, reason);
+        spdlog::warn("job {} failed, {}: {}", job.id,
+                     job.dedupe_reused ? "nothing was held" : "hold voided", reason);
     }
-    if (s.ok()) spdlog::warn("job {} failed, hold voided: {}", job.id, reason);
     if (s.ok() && !job.webhook_url.empty() && deps_.on_webhook_queued) deps_.on_webhook_queued();
+    if (s.ok()) announce(attached);
     return s;
 }
 
@@ -602,6 +693,13 @@ core::Result<int> JobService::recover_unfinished() {
     const std::int64_t now = deps_.clock->now_ms();
     for (const jobs::Job& job : *open) {
         ++recovered;
+        // A duplicate attached to a job in flight settles with that job (its
+        // re-attachment below, or its failure, which also ends this one).
+        if (job.dedupe_reused) {
+            auto settles_later = attached_settles_later(job);
+            if (!settles_later.ok()) return settles_later.error();
+            if (*settles_later) continue;
+        }
         // A job a worker accepted is followed again on that worker, for the time it has left.
         const std::int64_t left_ms = job.created_ms + deps_.job_timeout_ms - now;
         auto route = deps_.routes->find(job.workflow);

@@ -7,6 +7,10 @@
 // - A job's final state, its capture or void, and its usage record commit in
 //   one transaction: every finished job has exactly one outcome and one record.
 // - The quote computed at admission is the amount captured; nothing re-prices.
+// - A duplicate that reuses an earlier job's result (jobs/dedupe.h) has no
+//   hold and is never dispatched: it succeeds at once, or is attached to the
+//   earlier job in flight and settles in that job's own settlement
+//   transaction, with its result or its failure, charged 0 either way.
 //
 // Threads: submit()/quote() run on HTTP threads; finish() runs on dispatch
 // threads. All shared state lives in the stores, which are thread-safe.
@@ -31,6 +35,7 @@
 #include "http/client/http_client.h"
 #include "image/digest.h"
 #include "image/probe.h"
+#include "jobs/dedupe.h"
 #include "jobs/job_store.h"
 #include "jobs/webhook_outbox.h"
 #include "ledger/ledger.h"
@@ -85,6 +90,8 @@ struct JobServiceDeps {
     int tenant_jobs_max = 0;
     // How long cancel() waits for a running job to wind down.
     int cancel_wait_ms = kCancelWaitMs;
+    // Duplicate detection ([dedupe]): policies, window, distance, scope.
+    jobs::DedupeSettings dedupe;
 };
 
 // What the client asked for, from the query string.
@@ -113,6 +120,7 @@ enum class SubmitOutcome {
     FairUseExceeded,
     Replayed,             // the Idempotency-Key admitted a job before: same response again
     IdempotencyMismatch,  // the key was used before with a different request
+    Duplicate,            // the reject policy refused a duplicate of dedupe.of; nothing held
 };
 
 struct SubmitResult {
@@ -125,6 +133,9 @@ struct SubmitResult {
     // Accepted or Replayed: the 202 body, stored with the Idempotency-Key (if
     // any) in the admission transaction and returned byte for byte on replay.
     std::string response_json;
+    // What duplicate detection decided: Reuse or Attach (accepted, charged
+    // 0), Reject (Duplicate), or Proceed, maybe flagged as a near duplicate.
+    jobs::DedupeDecision dedupe;
 };
 
 // A hold lives this much longer than its job's timeout before the sweeper
@@ -212,6 +223,30 @@ class JobService {
                                              const std::string& fingerprint);
     core::Status fail_job(const jobs::Job& job, const std::string& reason,
                           const dispatch::JobOutcome* outcome);
+    // A new job as admission stores it, with its dedupe key and (when near
+    // duplicates are looked for) its perceptual hash.
+    jobs::Job new_job(const std::string& account_id, const std::string& tenant,
+                      const JobRequest& request, const PricedImage& priced, std::string_view bytes,
+                      const std::string& webhook_url) const;
+    // Duplicate detection for `job`, inside the admission transaction.
+    core::Result<jobs::DedupeDecision> find_duplicate(const jobs::Job& job) const;
+    // Admits `job` as a duplicate that reuses result.dedupe.of's result (Reuse
+    // or Attach), without a hold, inside the admission transaction; sets the
+    // result's job id, balance and 202 body, and records the key if any. Too
+    // many jobs attached already: outcome TooManyJobs and nothing written.
+    core::Status admit_duplicate(jobs::Job& job, const std::string& idempotency_key,
+                                 const std::string& fingerprint, SubmitResult& result);
+    // Inside the transaction that settles `settled` (final, with its result
+    // path or failure reason): settles the duplicates attached to it the same
+    // way, appending them to `ended` for announce().
+    core::Status settle_attached(const jobs::Job& settled, std::vector<jobs::Job>& ended);
+    // After that transaction committed: the ended jobs' final events, and a
+    // wake-up for webhooks queued for them.
+    void announce(const std::vector<jobs::Job>& ended);
+    // Recovery of an unfinished duplicate attached to another job: true when
+    // that job's settlement ends it (that job is still unfinished, or it
+    // ended already along with it), false when it is left to fail.
+    core::Result<bool> attached_settles_later(const jobs::Job& job);
     // The jobs this process follows, each with the flag that cancels it.
     struct Inflight {
         std::string tenant;

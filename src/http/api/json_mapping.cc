@@ -62,15 +62,42 @@ nlohmann::json quote_to_json(const PricedImage& priced) {
 
 nlohmann::json accepted_to_json(const SubmitResult& r) {
     nlohmann::json quote = quote_to_json(r.priced);
-    return {{"job_id", r.job_id},
-            {"state", "dispatched"},
-            {"tokens", r.priced.quote.tokens.value},
+    nlohmann::json out = {{"job_id", r.job_id},
+                          {"state", "dispatched"},
+                          {"tokens", r.priced.quote.tokens.value},
+                          {"book_version", quote["book_version"]},
+                          {"items", quote["items"]},
+                          {"quote", quote},
+                          {"available", r.available.value},
+                          {"priority", r.deprioritized ? "low" : "normal"},
+                          {"status_url", "/v1/jobs/" + r.job_id}};
+    if (r.dedupe.kind != jobs::DedupeKind::None) {
+        out["dedupe"] = dedupe_to_json(r.dedupe.kind, r.dedupe.of, r.dedupe.distance, false);
+    }
+    return out;
+}
+
+nlohmann::json duplicate_accepted_to_json(const SubmitResult& r, const jobs::Job& job) {
+    nlohmann::json quote = quote_to_json(r.priced);
+    return {{"job_id", job.id},
+            {"state", std::string(jobs::to_string(job.state))},
+            {"tokens", job.tokens},
             {"book_version", quote["book_version"]},
-            {"items", quote["items"]},
+            {"items", nlohmann::json::array()},
             {"quote", quote},
             {"available", r.available.value},
-            {"priority", r.deprioritized ? "low" : "normal"},
-            {"status_url", "/v1/jobs/" + r.job_id}};
+            {"priority", "normal"},
+            {"status_url", "/v1/jobs/" + job.id},
+            {"dedupe", dedupe_to_json(job.dedupe_kind, job.dedupe_of, job.dedupe_distance,
+                                      job.dedupe_reused)}};
+}
+
+nlohmann::json dedupe_to_json(jobs::DedupeKind kind, const std::string& of, std::int64_t distance,
+                              bool reused) {
+    nlohmann::json out = {
+        {"kind", std::string(jobs::to_string(kind))}, {"of", of}, {"reused", reused}};
+    if (kind == jobs::DedupeKind::Near) out["distance"] = distance;
+    return out;
 }
 
 nlohmann::json job_to_json(const jobs::Job& job, const std::string& result_url) {
@@ -86,6 +113,10 @@ nlohmann::json job_to_json(const jobs::Job& job, const std::string& result_url) 
     if (jobs::is_final(job.state)) out["finished_ms"] = job.finished_ms;
     if (job.state == jobs::JobState::Succeeded) out["result_url"] = result_url;
     if (!job.webhook_url.empty()) out["webhook_url"] = job.webhook_url;
+    if (job.dedupe_kind != jobs::DedupeKind::None) {
+        out["dedupe"] =
+            dedupe_to_json(job.dedupe_kind, job.dedupe_of, job.dedupe_distance, job.dedupe_reused);
+    }
     if (job.state == jobs::JobState::Failed) {
         out["failure_reason"] = job.failure_reason;
         out["tokens_charged"] = 0;

@@ -30,12 +30,24 @@ nlohmann::json quote_fields_to_json(const pricing::Quote& quote);
 nlohmann::json quote_to_json(const PricedImage& priced);
 
 // The 202 answer to an admitted job: {job_id, state, tokens, book_version,
-// items, quote, available, priority, status_url}.
+// items, quote, available, priority, status_url, [dedupe]}; `dedupe` when it
+// was flagged as a near duplicate.
 nlohmann::json accepted_to_json(const SubmitResult& result);
 
+// The 202 answer to a duplicate admitted to reuse an earlier job's result:
+// the same fields, with state succeeded (the result is there already) or
+// dispatched (attached to the earlier job in flight), tokens 0, no items,
+// the quote it was spared, and `dedupe`.
+nlohmann::json duplicate_accepted_to_json(const SubmitResult& result, const jobs::Job& job);
+
+// {kind: "exact"|"near", of: <earlier job id>, reused, [distance]}: what
+// duplicate detection found; `distance` (Hamming, in bits) for near ones.
+nlohmann::json dedupe_to_json(jobs::DedupeKind kind, const std::string& of, std::int64_t distance,
+                              bool reused);
+
 // {job_id, state, workflow, tokens, created_ms, [finished_ms], [result_url],
-//  [failure_reason], [webhook_url]}; `result_url` (a signed link) is shown
-// only when the job succeeded.
+//  [failure_reason], [webhook_url], [dedupe]}; `result_url` (a signed link)
+// is shown only when the job succeeded, `dedupe` only for a duplicate.
 nlohmann::json job_to_json(const jobs::Job& job, const std::string& result_url);
 
 // {available, held, granted, captured, expired}

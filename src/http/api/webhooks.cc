@@ -17,6 +17,7 @@
 #include "core/assert.h"
 #include "core/hash.h"
 #include "core/limits.h"
+#include "http/api/json_mapping.h"
 #include "http/client/address_policy.h"
 #include "http/codec/url.h"
 
@@ -79,6 +80,10 @@ core::Status queue_webhook(jobs::WebhookOutbox& outbox, const jobs::Job& ended,
                             {"created_ms", ended.created_ms},
                             {"finished_ms", ended.finished_ms}};
     if (!succeeded) event["failure_reason"] = ended.failure_reason;
+    if (ended.dedupe_kind != jobs::DedupeKind::None) {
+        event["dedupe"] = dedupe_to_json(ended.dedupe_kind, ended.dedupe_of, ended.dedupe_distance,
+                                         ended.dedupe_reused);
+    }
     jobs::WebhookDelivery delivery;
     delivery.job_id = ended.id;
     delivery.account_id = ended.account_id;

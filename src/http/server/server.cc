@@ -52,6 +52,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/redact.h"
 #include "http/codec/json_error.h"
 #include "http/codec/query.h"
 
@@ -507,6 +508,11 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     }
 
     void after_header() {
+        if (auto refusal = screened()) {
+            // The body is never read: answer, then linger so the client sees it.
+            write(std::move(*refusal), parser_->get().version(), false, AfterWrite::Linger);
+            return;
+        }
         const auto& req = parser_->get();
         const bool wants_continue = req.version() >= 11 && !parser_->is_done() &&
                                     beast::iequals(req[bhttp::field::expect], "100-continue");
@@ -538,6 +544,19 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
                               }
                               self->on_request();
                           });
+    }
+
+    // The answer of options().screen_head for a request with a body still
+    // to come, or nullopt to read it.
+    std::optional<Response> screened() {
+        const ServerOptions& o = options();
+        if (!o.screen_head || parser_->is_done()) return std::nullopt;
+        try {
+            return o.screen_head(to_request(parser_->get(), remote_, false));
+        } catch (const std::exception& e) {
+            spdlog::error("http: screen_head threw: {}", e.what());
+            return std::nullopt;
+        }
     }
 
     bool throttled() {
@@ -615,8 +634,8 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
         try {
             response = shared_->handler(request);
         } catch (const std::exception& e) {
-            spdlog::error("http: handler threw on {} {}: {}", request.method, request.path,
-                          e.what());
+            spdlog::error("http: handler threw on {} {}: {}", request.method,
+                          core::quote_input(request.path, core::kLogEchoBytesMax), e.what());
             response = internal_error();
         }
         if (response.stream && response.status >= 100 && response.status <= 999) {
@@ -758,7 +777,8 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
         try {
             refusal = shared_->ws.accept(request);
         } catch (const std::exception& e) {
-            spdlog::error("http: websocket accept threw on {}: {}", request.path, e.what());
+            spdlog::error("http: websocket accept threw on {}: {}",
+                          core::quote_input(request.path, core::kLogEchoBytesMax), e.what());
             refusal = internal_error();
         }
         BeastRequest& req = parser_->get();

@@ -15,7 +15,8 @@
 // header_bytes_max get 431; unparsable requests get 400; a handler exception
 // gets 500. All four use the JSON error body of http/codec/json_error.h; the
 // first three also close the connection. `Expect: 100-continue` is answered
-// before the body is read.
+// before the body is read, after ServerOptions::screen_head (if any) let the
+// request through.
 // Request and Response are plain data (no Asio), so API code can use them
 // without linking the server.
 #pragma once
@@ -130,6 +131,11 @@ struct ServerOptions {
     // The pauses count toward request_timeout_ms.
     std::int64_t throttled_body_bytes_per_second = 0;
     std::function<bool(const Request&)> throttle_body;
+    // Sees each request that has a body still to come (method, path and
+    // headers; the body is still empty), before any 100 Continue. A Response
+    // is sent instead of reading the body, and the connection then closes;
+    // nullopt reads the body and calls the handler as usual.
+    std::function<std::optional<Response>(const Request&)> screen_head;
 };
 
 class Server {

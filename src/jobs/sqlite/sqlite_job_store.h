@@ -20,6 +20,15 @@ class SqliteJobStore final : public JobStore {
     core::Result<std::int64_t> count_unfinished(const std::string& account_id) override;
     core::Status set_prompt(const std::string& job_id, const std::string& worker,
                             const std::string& prompt_id) override;
+    core::Result<std::vector<DedupeCandidate>> dedupe_key_matches(const DedupeScopeKey& scope,
+                                                                  const std::string& dedupe_key,
+                                                                  std::int64_t since_ms,
+                                                                  std::size_t limit) override;
+    core::Result<std::vector<DedupeCandidate>> recent_in_scope(const DedupeScopeKey& scope,
+                                                               std::int64_t since_ms,
+                                                               std::size_t limit) override;
+    core::Result<std::vector<Job>> attached(const std::string& job_id, std::size_t limit) override;
+    core::Result<std::int64_t> count_attached(const std::string& job_id) override;
     core::Result<std::optional<IdempotencyRecord>> find_idempotency(
         const std::string& account_id, const std::string& key) override;
     core::Status insert_idempotency(const IdempotencyRecord& record) override;

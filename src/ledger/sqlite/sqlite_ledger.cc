@@ -1,4 +1,4 @@
-// SQLite ledger: accounts, API keys, balances, and the reads shared by the
+// SQLite ledger: accounts, balances, and the reads shared by the
 // other files of this backend. Every operation runs under BEGIN IMMEDIATE (or
 // inside the caller's transaction), so a check and the write it guards are
 // one step even across threads and processes. The balances and the grants'
@@ -7,7 +7,6 @@
 #include "ledger/sqlite/sqlite_ledger.h"
 
 #include "core/assert.h"
-#include "core/hash.h"
 #include "core/ids.h"
 #include "core/limits.h"
 
@@ -76,41 +75,6 @@ core::Result<bool> SqliteLedger::set_tenant(const std::string& account_id,
     });
     if (!s.ok()) return s.error();
     return found;
-}
-
-core::Result<std::string> SqliteLedger::create_api_key(const std::string& account_id) {
-    // 32 random bytes; the "tg_" prefix makes leaked keys easy to scan for.
-    std::string secret = "tg_" + core::random_hex(32);
-    core::Status s = store::transact(db_, [&]() -> core::Status {
-        store::Statement exists(db_, "SELECT 1 FROM accounts WHERE id = ?1");
-        if (!exists.bind(1, account_id).step())
-            return core::make_error("unknown_account", "no such account");
-        store::Statement(db_,
-                         "INSERT INTO api_keys(key_sha256, account_id, created_ms) "
-                         "VALUES (?1, ?2, ?3)")
-            .bind(1, core::sha256_hex(secret))
-            .bind(2, account_id)
-            .bind(3, clock_.now_ms())
-            .run();
-        return {};
-    });
-    if (!s.ok()) return s.error();
-    return secret;
-}
-
-core::Result<std::optional<std::string>> SqliteLedger::find_account_by_key(
-    const std::string& secret) {
-    // The lookup is by hash, so timing reveals nothing about the secret.
-    std::optional<std::string> account;
-    core::Status s = store::transact(db_, [&]() -> core::Status {
-        store::Statement st(db_,
-                            "SELECT account_id FROM api_keys WHERE key_sha256 = ?1 AND "
-                            "revoked_ms IS NULL");
-        if (st.bind(1, core::sha256_hex(secret)).step()) account = st.column_text(0);
-        return {};
-    });
-    if (!s.ok()) return s.error();
-    return account;
 }
 
 std::optional<SqliteLedger::StoredBalance> SqliteLedger::read_balance(

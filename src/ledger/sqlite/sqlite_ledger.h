@@ -1,7 +1,8 @@
 // The embedded ledger backend: SQLite tables in the shared database file.
 //
 // Tables (schema version 3, docs in sqlite_schema.cc): accounts (with an
-// optional tenant), api_keys (SHA-256 of the secret), balances (cached sums
+// optional tenant), api_keys (SHA-256 of the secret, a public id, scopes,
+// an optional expiry and the revocation time), balances (cached sums
 // per account, guarded by CHECK constraints including the credit limit),
 // grants (each with its own books: tokens = remaining + held + used +
 // expired + debited, a CHECK), holds (one row per key, state
@@ -14,8 +15,9 @@
 // store/sqlite.h), so a capture can commit together with the job's final
 // state.
 //
-// The code is split by concept: sqlite_ledger.cc (accounts, keys, balance),
-// sqlite_schema.cc (tables and version), sqlite_entries.cc (writing and
+// The code is split by concept: sqlite_ledger.cc (accounts, balance),
+// sqlite_api_keys.cc, sqlite_schema.cc (tables, version and the columns
+// added in place), sqlite_entries.cc (writing and
 // reading entries), sqlite_grants.cc (grants and expiry), sqlite_holds.cc
 // (reserve and hold reads), sqlite_settle.cc (capture and void),
 // sqlite_adjust.cc (adjustments and refunds), sqlite_subscriptions.cc,
@@ -38,7 +40,8 @@ class SqliteLedger final : public Ledger {
     // The schema version this code reads and writes (PRAGMA user_version).
     static constexpr std::int64_t kSchemaVersion = 4;
 
-    // Creates the tables when missing. Fails with "schema_too_old" when the
+    // Creates the tables when missing, and adds the api_keys columns a file
+    // made by an earlier build lacks. Fails with "schema_too_old" when the
     // file holds ledger tables of an earlier version (they are not migrated;
     // see sqlite_schema.cc), "schema_too_new" for a later one.
     static core::Result<std::unique_ptr<SqliteLedger>> open(store::Database& db,
@@ -49,9 +52,14 @@ class SqliteLedger final : public Ledger {
     core::Result<std::optional<AccountInfo>> account(const std::string& account_id) override;
     core::Result<bool> set_tenant(const std::string& account_id,
                                   const std::string& tenant) override;
-    core::Result<std::string> create_api_key(const std::string& account_id) override;
+    using Ledger::create_api_key;
+    core::Result<NewApiKey> create_api_key(const ApiKeySpec& spec) override;
+    core::Result<std::optional<ApiKeyInfo>> find_api_key(const std::string& secret) override;
     core::Result<std::optional<std::string>> find_account_by_key(
         const std::string& secret) override;
+    core::Result<std::vector<ApiKeyInfo>> api_keys(const std::string& account_id) override;
+    core::Result<RevokeResult> revoke_api_key(const std::string& account_id,
+                                              const std::string& key_id) override;
 
     core::Result<GrantResult> add_grant(const GrantSpec& spec) override;
     core::Result<std::int64_t> grant(const std::string& account_id, core::Tokens tokens,

@@ -21,6 +21,16 @@
 // ROWID), a hold's slices are clustered on (hold_key, slice) with no other
 // index, and the index of an account's grants no longer depends on
 // `remaining` (a partial index on it was rewritten by every reserve).
+//
+// Columns added later without a version change, because ALTER TABLE ADD
+// COLUMN can add them to a file in place and a default describes every row
+// written before: api_keys.id (a public id; earlier keys get a random one),
+// api_keys.scopes (earlier keys get every scope) and api_keys.expires_ms
+// (earlier keys never expire). Every file, new or old, gets them the same
+// way when it is opened, so there is one definition of each.
+#include <string>
+#include <utility>
+
 #include "core/assert.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 
@@ -147,6 +157,33 @@ CREATE INDEX IF NOT EXISTS subscriptions_active ON subscriptions(account_id, pla
   WHERE cancelled_ms IS NULL;
 )sql";
 
+// Columns added to api_keys after it first shipped, with what ALTER TABLE
+// adds them as (see the file comment).
+constexpr std::pair<const char*, const char*> kAddedKeyColumns[] = {
+    {"id", "TEXT"},
+    {"scopes", "TEXT NOT NULL DEFAULT 'jobs read'"},
+    {"expires_ms", "INTEGER"},
+};
+
+// Runs inside open()'s transaction.
+core::Status add_missing_key_columns(store::Database& db) {
+    for (const auto& [name, type] : kAddedKeyColumns) {
+        store::Statement has(db, "SELECT 1 FROM pragma_table_info('api_keys') WHERE name = ?1");
+        if (has.bind(1, name).step()) continue;
+        core::Status s =
+            db.exec(std::string("ALTER TABLE api_keys ADD COLUMN ") + name + " " + type);
+        if (!s.ok()) return s;
+    }
+    // Keys made before ids existed get a random one: 96 bits, as unguessable
+    // as it needs to be for a public name.
+    core::Status s =
+        db.exec("UPDATE api_keys SET id = 'key_' || lower(hex(randomblob(12))) WHERE id IS NULL");
+    if (!s.ok()) return s;
+    return db.exec(
+        "CREATE UNIQUE INDEX IF NOT EXISTS api_keys_by_id ON api_keys(id);"
+        "CREATE INDEX IF NOT EXISTS api_keys_by_account ON api_keys(account_id, created_ms)");
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<SqliteLedger>> SqliteLedger::open(store::Database& db,
@@ -172,10 +209,13 @@ core::Result<std::unique_ptr<SqliteLedger>> SqliteLedger::open(store::Database& 
                                         std::to_string(found) + ", newer than this build's " +
                                         std::to_string(kSchemaVersion));
         }
-        if (has_ledger && found == kSchemaVersion) return {};  // already current
-        core::Status created = db.exec(kSchema);
-        if (!created.ok()) return created;
-        return db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+        if (!has_ledger || found != kSchemaVersion) {
+            core::Status created = db.exec(kSchema);
+            if (!created.ok()) return created;
+            created = db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+            if (!created.ok()) return created;
+        }
+        return add_missing_key_columns(db);
     });
     if (!s.ok()) return s.error();
     return std::unique_ptr<SqliteLedger>(new SqliteLedger(db, clock));

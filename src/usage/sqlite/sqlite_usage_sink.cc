@@ -25,7 +25,10 @@ CREATE TABLE IF NOT EXISTS usage_records (
   failure_reason TEXT NOT NULL,
   finished_ms INTEGER NOT NULL,
   vram_peak_bytes INTEGER NOT NULL DEFAULT 0,
-  attempts INTEGER NOT NULL DEFAULT 1
+  attempts INTEGER NOT NULL DEFAULT 1,
+  dedupe_kind TEXT NOT NULL DEFAULT '' CHECK (dedupe_kind IN ('', 'exact', 'near')),
+  dedupe_of TEXT NOT NULL DEFAULT '',
+  dedupe_distance INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX IF NOT EXISTS usage_by_account ON usage_records(account_id, finished_ms);
 )sql";
@@ -33,14 +36,24 @@ CREATE INDEX IF NOT EXISTS usage_by_account ON usage_records(account_id, finishe
 constexpr const char* kColumns =
     "job_id, account_id, workflow, width, height, tokens, quoted_tokens, book_version, md5, "
     "sha256, worker, queue_wait_ms, execution_ms, outcome, failure_reason, finished_ms, "
-    "vram_peak_bytes, attempts";
+    "vram_peak_bytes, attempts, dedupe_kind, dedupe_of, dedupe_distance";
 
 // Columns added after the first release, with their definitions: a file
 // written before them gains them on open (ALTER TABLE ADD COLUMN).
 constexpr std::pair<const char*, const char*> kAddedColumns[] = {
     {"vram_peak_bytes", "INTEGER NOT NULL DEFAULT 0"},
     {"attempts", "INTEGER NOT NULL DEFAULT 1"},
+    {"dedupe_kind", "TEXT NOT NULL DEFAULT '' CHECK (dedupe_kind IN ('', 'exact', 'near'))"},
+    {"dedupe_of", "TEXT NOT NULL DEFAULT ''"},
+    {"dedupe_distance", "INTEGER NOT NULL DEFAULT 0"},
 };
+
+// Created once the columns it covers exist (a file made before them gains
+// them on open): the duplicates of a period, for the report that finds who
+// resubmits the most (docs/operations.md). Only duplicates are indexed.
+constexpr const char* kDedupeIndex =
+    "CREATE INDEX IF NOT EXISTS usage_duplicates ON usage_records(finished_ms, account_id) "
+    "WHERE dedupe_kind <> ''";
 
 UsageRecord read_record(const store::Statement& st) {
     UsageRecord r;
@@ -62,6 +75,9 @@ UsageRecord read_record(const store::Statement& st) {
     r.finished_ms = st.column_int64(15);
     r.vram_peak_bytes = st.column_int64(16);
     r.attempts = st.column_int64(17);
+    r.dedupe_kind = st.column_text(18);
+    r.dedupe_of = st.column_text(19);
+    r.dedupe_distance = st.column_int64(20);
     return r;
 }
 
@@ -83,6 +99,8 @@ core::Result<std::unique_ptr<SqliteUsageSink>> SqliteUsageSink::open(store::Data
         return {};
     });
     if (!s.ok()) return s.error();
+    s = db.exec(kDedupeIndex);
+    if (!s.ok()) return s.error();
     return std::unique_ptr<SqliteUsageSink>(new SqliteUsageSink(db));
 }
 
@@ -91,7 +109,8 @@ core::Status SqliteUsageSink::write(const UsageRecord& r) {
         // Idempotent by job id: a replay of the same record writes nothing.
         store::Statement(db_, std::string("INSERT INTO usage_records(") + kColumns +
                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                                  "?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT(job_id) DO NOTHING")
+                                  "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+                                  "ON CONFLICT(job_id) DO NOTHING")
             .bind(1, r.job_id)
             .bind(2, r.account_id)
             .bind(3, r.workflow)
@@ -110,6 +129,9 @@ core::Status SqliteUsageSink::write(const UsageRecord& r) {
             .bind(16, r.finished_ms)
             .bind(17, r.vram_peak_bytes)
             .bind(18, r.attempts)
+            .bind(19, r.dedupe_kind)
+            .bind(20, r.dedupe_of)
+            .bind(21, r.dedupe_distance)
             .run();
         return {};
     });

@@ -1,0 +1,196 @@
+// JobService: duplicate detection at admission, and the duplicates that
+// settle with the job they duplicate.
+//
+// Admission looks for an earlier job inside the admission transaction, so
+// two identical requests at once are serialised by the store: the second
+// sees the first's job row (dispatched, in flight) and attaches to it instead
+// of holding and dispatching again. The decision itself is jobs::decide().
+//
+// A duplicate that reuses a result (policy reuse) is a job row without a hold
+// and with 0 tokens. If the earlier job had succeeded it is written succeeded
+// at once, pointing at the same result file; if it is in flight it is written
+// dispatched and never reaches the dispatcher. The earlier job's settlement
+// (finish() or fail_job(), whatever caused it: worker outcome, cancel, busy
+// queue, hold expiry, recovery) then ends every attached job in its own
+// transaction, with the result or with a failure, so no attached job can
+// outlive it and none is ever charged.
+//
+// Rejected alternative: an in-memory table of jobs in flight keyed by dedupe
+// key. It would be faster, but it is lost in a restart (attached jobs would
+// then hang), it would not see jobs admitted by another gateway process, and
+// it would be a second source of truth next to the jobs table.
+#include <spdlog/spdlog.h>
+
+#include "core/assert.h"
+#include "http/api/job_service.h"
+#include "http/api/json_mapping.h"
+#include "http/api/webhooks.h"
+
+namespace tollgate::http {
+namespace {
+
+// The usage record of a duplicate that reused `job.dedupe_of`'s result:
+// nothing ran on a worker and nothing was charged.
+usage::UsageRecord reused_record(const jobs::Job& job, jobs::JobState state) {
+    usage::UsageRecord r;
+    r.job_id = job.id;
+    r.account_id = job.account_id;
+    r.workflow = job.workflow;
+    r.width = job.width;
+    r.height = job.height;
+    r.tokens = 0;
+    r.quoted_tokens = job.tokens;
+    r.book_version = job.book_version;
+    r.md5_hex = job.md5_hex;
+    r.sha256_hex = job.sha256_hex;
+    r.outcome = std::string(jobs::to_string(state));
+    r.failure_reason = job.failure_reason;
+    r.finished_ms = job.finished_ms;
+    r.attempts = 0;
+    r.dedupe_kind = std::string(jobs::to_string(job.dedupe_kind));
+    r.dedupe_of = job.dedupe_of;
+    r.dedupe_distance = job.dedupe_distance;
+    return r;
+}
+
+}  // namespace
+
+core::Result<jobs::DedupeDecision> JobService::find_duplicate(const jobs::Job& job) const {
+    const jobs::DedupeSettings& settings = deps_.dedupe;
+    const jobs::DedupeScopeKey scope{settings.scope, job.account_id, job.tenant};
+    const std::int64_t since_ms = job.created_ms - settings.window_s * 1000;
+    std::vector<jobs::DedupeCandidate> exact, recent;
+    if (settings.policy != jobs::DedupePolicy::Allow) {
+        auto found = deps_.jobs->dedupe_key_matches(scope, job.dedupe_key, since_ms,
+                                                    jobs::kExactScanJobsMax);
+        if (!found.ok()) return found.error();
+        exact = std::move(found).value();
+    }
+    const jobs::DedupeSubject subject{job.dedupe_key, job.workflow, job.phash};
+    jobs::DedupeDecision decision =
+        jobs::decide(settings, scope, job.created_ms, subject, exact, recent);
+    // The bounded scan of recent jobs runs only when no exact duplicate decided.
+    if (decision.kind == jobs::DedupeKind::None && settings.near_enabled() && job.phash) {
+        auto found = deps_.jobs->recent_in_scope(scope, since_ms, jobs::kNearScanJobsMax);
+        if (!found.ok()) return found.error();
+        recent = std::move(found).value();
+        decision = jobs::decide(settings, scope, job.created_ms, subject, exact, recent);
+    }
+    if (decision.kind != jobs::DedupeKind::None) {
+        spdlog::info("job {}: {} duplicate of {} (distance {}), policy says {}", job.id,
+                     jobs::to_string(decision.kind), decision.of, decision.distance,
+                     decision.action == jobs::DedupeAction::Reject   ? "reject"
+                     : decision.action == jobs::DedupeAction::Reuse  ? "reuse its result"
+                     : decision.action == jobs::DedupeAction::Attach ? "attach to it"
+                                                                     : "flag it");
+    }
+    return decision;
+}
+
+core::Status JobService::admit_duplicate(jobs::Job& job, const std::string& idempotency_key,
+                                         const std::string& fingerprint, SubmitResult& result) {
+    const jobs::DedupeDecision& d = result.dedupe;
+    TOLLGATE_ASSERT(d.action == jobs::DedupeAction::Reuse ||
+                    d.action == jobs::DedupeAction::Attach);
+    auto found = deps_.jobs->get(d.of);
+    if (!found.ok()) return found.error();
+    TOLLGATE_ASSERT(found->has_value());  // jobs are never deleted
+    const jobs::Job& earlier = **found;
+    // decide() saw it in this same transaction.
+    TOLLGATE_ASSERT(d.action == jobs::DedupeAction::Reuse
+                        ? earlier.state == jobs::JobState::Succeeded
+                        : !jobs::is_final(earlier.state));
+    if (d.action == jobs::DedupeAction::Attach) {
+        auto attached = deps_.jobs->count_attached(earlier.id);
+        if (!attached.ok()) return attached.error();
+        if (*attached >= jobs::kAttachedJobsMax) {
+            result.outcome = SubmitOutcome::TooManyJobs;
+            return {};
+        }
+    }
+    job.tokens = 0;
+    job.dedupe_kind = d.kind;
+    job.dedupe_of = earlier.id;
+    job.dedupe_distance = d.distance;
+    job.dedupe_reused = true;
+    if (core::Status s = deps_.jobs->insert(job); !s.ok()) return s;
+    if (core::Status s = deps_.jobs->transition(job.id, jobs::JobState::Dispatched, job); !s.ok()) {
+        return s;
+    }
+    job.state = jobs::JobState::Dispatched;
+    if (d.action == jobs::DedupeAction::Reuse) {
+        job.result_path = earlier.result_path;
+        job.finished_ms = job.created_ms;
+        if (core::Status s = deps_.jobs->transition(job.id, jobs::JobState::Succeeded, job);
+            !s.ok()) {
+            return s;
+        }
+        job.state = jobs::JobState::Succeeded;
+        if (core::Status s = deps_.usage->write(reused_record(job, job.state)); !s.ok()) return s;
+        if (!job.webhook_url.empty() && deps_.webhooks != nullptr) {
+            core::Status w = queue_webhook(*deps_.webhooks, job, job.state, job.finished_ms);
+            if (!w.ok()) return w;
+        }
+    }
+    auto balance = deps_.ledger->balance(job.account_id);
+    if (!balance.ok()) return balance.error();
+    result.job_id = job.id;
+    result.available = balance->available();
+    result.response_json = duplicate_accepted_to_json(result, job).dump();
+    if (idempotency_key.empty()) return {};
+    return deps_.jobs->insert_idempotency({job.account_id, idempotency_key, fingerprint, job.id,
+                                           202, result.response_json, job.created_ms});
+}
+
+core::Status JobService::settle_attached(const jobs::Job& settled, std::vector<jobs::Job>& ended) {
+    TOLLGATE_ASSERT(jobs::is_final(settled.state) && !settled.dedupe_reused);
+    auto attached =
+        deps_.jobs->attached(settled.id, static_cast<std::size_t>(jobs::kAttachedJobsMax));
+    if (!attached.ok()) return attached.error();
+    const bool succeeded = settled.state == jobs::JobState::Succeeded;
+    for (const jobs::Job& job : *attached) {
+        TOLLGATE_ASSERT(job.dedupe_reused && job.tokens == 0 && job.dedupe_of == settled.id);
+        jobs::Job end = job;
+        end.finished_ms = settled.finished_ms;
+        if (succeeded) {
+            end.result_path = settled.result_path;
+        } else {
+            end.failure_reason = "the job it duplicates (" + settled.id +
+                                 ") ended without a result: " + settled.failure_reason;
+        }
+        if (core::Status t = deps_.jobs->transition(job.id, settled.state, end); !t.ok()) return t;
+        end.state = settled.state;
+        if (core::Status u = deps_.usage->write(reused_record(end, end.state)); !u.ok()) return u;
+        if (!end.webhook_url.empty() && deps_.webhooks != nullptr) {
+            core::Status w = queue_webhook(*deps_.webhooks, end, end.state, end.finished_ms);
+            if (!w.ok()) return w;
+        }
+        ended.push_back(std::move(end));
+    }
+    return {};
+}
+
+void JobService::announce(const std::vector<jobs::Job>& ended) {
+    bool webhooks = false;
+    for (const jobs::Job& job : ended) {
+        events_.publish(job.id, "state", job_json(job), true);
+        webhooks = webhooks || !job.webhook_url.empty();
+        spdlog::info("job {} {} with {}, nothing charged", job.id, jobs::to_string(job.state),
+                     job.dedupe_of);
+    }
+    if (webhooks && deps_.on_webhook_queued) deps_.on_webhook_queued();
+}
+
+core::Result<bool> JobService::attached_settles_later(const jobs::Job& job) {
+    TOLLGATE_ASSERT(job.dedupe_reused);
+    // Recovery read every unfinished job first; the failure of the job this
+    // one duplicates may have ended it since.
+    auto now = deps_.jobs->get(job.id);
+    if (!now.ok()) return now.error();
+    if (!now->has_value() || jobs::is_final((*now)->state)) return true;
+    auto earlier = deps_.jobs->get(job.dedupe_of);
+    if (!earlier.ok()) return earlier.error();
+    return earlier->has_value() && !jobs::is_final((*earlier)->state);
+}
+
+}  // namespace tollgate::http
