@@ -1,8 +1,10 @@
 # The two commands: `make demo` and `make test`. Each installs what is missing,
-# configures and builds first.
+# configures and builds first. `make fuzz` runs every libFuzzer target for
+# FUZZ_SECONDS each (docs/operations.md, Fuzzing).
 JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build build-asan demo test test-asan format clean
+.PHONY: all deps build build-asan build-fuzz demo test test-asan fuzz format clean
 
 all: build
 
@@ -26,8 +28,16 @@ build-asan: deps
 test-asan: build-asan
 	@ctest --preset asan -j $(JOBS)
 
+build-fuzz:
+	@scripts/install-deps.sh --fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS) -- --no-print-directory
+
+fuzz: build-fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

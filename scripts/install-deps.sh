@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tollgate needs to build, test and run the demo.
 # Idempotent and silent when everything is already installed.
+#   scripts/install-deps.sh [--fuzz] [PACKAGE...]
+# --fuzz adds what `make fuzz` needs: clang 14, its libFuzzer and sanitizer
+# runtimes (libclang-rt-14-dev) and llvm-symbolizer (llvm-14) for readable
+# reports. Extra package names are installed too.
 set -euo pipefail
 
 build_pkgs=(
@@ -10,8 +14,19 @@ build_pkgs=(
   libbenchmark-dev libhiredis-dev libpq-dev curl tzdata
 )
 
+fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
+
+extra_pkgs=()
+for arg in "$@"; do
+  if [ "$arg" = "--fuzz" ]; then
+    extra_pkgs+=("${fuzz_pkgs[@]}")
+  else
+    extra_pkgs+=("$arg")
+  fi
+done
+
 missing=()
-for p in "${build_pkgs[@]}" "$@"; do
+for p in "${build_pkgs[@]}" "${extra_pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi

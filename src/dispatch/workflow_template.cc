@@ -95,6 +95,14 @@ core::Status check_bindings(std::string_view source, const nlohmann::json& graph
             return invalid(source, where + "the node (" + (*node)["class_type"].get<std::string>() +
                                        ") has no such input");
         }
+        // fill() writes these two itself; a job parameter there would
+        // overwrite the uploaded image's name or the output prefix.
+        const std::string& class_type = (*node)["class_type"].get_ref<const std::string&>();
+        if ((class_type == "LoadImage" && b.input == "image") ||
+            (class_type == "SaveImage" && b.input == "filename_prefix")) {
+            return invalid(source, where + "the gateway fills this input with each job's " +
+                                       (class_type == "LoadImage" ? "image" : "output prefix"));
+        }
         if (value->is_array()) return invalid(source, where + "the input is a link, not a value");
         if (!value->is_number()) {
             return invalid(source,

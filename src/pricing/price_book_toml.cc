@@ -19,6 +19,7 @@
 #include <fstream>
 #include <string>
 
+#include "pricing/book_toml_guard.h"
 #include "pricing/book_toml_read.h"
 #include "pricing/decimal.h"
 #include "pricing/price_book.h"
@@ -190,6 +191,10 @@ core::Result<PriceBook> read_book(const toml::table& root, const BookSource& sou
 core::Result<PriceBook> parse_price_book(std::string_view toml_text, std::string_view source_name,
                                          const std::string& zoneinfo_dir) {
     const BookSource source{source_name};
+    // Before toml++ sees the text: see book_toml_guard.h for why.
+    if (const auto problem = check_book_text(toml_text)) {
+        return book_error(source, problem->line, problem->what);
+    }
     try {
         const toml::table root = toml::parse(toml_text, source_name);
         return read_book(root, source, zoneinfo_dir);

@@ -239,6 +239,23 @@ TEST(WorkflowTemplateTest, BindingsAreValidatedAtLoad) {
     expect_bad_binding(many, {"more than 32 parameter bindings"});
 }
 
+// fill() promises LoadImage.image = the job's image and SaveImage.filename_prefix
+// = its prefix; a binding onto either (possible when the template holds a
+// number there) used to load and then overwrite them in every job.
+TEST(WorkflowTemplateTest, BindingsMayNotTargetTheInputsFillWrites) {
+    const char* numbered = R"({
+      "1": {"class_type": "LoadImage", "inputs": {"image": 5}},
+      "3": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": 7}}})";
+    for (const ParamBinding& b : std::vector<ParamBinding>{{"model_input_size", "1", "image"},
+                                                           {"tile_size", "3", "filename_prefix"}}) {
+        auto t = WorkflowTemplate::from_json_text(numbered, "graph.json", {b});
+        ASSERT_FALSE(t.ok()) << b.node_id;
+        EXPECT_EQ(t.error().code, "invalid_workflow_template");
+        EXPECT_NE(t.error().message.find("the gateway fills this input"), std::string::npos)
+            << t.error().message;
+    }
+}
+
 TEST(WorkflowTemplateTest, LoadWithBindingsNamesTheFile) {
     const std::string path = (workflows_dir() / "ddcolor_person.api.json").string();
     auto ok = WorkflowTemplate::load(path, {{"model_input_size", "2", "model_input_size"}});

@@ -83,6 +83,8 @@ TEST_F(AdminMoneyTest, AdjustmentRefusesBadInput) {
     EXPECT_EQ(adjust(R"({"tokens": 5})").status, 400);
     EXPECT_EQ(adjust(R"({"tokens": 5, "reason": ""})").status, 400);
     EXPECT_EQ(adjust(R"({"tokens": 5, "reason": "x", "key": 7})").status, 400);
+    // Beyond int64: refused, not wrapped to -1 (which would remove a token).
+    EXPECT_EQ(adjust(R"({"tokens": 18446744073709551615, "reason": "x"})").status, 400);
     EXPECT_EQ(adjust("not json").status, 400);
     // Nested deeper than the API's bodies ever are: refused before parsing.
     const std::string deep = R"({"tokens": 5, "reason": "x", "extra": )" +

@@ -4,42 +4,20 @@
 // nothing here edits a balance.
 #include <nlohmann/json.hpp>
 
-#include "core/limits.h"
 #include "http/api/api.h"
 #include "http/api/api_helpers.h"
 #include "http/api/error_map.h"
 #include "http/api/json_mapping.h"
+#include "http/api/json_requests.h"
 
 namespace tollgate::http {
-namespace {
-
-// A required, non-empty reason: every manual movement says why.
-core::Result<std::string> required_reason(const nlohmann::json& body) {
-    auto reason = optional_string(body, "reason", "invalid_reason");
-    if (!reason.ok()) return reason.error();
-    if (reason->empty()) {
-        return core::make_error("invalid_reason", "'reason' is required: say why tokens move");
-    }
-    return reason;
-}
-
-}  // namespace
 
 // POST /admin/accounts/{id}/adjustments {"tokens": ±N, "reason": "...", "key": "..."}
 Response Api::admin_adjust(const Request& request, const std::string& account_id) {
-    auto body = json_body(request);
-    if (!body.ok()) return error_response(body.error());
-    const nlohmann::json& tokens = (*body)["tokens"];
-    if (!tokens.is_number_integer() || tokens.get<std::int64_t>() == 0) {
-        return error_response("invalid_tokens",
-                              "'tokens' must be a non-zero integer: positive adds, negative "
-                              "removes");
-    }
-    auto reason = required_reason(*body);
-    if (!reason.ok()) return error_response(reason.error());
-    auto key = optional_string(*body, "key", "invalid_key");
-    if (!key.ok()) return error_response(key.error());
-    auto entry = ledger_.adjust(account_id, tokens.get<std::int64_t>(), *reason, *key);
+    auto adjustment = parse_adjustment_request(request.body);
+    if (!adjustment.ok()) return error_response(adjustment.error());
+    auto entry =
+        ledger_.adjust(account_id, adjustment->tokens, adjustment->reason, adjustment->key);
     if (!entry.ok()) return error_response(entry.error());
     auto balance = ledger_.balance(account_id);
     if (!balance.ok()) return error_response(balance.error());
@@ -52,10 +30,8 @@ Response Api::admin_adjust(const Request& request, const std::string& account_id
 // POST /admin/jobs/{id}/refunds {"tokens": N, "reason": "..."}; without
 // "tokens", what remains of the charge, so that a retry refunds nothing more.
 Response Api::admin_refund(const Request& request, const std::string& job_id) {
-    auto body = json_body(request);
-    if (!body.ok()) return error_response(body.error());
-    auto reason = required_reason(*body);
-    if (!reason.ok()) return error_response(reason.error());
+    auto refund = parse_refund_request(request.body);
+    if (!refund.ok()) return error_response(refund.error());
     auto job = jobs_.get(job_id);
     if (!job.ok()) return error_response(job.error());
     if (!job->has_value()) return error_response("not_found", "no such job");
@@ -65,14 +41,7 @@ Response Api::admin_refund(const Request& request, const std::string& job_id) {
         return error_response("hold_not_captured", "the job was not charged: nothing to refund");
     }
     const core::Tokens rest = (*hold)->captured - (*hold)->refunded;
-    core::Tokens tokens = rest;
-    if (body->contains("tokens")) {
-        const nlohmann::json& t = (*body)["tokens"];
-        if (!t.is_number_integer() || t.get<std::int64_t>() <= 0) {
-            return error_response("invalid_tokens", "'tokens' must be a positive integer");
-        }
-        tokens = core::Tokens(t.get<std::int64_t>());
-    }
+    const core::Tokens tokens = refund->tokens ? core::Tokens(*refund->tokens) : rest;
     if (tokens.value <= 0) {
         return error_response("refund_exceeds_capture",
                               "the job's charge of " + std::to_string((*hold)->captured.value) +
@@ -80,7 +49,7 @@ Response Api::admin_refund(const Request& request, const std::string& job_id) {
     }
     // refund() checks the capture again in its own transaction; on success
     // the hold's refunds grew by exactly `tokens`.
-    auto entry = ledger_.refund(job_id, tokens, *reason);
+    auto entry = ledger_.refund(job_id, tokens, refund->reason);
     if (!entry.ok()) return error_response(entry.error());
     return json_response(201, {{"job_id", job_id},
                                {"account_id", (*hold)->account_id},

@@ -7,6 +7,7 @@
 #include "http/api/api.h"
 #include "http/api/api_helpers.h"
 #include "http/api/error_map.h"
+#include "http/api/json_requests.h"
 
 namespace tollgate::http {
 
@@ -33,21 +34,14 @@ Response Api::admin_workers() {
 
 // POST /admin/workers/drain {"url": "http://...", "draining": true|false}
 Response Api::admin_drain_worker(const Request& request) {
-    auto body = json_body(request);
-    if (!body.ok()) return error_response(body.error());
-    auto url = optional_string(*body, "url", "unknown_worker");
-    if (!url.ok()) return error_response(url.error());
-    bool draining = true;
-    if (body->contains("draining")) {
-        if (!(*body)["draining"].is_boolean()) {
-            return error_response("invalid_draining", "'draining' must be true or false");
-        }
-        draining = (*body)["draining"].get<bool>();
+    auto drain = parse_drain_request(request.body);
+    if (!drain.ok()) return error_response(drain.error());
+    const std::string& url = drain->url;
+    const bool draining = drain->draining;
+    if (options_.workers == nullptr || !options_.workers->set_draining(url, draining)) {
+        return error_response("unknown_worker", "no configured worker has the url '" + url + "'");
     }
-    if (options_.workers == nullptr || !options_.workers->set_draining(*url, draining)) {
-        return error_response("unknown_worker", "no configured worker has the url '" + *url + "'");
-    }
-    return json_response(200, {{"url", *url}, {"draining", draining}});
+    return json_response(200, {{"url", url}, {"draining", draining}});
 }
 
 }  // namespace tollgate::http

@@ -20,6 +20,7 @@
 #include "http/api/api_helpers.h"
 #include "http/api/error_map.h"
 #include "http/api/json_mapping.h"
+#include "http/api/json_requests.h"
 #include "http/codec/multipart.h"
 #include "http/codec/query.h"
 #include "pricing/plans.h"
@@ -535,12 +536,10 @@ Response Api::admin(const Request& request) {
         return admin_refund(request, seg[2]);
     }
     if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "plans") {
-        auto body = json_body(request);
-        if (!body.ok()) return error_response(body.error());
-        auto plan = optional_string(*body, "plan", "unknown_plan");
+        auto plan = parse_plan_request(request.body);
         if (!plan.ok()) return error_response(plan.error());
         auto book = service_.books().current();
-        auto sub = service_.plans().subscribe(seg[2], *book, *plan);
+        auto sub = service_.plans().subscribe(seg[2], *book, plan->plan);
         if (!sub.ok()) return error_response(sub.error());
         auto grants = ledger_.grants(seg[2]);
         if (!grants.ok()) return error_response(grants.error());
@@ -550,84 +549,53 @@ Response Api::admin(const Request& request) {
                                    {"grants", grants_to_json(*grants)}});
     }
     if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "tenant") {
-        auto body = json_body(request);
-        if (!body.ok()) return error_response(body.error());
-        auto tenant = optional_string(*body, "tenant", "unknown_tenant");
-        if (!tenant.ok()) return error_response(tenant.error());
+        auto request_tenant = parse_tenant_request(request.body);
+        if (!request_tenant.ok()) return error_response(request_tenant.error());
+        const std::string& tenant = request_tenant->tenant;
         auto book = service_.books().current();
-        if (!tenant->empty() && book->find_tenant(*tenant) == nullptr) {
+        if (!tenant.empty() && book->find_tenant(tenant) == nullptr) {
             return error_response("unknown_tenant", "price book " + book->version +
-                                                        " has no tenant \"" + *tenant + "\"");
+                                                        " has no tenant \"" + tenant + "\"");
         }
-        auto set = ledger_.set_tenant(seg[2], *tenant);
+        auto set = ledger_.set_tenant(seg[2], tenant);
         if (!set.ok()) return error_response(set.error());
         if (!*set) return error_response("unknown_account", "no such account");
-        return json_response(200, {{"account_id", seg[2]}, {"tenant", *tenant}});
+        return json_response(200, {{"account_id", seg[2]}, {"tenant", tenant}});
     }
     return not_found();
 }
 
 Response Api::admin_create_account(const Request& request) {
-    auto body = json_body(request);
-    if (!body.ok()) return error_response(body.error());
-    if (!body->contains("name") || !(*body)["name"].is_string()) {
-        return error_response("invalid_name", "'name' must be a string");
-    }
-    auto tenant = optional_string(*body, "tenant", "unknown_tenant");
-    if (!tenant.ok()) return error_response(tenant.error());
+    auto account = parse_create_account_request(request.body);
+    if (!account.ok()) return error_response(account.error());
+    const std::string& tenant = account->tenant;
     auto book = service_.books().current();
-    if (!tenant->empty() && book->find_tenant(*tenant) == nullptr) {
+    if (!tenant.empty() && book->find_tenant(tenant) == nullptr) {
         return error_response("unknown_tenant",
-                              "price book " + book->version + " has no tenant \"" + *tenant + "\"");
+                              "price book " + book->version + " has no tenant \"" + tenant + "\"");
     }
-    auto id = ledger_.create_account((*body)["name"].get<std::string>());
+    auto id = ledger_.create_account(account->name);
     if (!id.ok()) return error_response(id.error());
-    if (!tenant->empty()) {
-        auto set = ledger_.set_tenant(*id, *tenant);
+    if (!tenant.empty()) {
+        auto set = ledger_.set_tenant(*id, tenant);
         if (!set.ok()) return error_response(set.error());
     }
     return json_response(201, {{"account_id", *id}});
 }
 
 Response Api::admin_grant(const Request& request, const std::string& account_id) {
-    auto body = json_body(request);
-    if (!body.ok()) return error_response(body.error());
-    const nlohmann::json& tokens = (*body)["tokens"];
-    if (!tokens.is_number_integer()) {
-        return error_response("invalid_tokens", "'tokens' must be a positive integer");
-    }
-    auto reason = optional_string(*body, "reason", "invalid_reason");
-    if (!reason.ok()) return error_response(reason.error());
-    auto key = optional_string(*body, "key", "invalid_grant");
-    if (!key.ok()) return error_response(key.error());
+    auto grant = parse_grant_request(request.body);
+    if (!grant.ok()) return error_response(grant.error());
     auto book = service_.books().current();
     ledger::GrantSpec spec;
     spec.account_id = account_id;
-    spec.tokens = core::Tokens(tokens.get<std::int64_t>());
-    spec.reason = reason->empty() ? "top-up" : *reason;
-    spec.key = *key;
+    spec.tokens = core::Tokens(grant->tokens);
+    spec.reason = grant->reason.empty() ? "top-up" : grant->reason;
+    spec.key = grant->key;
     // Top-ups never expire unless the book or the request says so.
-    std::int64_t expires_in_days = book->topup_expiry_days;
-    if (body->contains("expires_in_days")) {
-        const nlohmann::json& days = (*body)["expires_in_days"];
-        if (!days.is_number_integer() || days.get<std::int64_t>() < 0 ||
-            days.get<std::int64_t>() > kGrantExpiryDaysMax) {
-            return error_response("invalid_grant",
-                                  "'expires_in_days' must be an integer from 0 (never) to " +
-                                      std::to_string(kGrantExpiryDaysMax));
-        }
-        expires_in_days = days.get<std::int64_t>();
-    }
+    const std::int64_t expires_in_days = grant->expires_in_days.value_or(book->topup_expiry_days);
     if (expires_in_days > 0) spec.expires_ms = clock_.now_ms() + expires_in_days * 86'400'000;
-    if (body->contains("priority")) {
-        const nlohmann::json& priority = (*body)["priority"];
-        if (!priority.is_number_integer() || priority.get<std::int64_t>() < -1000 ||
-            priority.get<std::int64_t>() > 1000) {
-            return error_response("invalid_grant",
-                                  "'priority' must be an integer in [-1000, 1000]");
-        }
-        spec.priority = priority.get<std::int64_t>();
-    }
+    if (grant->priority) spec.priority = *grant->priority;
     auto added = ledger_.add_grant(spec);
     if (!added.ok()) return error_response(added.error());
     auto balance = ledger_.balance(account_id);

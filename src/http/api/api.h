@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "dispatch/worker_pools.h"
 #include "http/api/job_service.h"
+#include "http/api/json_requests.h"
 #include "http/api/rate_limiter.h"
 #include "http/server/server.h"
 #include "jobs/job_store.h"
@@ -30,10 +31,7 @@
 
 namespace tollgate::http {
 
-// A top-up's expiry, when given, is at most ten years away.
-inline constexpr std::int64_t kGrantExpiryDaysMax = 3660;
-
-// A key's expiry, when given, is at most ten years away.
+// A key's expiry, when given, is at most ten years away (as a top-up's).
 inline constexpr std::int64_t kApiKeyLifetimeSecondsMax = kGrantExpiryDaysMax * 86'400;
 
 struct ApiOptions {

@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 
-#include "core/result.h"
 #include "http/server/server.h"
 #include "ledger/ledger.h"
 
@@ -26,7 +25,7 @@ std::string bearer_token(const Request& request);
 std::optional<ledger::KeyScope> required_scope(const std::string& method);
 // The 404 of a path no route serves.
 Response not_found();
-// Request bodies nest no deeper than this (the API's own are 2-3 levels deep).
+// Request bodies nest no deeper than this (as json_requests.h's).
 inline constexpr int kJsonBodyDepthMax = 16;
 
 // The request body as a JSON object, at most core::limits::kJsonBodyBytesMax
