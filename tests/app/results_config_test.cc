@@ -6,38 +6,14 @@
 #include <fstream>
 
 #include "app/config.h"
+#include "app/config_fixture.h"
 #include "app/secrets.h"
 #include "support/temp_dir.h"
 
 namespace tollgate::app {
 namespace {
 
-constexpr const char* kMinimal = R"(
-[pricing]
-book = "pricing.toml"
-[workflows.person]
-template = "p.json"
-workers = ["http://127.0.0.1:8188"]
-)";
-
-constexpr const char* kBook = R"(
-version = "v1"
-rounding = "floor"
-[workflows.person]
-base = 10
-per_megapixel = 2.0
-upscale_surcharge = 5
-minimum = 10
-)";
-
-class ResultsConfigTest : public ::testing::Test {
-  protected:
-    core::Result<Config> parse(const std::string& extra) {
-        std::ofstream(dir_.file("pricing.toml")) << kBook;
-        return parse_config(std::string(kMinimal) + extra, dir_.file("tollgate.toml"));
-    }
-    testing::TempDir dir_;
-};
+class ResultsConfigTest : public testing_support::ConfigTableTest {};
 
 TEST_F(ResultsConfigTest, DefaultsLeaveTheDirAndSecretsToTheDataDir) {
     auto c = parse("");
