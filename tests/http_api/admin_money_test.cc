@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/api/api.h"
-#include "http/api/api_helpers.h"
+#include "http/api/json_requests.h"
 #include "http_api/fixture.h"
 
 namespace tollgate::http {
@@ -88,8 +88,8 @@ TEST_F(AdminMoneyTest, AdjustmentRefusesBadInput) {
     EXPECT_EQ(adjust("not json").status, 400);
     // Nested deeper than the API's bodies ever are: refused before parsing.
     const std::string deep = R"({"tokens": 5, "reason": "x", "extra": )" +
-                             std::string(kJsonBodyDepthMax, '[') +
-                             std::string(kJsonBodyDepthMax, ']') + "}";
+                             std::string(kJsonRequestDepthMax, '[') +
+                             std::string(kJsonRequestDepthMax, ']') + "}";
     const Response nested = adjust(deep);
     EXPECT_EQ(nested.status, 400);
     EXPECT_NE(nested.body.find("nests deeper"), std::string::npos) << nested.body;

@@ -2,8 +2,8 @@
 
 #include "core/limits.h"
 #include "core/redact.h"
-#include "dispatch/json_guard.h"
 #include "http/api/error_map.h"
+#include "http/api/json_requests.h"
 
 namespace tollgate::http {
 
@@ -41,19 +41,7 @@ std::optional<ledger::KeyScope> required_scope(const std::string& method) {
 Response not_found() { return error_response("not_found", "no such resource"); }
 
 core::Result<nlohmann::json> json_body(const Request& request) {
-    if (request.body.size() > static_cast<std::size_t>(core::limits::kJsonBodyBytesMax)) {
-        return core::make_error("payload_too_large", "JSON body is too large");
-    }
-    // Parsing is iterative, but copying and dumping a value recurse.
-    if (!dispatch::json_depth_within(request.body, kJsonBodyDepthMax)) {
-        return core::make_error("invalid_json", "the body nests deeper than " +
-                                                    std::to_string(kJsonBodyDepthMax) + " levels");
-    }
-    nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-        return core::make_error("invalid_json", "the body must be a JSON object");
-    }
-    return body;
+    return parse_json_object(request.body);
 }
 
 core::Result<std::string> optional_string(const nlohmann::json& body, const char* field,

@@ -25,11 +25,8 @@ std::string bearer_token(const Request& request);
 std::optional<ledger::KeyScope> required_scope(const std::string& method);
 // The 404 of a path no route serves.
 Response not_found();
-// Request bodies nest no deeper than this (as json_requests.h's).
-inline constexpr int kJsonBodyDepthMax = 16;
-
 // The request body as a JSON object, at most core::limits::kJsonBodyBytesMax
-// bytes and kJsonBodyDepthMax levels deep. Errors: "payload_too_large",
+// bytes and kJsonRequestDepthMax levels deep (json_requests.h). Errors: "payload_too_large",
 // "invalid_json".
 core::Result<nlohmann::json> json_body(const Request& request);
 // An optional string field of a JSON body: "" when absent, error `code` when

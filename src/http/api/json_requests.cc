@@ -21,7 +21,9 @@ namespace {
 
 using json = nlohmann::json;
 
-core::Result<json> object_body(std::string_view body) {
+}  // namespace
+
+core::Result<nlohmann::json> parse_json_object(std::string_view body) {
     if (body.size() > static_cast<std::size_t>(core::limits::kJsonBodyBytesMax)) {
         return core::make_error("payload_too_large", "JSON body is too large");
     }
@@ -37,6 +39,8 @@ core::Result<json> object_body(std::string_view body) {
     }
     return parsed;
 }
+
+namespace {
 
 // An optional string field: "" when absent, error `code` when present but
 // not a string.
@@ -89,7 +93,7 @@ core::Result<std::optional<std::int64_t>> optional_integer(const json& body, con
 }  // namespace
 
 core::Result<CreateAccountRequest> parse_create_account_request(std::string_view body) {
-    auto object = object_body(body);
+    auto object = parse_json_object(body);
     if (!object.ok()) return object.error();
     const auto name = object->find("name");
     if (name == object->end() || !name->is_string()) {
@@ -101,7 +105,7 @@ core::Result<CreateAccountRequest> parse_create_account_request(std::string_view
 }
 
 core::Result<GrantRequest> parse_grant_request(std::string_view body) {
-    auto object = object_body(body);
+    auto object = parse_json_object(body);
     if (!object.ok()) return object.error();
     GrantRequest request;
     const auto tokens = object->find("tokens");
@@ -131,7 +135,7 @@ core::Result<GrantRequest> parse_grant_request(std::string_view body) {
 }
 
 core::Result<AdjustmentRequest> parse_adjustment_request(std::string_view body) {
-    auto object = object_body(body);
+    auto object = parse_json_object(body);
     if (!object.ok()) return object.error();
     const auto tokens = object->find("tokens");
     const std::optional<std::int64_t> value =
@@ -149,7 +153,7 @@ core::Result<AdjustmentRequest> parse_adjustment_request(std::string_view body) 
 }
 
 core::Result<RefundRequest> parse_refund_request(std::string_view body) {
-    auto object = object_body(body);
+    auto object = parse_json_object(body);
     if (!object.ok()) return object.error();
     auto reason = required_reason(*object);
     if (!reason.ok()) return reason.error();
@@ -160,7 +164,7 @@ core::Result<RefundRequest> parse_refund_request(std::string_view body) {
 }
 
 core::Result<PlanRequest> parse_plan_request(std::string_view body) {
-    auto object = object_body(body);
+    auto object = parse_json_object(body);
     if (!object.ok()) return object.error();
     auto plan = optional_string(*object, "plan", "unknown_plan");
     if (!plan.ok()) return plan.error();
@@ -168,7 +172,7 @@ core::Result<PlanRequest> parse_plan_request(std::string_view body) {
 }
 
 core::Result<TenantRequest> parse_tenant_request(std::string_view body) {
-    auto object = object_body(body);
+    auto object = parse_json_object(body);
     if (!object.ok()) return object.error();
     auto tenant = optional_string(*object, "tenant", "unknown_tenant");
     if (!tenant.ok()) return tenant.error();
@@ -176,7 +180,7 @@ core::Result<TenantRequest> parse_tenant_request(std::string_view body) {
 }
 
 core::Result<DrainRequest> parse_drain_request(std::string_view body) {
-    auto object = object_body(body);
+    auto object = parse_json_object(body);
     if (!object.ok()) return object.error();
     DrainRequest request;
     auto url = optional_string(*object, "url", "unknown_worker");

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,10 @@ struct CreateAccountRequest {
     std::string name;
     std::string tenant;  // "" when absent
 };
+// The body as a JSON object, at most kJsonBodyBytesMax bytes and
+// kJsonRequestDepthMax levels deep: the first step of every parser below.
+core::Result<nlohmann::json> parse_json_object(std::string_view body);
+
 core::Result<CreateAccountRequest> parse_create_account_request(std::string_view body);
 
 // POST /admin/accounts/{id}/grants {"tokens": N, "reason", "key",
