@@ -146,7 +146,39 @@ TEST_F(DedupeAllowTest, EveryCopyIsChargedAndNothingIsRecorded) {
     EXPECT_EQ(runs(), 2u);
 }
 
-class DedupeSingleFlightTest : public DedupeFixture {};
+class DedupeSingleFlightTest : public DedupeFixture {
+  protected:
+    // What a process that died leaves: a held job `id` in flight (accepted by
+    // a worker, with its prompt recorded, or not), and a duplicate `id`_dup
+    // attached to it.
+    void leave_unfinished(const std::string& id, bool accepted) {
+        jobs::Job job;
+        job.id = id;
+        job.account_id = account_;
+        job.workflow = "person";
+        job.tokens = 10;
+        job.book_version = "t1";
+        job.quote_json = "{}";
+        job.format = "jpeg";
+        job.dedupe_key = "key-" + id;
+        job.created_ms = clock_.now_ms();
+        EXPECT_EQ(ledger_->reserve(account_, core::Tokens(10), id)->outcome,
+                  ledger::ReserveOutcome::Held);
+        EXPECT_TRUE(jobs_->insert(job).ok());
+        EXPECT_TRUE(jobs_->transition(id, jobs::JobState::Dispatched, job).ok());
+        if (accepted) {
+            EXPECT_TRUE(jobs_->set_prompt(id, "http://w1", "p-" + id).ok());
+        }
+        jobs::Job dup = job;
+        dup.id = id + "_dup";
+        dup.tokens = 0;
+        dup.dedupe_kind = jobs::DedupeKind::Exact;
+        dup.dedupe_of = id;
+        dup.dedupe_reused = true;
+        EXPECT_TRUE(jobs_->insert(dup).ok());
+        EXPECT_TRUE(jobs_->transition(dup.id, jobs::JobState::Dispatched, dup).ok());
+    }
+};
 
 TEST_F(DedupeSingleFlightTest, TwoIdenticalSubmissionsAtOnceDispatchOnce) {
     const std::string photo = testing::sample_portrait();
@@ -248,38 +280,12 @@ TEST_F(DedupeSingleFlightTest, CancellingAnAttachedJobLeavesTheFirstRunning) {
 TEST_F(DedupeSingleFlightTest, RecoverySettlesAttachedJobsWithTheirFirstJob) {
     // What a process that died left: a held job a worker had accepted, and a
     // duplicate attached to it; and a held job no worker had, with its own.
-    const std::string photo = testing::sample_portrait();
-    auto left = [&](const std::string& id, bool accepted) {
-        jobs::Job job;
-        job.id = id;
-        job.account_id = account_;
-        job.workflow = "person";
-        job.tokens = 10;
-        job.book_version = "t1";
-        job.quote_json = "{}";
-        job.format = "jpeg";
-        job.dedupe_key = "key-" + id;
-        job.created_ms = clock_.now_ms();
-        EXPECT_EQ(ledger_->reserve(account_, core::Tokens(10), id)->outcome,
-                  ledger::ReserveOutcome::Held);
-        EXPECT_TRUE(jobs_->insert(job).ok());
-        EXPECT_TRUE(jobs_->transition(id, jobs::JobState::Dispatched, job).ok());
-        if (accepted) {
-            EXPECT_TRUE(jobs_->set_prompt(id, "http://w1", "p-" + id).ok());
-        }
-        jobs::Job dup = job;
-        dup.id = id + "_dup";
-        dup.tokens = 0;
-        dup.dedupe_kind = jobs::DedupeKind::Exact;
-        dup.dedupe_of = id;
-        dup.dedupe_reused = true;
-        EXPECT_TRUE(jobs_->insert(dup).ok());
-        EXPECT_TRUE(jobs_->transition(dup.id, jobs::JobState::Dispatched, dup).ok());
-    };
-    left("job_accepted", true);
-    left("job_lost", false);
+    leave_unfinished("job_accepted", true);
+    leave_unfinished("job_lost", false);
     if (HasFailure()) return;
-    EXPECT_EQ(service_->recover_unfinished().value(), 4);
+    auto recovered = service_->recover_unfinished();
+    ASSERT_TRUE(recovered.ok()) << recovered.error().message;
+    EXPECT_EQ(*recovered, 4);
     EXPECT_EQ(jobs_->get("job_lost").value()->state, jobs::JobState::Failed);
     EXPECT_EQ(jobs_->get("job_lost_dup").value()->state, jobs::JobState::Failed);
     EXPECT_EQ(wait_final("job_accepted").state, jobs::JobState::Succeeded);
@@ -289,6 +295,33 @@ TEST_F(DedupeSingleFlightTest, RecoverySettlesAttachedJobsWithTheirFirstJob) {
     EXPECT_EQ(balance().captured, core::Tokens(10));
     EXPECT_EQ(balance().held, core::Tokens(0));
     EXPECT_EQ(service_->recover_unfinished().value(), 0);
+}
+
+TEST_F(DedupeSingleFlightTest, ARecoveredJobThatFinishesDuringRecoveryKeepsItsAttachedOnes) {
+    // Recovery re-attaches the first job, and it finishes in the background
+    // (settling its duplicate in the same transaction) while recovery is
+    // between its reads of the two. Recovery must see both ended, or neither:
+    // never fail a duplicate that has just succeeded.
+    leave_unfinished("job_accepted", true);
+    if (HasFailure()) return;
+    block();
+    bool finished_between = false;
+    service_jobs_->after_get = [&](const std::string& job_id) {
+        if (finished_between || (job_id != "job_accepted" && job_id != "job_accepted_dup")) return;
+        finished_between = true;
+        release();
+        wait_final("job_accepted");
+    };
+    auto recovered = service_->recover_unfinished();
+    service_jobs_->after_get = nullptr;
+    release();
+    ASSERT_TRUE(recovered.ok()) << recovered.error().message;
+    EXPECT_EQ(*recovered, 2);
+    EXPECT_TRUE(finished_between);
+    EXPECT_EQ(wait_final("job_accepted").state, jobs::JobState::Succeeded);
+    EXPECT_EQ(wait_final("job_accepted_dup").state, jobs::JobState::Succeeded);
+    EXPECT_EQ(balance().captured, core::Tokens(10));
+    EXPECT_EQ(balance().held, core::Tokens(0));
 }
 
 TEST_F(DedupeSingleFlightTest, AnIdempotencyKeyReplaysTheDuplicateAnswer) {

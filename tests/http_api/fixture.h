@@ -21,6 +21,7 @@
 #include "http/api/book_source.h"
 #include "http/api/job_service.h"
 #include "http/api/plan_service.h"
+#include "http_api/hooked_job_store.h"
 #include "image/probe.h"
 #include "jobs/sqlite/sqlite_job_store.h"
 #include "jobs/sqlite/sqlite_webhook_outbox.h"
@@ -117,6 +118,7 @@ class GatewayFixture : public ::testing::Test {
         db_ = store::Database::open(dir_.file("t.db")).value();
         ledger_ = ledger::SqliteLedger::open(*db_, clock_).value();
         jobs_ = jobs::SqliteJobStore::open(*db_).value();
+        service_jobs_ = std::make_unique<HookedJobStore>(*jobs_);
         usage_ = usage::SqliteUsageSink::open(*db_).value();
         webhooks_ = jobs::SqliteWebhookOutbox::open(*db_).value();
         auto book = pricing::parse_price_book(book_text_, "book.toml");
@@ -135,7 +137,7 @@ class GatewayFixture : public ::testing::Test {
         deps.books = books_.get();
         deps.plans = plans_.get();
         deps.ledger = ledger_.get();
-        deps.jobs = jobs_.get();
+        deps.jobs = service_jobs_.get();
         deps.usage = usage_.get();
         deps.dispatcher = dispatcher_.get();
         deps.routes = &routes_;
@@ -268,6 +270,7 @@ class GatewayFixture : public ::testing::Test {
     std::unique_ptr<store::Database> db_;
     std::unique_ptr<ledger::SqliteLedger> ledger_;
     std::unique_ptr<jobs::SqliteJobStore> jobs_;
+    std::unique_ptr<HookedJobStore> service_jobs_;  // what the service reads jobs through
     std::unique_ptr<usage::SqliteUsageSink> usage_;
     std::unique_ptr<jobs::SqliteWebhookOutbox> webhooks_;
     std::unique_ptr<PriceBookSource> books_;

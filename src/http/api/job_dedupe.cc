@@ -183,14 +183,18 @@ void JobService::announce(const std::vector<jobs::Job>& ended) {
 
 core::Result<bool> JobService::attached_settles_later(const jobs::Job& job) {
     TOLLGATE_ASSERT(job.dedupe_reused);
-    // Recovery read every unfinished job first; the failure of the job this
-    // one duplicates may have ended it since.
-    auto now = deps_.jobs->get(job.id);
-    if (!now.ok()) return now.error();
-    if (!now->has_value() || jobs::is_final((*now)->state)) return true;
+    // Recovery read every unfinished job first; the job this one duplicates
+    // may have ended since (re-attached and finished in the background), and
+    // its end settles this one in the same transaction. So the job it
+    // duplicates is read first: read the other way round, a commit between
+    // the two reads would show this one unfinished beside a finished first
+    // job, and recovery would fail a job that had just succeeded.
     auto earlier = deps_.jobs->get(job.dedupe_of);
     if (!earlier.ok()) return earlier.error();
-    return earlier->has_value() && !jobs::is_final((*earlier)->state);
+    if (earlier->has_value() && !jobs::is_final((*earlier)->state)) return true;
+    auto now = deps_.jobs->get(job.id);
+    if (!now.ok()) return now.error();
+    return !now->has_value() || jobs::is_final((*now)->state);
 }
 
 }  // namespace tollgate::http
