@@ -110,7 +110,8 @@ TEST_F(IsolationTest, AccountReadsShowOnlyTheCallersOwn) {
         Response ledger = call("GET", "/v1/account/ledger", "", keys_[caller]);
         ASSERT_EQ(ledger.status, 200) << ledger.body;
         EXPECT_EQ(ledger.body.find(job), std::string::npos) << ledger.body;
-        for (const auto& entry : json::parse(ledger.body)["entries"]) {
+        const json statement = json::parse(ledger.body);
+        for (const auto& entry : statement["entries"]) {
             EXPECT_EQ(entry["kind"], "grant") << entry;
         }
     }
