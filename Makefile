@@ -1,10 +1,11 @@
 # The two commands: `make demo` and `make test`. Each installs what is missing,
-# configures and builds first. `make fuzz` runs every libFuzzer target for
-# FUZZ_SECONDS each (docs/operations.md, Fuzzing).
+# configures and builds first. `make test-asan` and `make test-tsan` run the
+# suite (TSan: its concurrency parts) under sanitizers. `make fuzz` runs every
+# libFuzzer target for FUZZ_SECONDS each (docs/operations.md, Fuzzing).
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build build-asan build-fuzz demo test test-asan fuzz format clean
+.PHONY: all deps build build-asan build-tsan build-fuzz demo test test-asan test-tsan fuzz format clean
 
 all: build
 
@@ -28,6 +29,13 @@ build-asan: deps
 test-asan: build-asan
 	@ctest --preset asan -j $(JOBS)
 
+build-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS) -- --no-print-directory
+
+test-tsan: build-tsan
+	@ctest --preset tsan -j $(JOBS)
+
 build-fuzz:
 	@scripts/install-deps.sh --fuzz
 	@cmake --preset fuzz >/dev/null
@@ -40,4 +48,4 @@ format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz

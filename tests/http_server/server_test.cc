@@ -407,6 +407,35 @@ TEST(ServerTest, HeaderOverLimitGets431) {
     EXPECT_TRUE(client.closed_by_server());
 }
 
+TEST(ServerTest, TooManyHeaderFieldsGet431) {
+    ServerOptions options;
+    options.header_fields_max = 20;
+    std::atomic<int> handled{0};
+    auto server = start_server(options, [&](const Request&) {
+        ++handled;
+        return text("ok");
+    });
+    // Exactly the limit (Host plus 19 more) is served.
+    std::string fields;
+    for (int i = 0; i < 19; ++i) fields += "X-F" + std::to_string(i) + ": v\r\n";
+    {
+        RawClient client(server->port());
+        ASSERT_TRUE(client.send_all(get("/", fields)));
+        const auto reply = client.read_reply();
+        ASSERT_TRUE(reply);
+        EXPECT_EQ(reply->status, 200);
+    }
+    // One more field, each of them tiny, is refused before the handler.
+    RawClient client(server->port());
+    ASSERT_TRUE(client.send_all(get("/", fields + "X-F19: v\r\n")));
+    const auto reply = client.read_reply();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 431);
+    EXPECT_EQ(error_code_of(*reply), "too_many_header_fields");
+    EXPECT_TRUE(client.closed_by_server());
+    EXPECT_EQ(handled.load(), 1);
+}
+
 // Slowloris: a client that never starts a request, or sends one byte at a
 // time, holds a connection only until its timeout.
 TEST(ServerTest, AnIdleConnectionIsClosedAfterTheIdleTimeout) {

@@ -43,6 +43,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -508,6 +509,14 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     }
 
     void after_header() {
+        const auto& head = parser_->get();
+        if (std::distance(head.begin(), head.end()) > options().header_fields_max) {
+            reply_error_and_close(431, "too_many_header_fields",
+                                  "request has more than " +
+                                      std::to_string(options().header_fields_max) +
+                                      " header fields");
+            return;
+        }
         if (auto refusal = screened()) {
             // The body is never read: answer, then linger so the client sees it.
             write(std::move(*refusal), parser_->get().version(), false, AfterWrite::Linger);

@@ -12,13 +12,11 @@
 //
 // Limits: a body over body_bytes_max gets 413 as soon as its Content-Length
 // (or chunked size) shows it, without buffering it; headers over
-// header_bytes_max get 431; unparsable requests get 400; a handler exception
-// gets 500. All four use the JSON error body of http/codec/json_error.h; the
-// first three also close the connection. `Expect: 100-continue` is answered
-// before the body is read, after ServerOptions::screen_head (if any) let the
-// request through.
-// Request and Response are plain data (no Asio), so API code can use them
-// without linking the server.
+// header_bytes_max, or with more than header_fields_max fields, get 431; unparsable requests get
+// 400; a handler exception gets 500. All four use the JSON error body of http/codec/json_error.h;
+// the first three also close the connection. `Expect: 100-continue` is answered before the body is
+// read, after ServerOptions::screen_head (if any) let the request through. Request and Response are
+// plain data (no Asio), so API code can use them without linking the server.
 #pragma once
 
 #include <cstdint>
@@ -122,6 +120,9 @@ struct ServerOptions {
     int threads = 2;
     std::int64_t body_bytes_max = 64ll * 1024 * 1024;
     int header_bytes_max = 16 * 1024;
+    // More header fields than this get 431 too, however small they are: the
+    // byte limit alone lets a request carry thousands of empty fields.
+    int header_fields_max = 100;
     int request_timeout_ms = 60'000;  // whole request, headers and body; also each write
     int idle_timeout_ms = 30'000;     // waiting for a request's first byte
     // The bodies of requests that `throttle_body` picks (it sees the method,
