@@ -55,6 +55,7 @@ TEST_P(SqliteTest, OpensInWalModeWithFullSyncAndForeignKeys) {
     EXPECT_EQ(pragma(*db, "journal_mode"), "wal");
     EXPECT_EQ(pragma(*db, "synchronous"), "2");  // FULL
     EXPECT_EQ(pragma(*db, "foreign_keys"), "1");
+    EXPECT_EQ(pragma(*db, "temp_store"), "2");  // MEMORY: no temporary files
 }
 
 TEST_P(SqliteTest, NestedTransactionsCommitTogether) {
