@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "app/config_fixture.h"
 #include "app/quote_command.h"
 #include "app/statement_command.h"
 #include "support/temp_dir.h"
@@ -26,15 +27,8 @@ workers = ["http://127.0.0.1:8188"]
 params = { model_input_size = "2.model_input_size" }
 )";
 
-constexpr const char* kBook = R"(
-version = "v1"
-rounding = "floor"
-[workflows.person]
-base = 10
-per_megapixel = 2.0
-upscale_surcharge = 5
-minimum = 10
-)";
+// The price book these tests start from, shared with the config fixture.
+constexpr const char* kBook = testing_support::kMinimalBook;
 
 class ConfigTest : public ::testing::Test {
   protected:

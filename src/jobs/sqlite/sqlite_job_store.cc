@@ -3,6 +3,7 @@
 #include <bit>
 
 #include "core/assert.h"
+#include "store/added_columns.h"
 
 namespace tollgate::jobs {
 namespace {
@@ -135,7 +136,7 @@ Job read_job(const store::Statement& st) {
 // adds them as. A file made before one was added gains it when opened; its
 // default is what every earlier job had (no webhook, no tenant recorded, no
 // dedupe key or hash, not a duplicate).
-constexpr std::pair<const char*, const char*> kAddedColumns[] = {
+constexpr store::AddedColumn kAddedColumns[] = {
     {"webhook_url", "TEXT NOT NULL DEFAULT ''"},
     {"tenant", "TEXT NOT NULL DEFAULT ''"},
     {"dedupe_key", "TEXT NOT NULL DEFAULT ''"},
@@ -146,25 +147,12 @@ constexpr std::pair<const char*, const char*> kAddedColumns[] = {
     {"dedupe_reused", "INTEGER NOT NULL DEFAULT 0 CHECK (dedupe_reused IN (0, 1))"},
 };
 
-core::Status add_missing_columns(store::Database& db) {
-    return store::transact(db, [&]() -> core::Status {
-        for (const auto& [name, type] : kAddedColumns) {
-            store::Statement has(db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name = ?1");
-            if (has.bind(1, name).step()) continue;
-            core::Status s =
-                db.exec(std::string("ALTER TABLE jobs ADD COLUMN ") + name + " " + type);
-            if (!s.ok()) return s;
-        }
-        return {};
-    });
-}
-
 }  // namespace
 
 core::Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::open(store::Database& db) {
     core::Status s = db.exec(kSchema);
     if (!s.ok()) return s.error();
-    s = add_missing_columns(db);
+    s = store::add_missing_columns(db, "jobs", kAddedColumns);
     if (!s.ok()) return s.error();
     s = db.exec(kDedupeIndexes);
     if (!s.ok()) return s.error();

@@ -1,7 +1,8 @@
 #include "usage/sqlite/sqlite_usage_sink.h"
 
-#include <set>
 #include <utility>
+
+#include "store/added_columns.h"
 
 namespace tollgate::usage {
 namespace {
@@ -40,7 +41,7 @@ constexpr const char* kColumns =
 
 // Columns added after the first release, with their definitions: a file
 // written before them gains them on open (ALTER TABLE ADD COLUMN).
-constexpr std::pair<const char*, const char*> kAddedColumns[] = {
+constexpr store::AddedColumn kAddedColumns[] = {
     {"vram_peak_bytes", "INTEGER NOT NULL DEFAULT 0"},
     {"attempts", "INTEGER NOT NULL DEFAULT 1"},
     {"dedupe_kind", "TEXT NOT NULL DEFAULT '' CHECK (dedupe_kind IN ('', 'exact', 'near'))"},
@@ -86,18 +87,7 @@ UsageRecord read_record(const store::Statement& st) {
 core::Result<std::unique_ptr<SqliteUsageSink>> SqliteUsageSink::open(store::Database& db) {
     core::Status s = db.exec(kSchema);
     if (!s.ok()) return s.error();
-    s = store::transact(db, [&]() -> core::Status {
-        std::set<std::string> present;
-        store::Statement info(db, "PRAGMA table_info(usage_records)");
-        while (info.step()) present.insert(info.column_text(1));
-        for (const auto& [name, definition] : kAddedColumns) {
-            if (present.count(name) != 0) continue;
-            core::Status added = db.exec(std::string("ALTER TABLE usage_records ADD COLUMN ") +
-                                         name + " " + definition);
-            if (!added.ok()) return added;
-        }
-        return {};
-    });
+    s = store::add_missing_columns(db, "usage_records", kAddedColumns);
     if (!s.ok()) return s.error();
     s = db.exec(kDedupeIndex);
     if (!s.ok()) return s.error();
