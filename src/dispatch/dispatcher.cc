@@ -116,7 +116,17 @@ void Dispatcher::thread_main() {
             outcome.reason = std::string("internal_error: ") + e.what();
             outcome.worker_url = item.spec.worker_url;
         }
+        // Settle first; the worker-side cleanup the run left (its history
+        // delete) is nobody's latency.
+        std::function<void()> after_settle = std::move(outcome.after_settle);
         deliver(item.on_done, std::move(outcome));
+        if (after_settle) {
+            try {
+                after_settle();
+            } catch (const std::exception& e) {
+                spdlog::error("dispatch after_settle threw: {}", e.what());
+            }
+        }
         --running_;
     }
 }

@@ -68,6 +68,18 @@ bool valid_extension(const std::string& ext) {
 
 std::string reason_of(const core::Error& e) { return e.code + ": " + e.message; }
 
+// The end of every run that queued a prompt: its history entry goes, so the
+// worker's history does not grow with our jobs. Best effort, within its own
+// short timeout.
+void delete_history_quietly(ComfyClient& client, const std::string& prompt_id,
+                            const std::string& job_id) {
+    client.set_request_timeout_ms(kCleanupTimeoutMs);
+    if (auto status = client.delete_history(prompt_id); !status) {
+        spdlog::info("job {}: could not delete history entry: {}", job_id,
+                     reason_of(status.error()));
+    }
+}
+
 // Client errors before anything was queued.
 JobOutcomeKind kind_before_queue(const core::Error& e) {
     if (e.code == "worker_unreachable" || e.code == "worker_connection_lost") {
@@ -287,6 +299,15 @@ JobOutcome JobRun::follow() {
         return *failed;
     }
     JobOutcome result = collect();
+    if (spec_.defer_cleanup && result.kind == JobOutcomeKind::Succeeded && client_ &&
+        !prompt_id_.empty()) {
+        close_socket();
+        result.after_settle = [client = *client_, prompt_id = prompt_id_,
+                               job_id = spec_.job_id]() mutable {
+            delete_history_quietly(client, prompt_id, job_id);
+        };
+        return result;
+    }
     cleanup();
     return result;
 }
@@ -540,11 +561,7 @@ JobOutcome JobRun::cancel() {
 void JobRun::cleanup() {
     close_socket();
     if (prompt_id_.empty() || !client_) return;
-    client_->set_request_timeout_ms(kCleanupTimeoutMs);
-    if (auto status = client_->delete_history(prompt_id_); !status) {
-        spdlog::info("job {}: could not delete history entry: {}", spec_.job_id,
-                     reason_of(status.error()));
-    }
+    delete_history_quietly(*client_, prompt_id_, spec_.job_id);
 }
 
 }  // namespace

@@ -67,6 +67,11 @@ struct JobSpec {
     // When set, run_job() re-attaches to this prompt (resume_job) instead of
     // uploading and queueing: how a restart follows jobs already on a worker.
     std::string resume_prompt_id;
+    // When set, a successful run leaves the history delete (a request to the
+    // worker that nothing waits for) to JobOutcome::after_settle instead of
+    // making it before returning, so it is off the job's latency. The
+    // dispatcher runs after_settle once the job's callback has settled it.
+    bool defer_cleanup = false;
 };
 
 enum class JobOutcomeKind {
@@ -104,6 +109,10 @@ struct JobOutcome {
     // The highest VRAM in use sampled on the worker while the job held it
     // (bytes; 0 when no sample came in). Set by run_with_retries.
     std::int64_t vram_peak_bytes = 0;
+    // Best-effort work left for after the job is settled (JobSpec::
+    // defer_cleanup): deleting the prompt's history entry on the worker.
+    // Empty when nothing is left. Must not throw; bounded by its own timeout.
+    std::function<void()> after_settle;
 };
 
 class WorkerEventHubs;

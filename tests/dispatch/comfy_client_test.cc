@@ -106,6 +106,23 @@ TEST(RunJobTest, SucceedsOverWebSocket) {
     EXPECT_EQ(fake.history_deletes, std::vector<std::string>{out.prompt_id});
 }
 
+TEST(RunJobTest, ADeferredCleanupDeletesTheHistoryOnlyWhenCalled) {
+    FakeComfy fake(Script::Success);
+    JobSpec spec = job_spec(fake.url());
+    spec.defer_cleanup = true;
+    JobOutcome out = run_job(spec, core::SystemClock::instance());
+    ASSERT_EQ(out.kind, JobOutcomeKind::Succeeded) << out.reason;
+    EXPECT_EQ(out.output_bytes, "COLORIZED");
+    ASSERT_TRUE(out.after_settle);
+    {
+        std::lock_guard<std::mutex> lock(fake.mu_);
+        EXPECT_TRUE(fake.history_deletes.empty());  // nothing waited for it
+    }
+    out.after_settle();
+    std::lock_guard<std::mutex> lock(fake.mu_);
+    EXPECT_EQ(fake.history_deletes, std::vector<std::string>{out.prompt_id});
+}
+
 TEST(RunJobTest, ExecutionErrorIsExecutionFailed) {
     FakeComfy fake(Script::ExecutionError);
     const JobOutcome out = run_job(job_spec(fake.url()), core::SystemClock::instance());

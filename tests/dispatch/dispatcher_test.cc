@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -192,6 +193,36 @@ TEST(DispatcherTest, RunsJobsInParallel) {
     gate.open();
     d.stop();
     EXPECT_EQ(results.outcomes.size(), 3u);
+}
+
+TEST(DispatcherTest, WorkLeftForAfterSettlementRunsAfterTheCallback) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> order;
+    auto note = [&](const std::string& what) {
+        std::lock_guard<std::mutex> lock(mu);
+        order.push_back(what);
+        cv.notify_all();
+    };
+    Dispatcher d(1, core::SystemClock::instance(), 8, [&](const JobSpec& s, const core::Clock&) {
+        JobOutcome o;
+        o.kind = JobOutcomeKind::Succeeded;
+        o.prompt_id = s.job_id;
+        o.after_settle = [&note] { note("after_settle"); };
+        return o;
+    });
+    ASSERT_TRUE(d.submit(spec("a"), [&](JobOutcome o) {
+        // The callback gets the outcome without the deferred work in it.
+        EXPECT_FALSE(o.after_settle);
+        note("settled");
+    }));
+    {
+        std::unique_lock<std::mutex> lock(mu);
+        // Bounded: without after_settle being run, this fails instead of hanging.
+        cv.wait_for(lock, std::chrono::seconds(10), [&] { return order.size() >= 2; });
+    }
+    d.stop();
+    EXPECT_EQ(order, (std::vector<std::string>{"settled", "after_settle"}));
 }
 
 TEST(DispatcherTest, ThrowingCallbackDoesNotKillTheThread) {

@@ -131,6 +131,7 @@ bool JobService::dispatch(const jobs::Job& job, dispatch::JobSpec spec,
                           dispatch::Priority priority) {
     spec.cancelled = cancel_flag(job.id);
     TOLLGATE_ASSERT(spec.cancelled != nullptr);  // tracked before it is dispatched
+    spec.defer_cleanup = true;  // the history delete waits until the job is settled
     return deps_.dispatcher->submit(
         std::move(spec), [this, job](dispatch::JobOutcome outcome) { finish(job, outcome); },
         priority);
@@ -272,7 +273,8 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         if (deps_.webhooks == nullptr) {
             return core::make_error("invalid_webhook_url", "webhooks are not enabled");
         }
-        if (core::Status valid = validate_webhook_url(webhook_url, deps_.webhook_reach); !valid.ok()) {
+        if (core::Status valid = validate_webhook_url(webhook_url, deps_.webhook_reach);
+            !valid.ok()) {
             return valid.error();
         }
     }
