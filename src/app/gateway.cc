@@ -254,7 +254,10 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     auto recovered = p->service->recover_unfinished();
     if (!recovered.ok()) return recovered.error();
     if (*recovered > 0) {
-        spdlog::warn("voided the holds of {} jobs left unfinished by the last run", *recovered);
+        spdlog::warn(
+            "recovered {} jobs left unfinished by the last run (each re-attached to its prompt or "
+            "failed with its hold voided)",
+            *recovered);
     }
 
     http::ApiOptions api_options;
