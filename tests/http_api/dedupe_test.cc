@@ -152,19 +152,7 @@ class DedupeSingleFlightTest : public DedupeFixture {
     // a worker, with its prompt recorded, or not), and a duplicate `id`_dup
     // attached to it.
     void leave_unfinished(const std::string& id, bool accepted) {
-        jobs::Job job;
-        job.id = id;
-        job.account_id = account_;
-        job.workflow = "person";
-        job.tokens = 10;
-        job.book_version = "t1";
-        job.quote_json = "{}";
-        job.format = "jpeg";
-        job.dedupe_key = "key-" + id;
-        job.created_ms = clock_.now_ms();
-        EXPECT_EQ(ledger_->reserve(account_, core::Tokens(10), id)->outcome,
-                  ledger::ReserveOutcome::Held);
-        EXPECT_TRUE(jobs_->insert(job).ok());
+        jobs::Job job = left_held(id);
         EXPECT_TRUE(jobs_->transition(id, jobs::JobState::Dispatched, job).ok());
         if (accepted) {
             EXPECT_TRUE(jobs_->set_prompt(id, "http://w1", "p-" + id).ok());

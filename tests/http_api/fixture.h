@@ -234,6 +234,24 @@ class GatewayFixture : public ::testing::Test {
 
     ledger::Balance balance() { return ledger_->balance(account_).value(); }
 
+    // A 10-token person job `id` as a process that died left it: held and
+    // stored (admitted), never handed to the dispatcher.
+    jobs::Job left_held(const std::string& id) {
+        jobs::Job job;
+        job.id = id;
+        job.account_id = account_;
+        job.workflow = "person";
+        job.tokens = 10;
+        job.book_version = "t1";
+        job.quote_json = "{}";
+        job.format = "png";
+        job.created_ms = clock_.now_ms();
+        EXPECT_EQ(ledger_->reserve(account_, core::Tokens(10), job.id)->outcome,
+                  ledger::ReserveOutcome::Held);
+        EXPECT_TRUE(jobs_->insert(job).ok());
+        return job;
+    }
+
     // The API called as a plain function, with `token` as the bearer.
     Response call(const std::string& method, const std::string& path, const std::string& body,
                   const std::string& token, const std::string& query = "") {

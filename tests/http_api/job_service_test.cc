@@ -17,26 +17,7 @@ namespace {
 using testing_support::png;
 using testing_support::utc_ms;
 
-class JobServiceTest : public testing_support::GatewayFixture {
-  protected:
-    // A 10-token person job as a process that died left it: held and stored,
-    // never handed to the dispatcher.
-    jobs::Job admit_without_dispatch(const std::string& id) {
-        jobs::Job job;
-        job.id = id;
-        job.account_id = account_;
-        job.workflow = "person";
-        job.tokens = 10;
-        job.book_version = "t1";
-        job.quote_json = "{}";
-        job.format = "png";
-        job.created_ms = clock_.now_ms();
-        EXPECT_EQ(ledger_->reserve(account_, core::Tokens(10), job.id)->outcome,
-                  ledger::ReserveOutcome::Held);
-        EXPECT_TRUE(jobs_->insert(job).ok());
-        return job;
-    }
-};
+class JobServiceTest : public testing_support::GatewayFixture {};
 
 std::string png_800x600() { return png(800, 600); }
 
@@ -180,7 +161,7 @@ TEST_F(JobServiceTest, ExpiredHoldIsSweptWithItsJobAndALateResultChargesNothing)
 TEST_F(JobServiceTest, RecoveryVoidsJobsLeftUnfinished) {
     ASSERT_TRUE(ledger_->grant(account_, core::Tokens(50), "").ok());
     // A job admitted by a process that then died: hold open, job not final.
-    const jobs::Job job = admit_without_dispatch("job_orphan");
+    const jobs::Job job = left_held("job_orphan");
     if (HasFailure()) return;  // as the ASSERTs it replaces
     EXPECT_EQ(service_->recover_unfinished().value(), 1);
     EXPECT_EQ(balance().available(), core::Tokens(50));
@@ -191,7 +172,7 @@ TEST_F(JobServiceTest, RecoveryVoidsJobsLeftUnfinished) {
 TEST_F(JobServiceTest, RecoveryReattachesToAPromptTheWorkerAccepted) {
     ASSERT_TRUE(ledger_->grant(account_, core::Tokens(50), "").ok());
     // A job whose worker had accepted prompt p-77 when the process died.
-    const jobs::Job job = admit_without_dispatch("job_inflight");
+    const jobs::Job job = left_held("job_inflight");
     if (HasFailure()) return;  // as the ASSERTs it replaces
     jobs::Job update = job;
     update.worker = "http://w1";
