@@ -5,12 +5,16 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build build-asan build-tsan build-fuzz demo test test-asan test-tsan fuzz format clean
+.PHONY: all deps deps-test build build-asan build-tsan build-fuzz demo test test-asan test-tsan fuzz format clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+
+# The servers the tests start for themselves (PostgreSQL), on top of deps.
+deps-test: deps
+	@scripts/install-deps.sh --test
 
 build: deps
 	@cmake --preset default >/dev/null
@@ -19,21 +23,21 @@ build: deps
 demo: build
 	@scripts/demo.sh
 
-test: build
+test: build deps-test
 	@ctest --preset default -j $(JOBS)
 
 build-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS) -- --no-print-directory
 
-test-asan: build-asan
+test-asan: build-asan deps-test
 	@ctest --preset asan -j $(JOBS)
 
 build-tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS) -- --no-print-directory
 
-test-tsan: build-tsan
+test-tsan: build-tsan deps-test
 	@ctest --preset tsan -j $(JOBS)
 
 build-fuzz:

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tollgate needs to build, test and run the demo.
 # Idempotent and silent when everything is already installed.
-#   scripts/install-deps.sh [--fuzz] [PACKAGE...]
+#   scripts/install-deps.sh [--fuzz] [--test] [PACKAGE...]
 # --fuzz adds what `make fuzz` needs: clang 14, its libFuzzer and sanitizer
 # runtimes (libclang-rt-14-dev) and llvm-symbolizer (llvm-14) for readable
-# reports. Extra package names are installed too.
+# reports. --test adds the real servers the tests start on 127.0.0.1
+# (PostgreSQL for the usage export); the demo needs none of them. Extra
+# package names are installed too.
 set -euo pipefail
 
 build_pkgs=(
@@ -15,11 +17,14 @@ build_pkgs=(
 )
 
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
+test_pkgs=(postgresql)
 
 extra_pkgs=()
 for arg in "$@"; do
   if [ "$arg" = "--fuzz" ]; then
     extra_pkgs+=("${fuzz_pkgs[@]}")
+  elif [ "$arg" = "--test" ]; then
+    extra_pkgs+=("${test_pkgs[@]}")
   else
     extra_pkgs+=("$arg")
   fi

@@ -133,6 +133,7 @@ int measure(Backend& backend, const Options& o) {
 core::Result<std::unique_ptr<Backend>> open_backend(const Options& o) {
     if (o.backend == "sqlite") return open_sqlite(o);
     if (o.backend == "redis") return open_redis(o);
+    if (o.backend == "floor") return open_floor(o);
     return open_postgres(o);
 }
 
@@ -143,8 +144,8 @@ int main(int argc, char** argv) {
     using tollgate::bench::Options;
     Options o;
     CLI::App app{"bench_ledger: durable reserve+capture per second for one ledger backend"};
-    app.add_option("--backend", o.backend, "sqlite, redis or postgres")
-        ->check(CLI::IsMember({"sqlite", "redis", "postgres"}));
+    app.add_option("--backend", o.backend, "sqlite, redis, postgres or floor (only the fsyncs)")
+        ->check(CLI::IsMember({"sqlite", "redis", "postgres", "floor"}));
     app.add_option("--clients", o.clients, "client threads, each with its own connection")
         ->check(CLI::Range(1, 1024));
     app.add_option("--seconds", o.seconds, "measured seconds (0: set up, then stop)")

@@ -62,5 +62,7 @@ class Backend {
 core::Result<std::unique_ptr<Backend>> open_sqlite(const Options& options);
 core::Result<std::unique_ptr<Backend>> open_redis(const Options& options);
 core::Result<std::unique_ptr<Backend>> open_postgres(const Options& options);
+// The durability floor: no ledger, only one durable append per step.
+core::Result<std::unique_ptr<Backend>> open_floor(const Options& options);
 
 }  // namespace tollgate::bench

@@ -4,28 +4,13 @@
 #include <sqlite3.h>
 
 #include "support/temp_dir.h"
+#include "usage/sample_record.h"
 
 namespace tollgate::usage {
 namespace {
 
 UsageRecord sample(const std::string& job_id, std::int64_t tokens) {
-    UsageRecord r;
-    r.job_id = job_id;
-    r.account_id = "acct_1";
-    r.workflow = "person";
-    r.width = 800;
-    r.height = 600;
-    r.tokens = tokens;
-    r.quoted_tokens = 10;
-    r.book_version = "v1";
-    r.md5_hex = "md5";
-    r.sha256_hex = "sha";
-    r.worker = "http://w";
-    r.queue_wait_ms = 3;
-    r.execution_ms = 1200;
-    r.outcome = "succeeded";
-    r.finished_ms = 42;
-    return r;
+    return sample_record(job_id, tokens);
 }
 
 TEST(SqliteUsageSinkTest, WritesOneRecordPerJobIdempotently) {

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "store/added_columns.h"
+#include "usage/sqlite/usage_columns.h"
 
 namespace tollgate::usage {
 namespace {
@@ -34,11 +35,6 @@ CREATE TABLE IF NOT EXISTS usage_records (
 CREATE INDEX IF NOT EXISTS usage_by_account ON usage_records(account_id, finished_ms);
 )sql";
 
-constexpr const char* kColumns =
-    "job_id, account_id, workflow, width, height, tokens, quoted_tokens, book_version, md5, "
-    "sha256, worker, queue_wait_ms, execution_ms, outcome, failure_reason, finished_ms, "
-    "vram_peak_bytes, attempts, dedupe_kind, dedupe_of, dedupe_distance";
-
 // Columns added after the first release, with their definitions: a file
 // written before them gains them on open (ALTER TABLE ADD COLUMN).
 constexpr store::AddedColumn kAddedColumns[] = {
@@ -56,32 +52,6 @@ constexpr const char* kDedupeIndex =
     "CREATE INDEX IF NOT EXISTS usage_duplicates ON usage_records(finished_ms, account_id) "
     "WHERE dedupe_kind <> ''";
 
-UsageRecord read_record(const store::Statement& st) {
-    UsageRecord r;
-    r.job_id = st.column_text(0);
-    r.account_id = st.column_text(1);
-    r.workflow = st.column_text(2);
-    r.width = st.column_int64(3);
-    r.height = st.column_int64(4);
-    r.tokens = st.column_int64(5);
-    r.quoted_tokens = st.column_int64(6);
-    r.book_version = st.column_text(7);
-    r.md5_hex = st.column_text(8);
-    r.sha256_hex = st.column_text(9);
-    r.worker = st.column_text(10);
-    r.queue_wait_ms = st.column_int64(11);
-    r.execution_ms = st.column_int64(12);
-    r.outcome = st.column_text(13);
-    r.failure_reason = st.column_text(14);
-    r.finished_ms = st.column_int64(15);
-    r.vram_peak_bytes = st.column_int64(16);
-    r.attempts = st.column_int64(17);
-    r.dedupe_kind = st.column_text(18);
-    r.dedupe_of = st.column_text(19);
-    r.dedupe_distance = st.column_int64(20);
-    return r;
-}
-
 }  // namespace
 
 core::Result<std::unique_ptr<SqliteUsageSink>> SqliteUsageSink::open(store::Database& db) {
@@ -97,7 +67,7 @@ core::Result<std::unique_ptr<SqliteUsageSink>> SqliteUsageSink::open(store::Data
 core::Status SqliteUsageSink::write(const UsageRecord& r) {
     return store::transact(db_, [&]() -> core::Status {
         // Idempotent by job id: a replay of the same record writes nothing.
-        store::Statement(db_, std::string("INSERT INTO usage_records(") + kColumns +
+        store::Statement(db_, std::string("INSERT INTO usage_records(") + kUsageColumns +
                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
                                   "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
                                   "ON CONFLICT(job_id) DO NOTHING")
@@ -131,8 +101,8 @@ core::Result<std::optional<UsageRecord>> SqliteUsageSink::find(const std::string
     std::optional<UsageRecord> out;
     core::Status s = store::transact(db_, [&]() -> core::Status {
         store::Statement st(
-            db_, std::string("SELECT ") + kColumns + " FROM usage_records WHERE job_id = ?1");
-        if (st.bind(1, job_id).step()) out = read_record(st);
+            db_, std::string("SELECT ") + kUsageColumns + " FROM usage_records WHERE job_id = ?1");
+        if (st.bind(1, job_id).step()) out = read_usage_record(st);
         return {};
     });
     if (!s.ok()) return s.error();
@@ -142,11 +112,11 @@ core::Result<std::optional<UsageRecord>> SqliteUsageSink::find(const std::string
 core::Result<std::vector<UsageRecord>> SqliteUsageSink::for_account(const std::string& account_id) {
     std::vector<UsageRecord> out;
     core::Status s = store::transact(db_, [&]() -> core::Status {
-        store::Statement st(db_, std::string("SELECT ") + kColumns +
+        store::Statement st(db_, std::string("SELECT ") + kUsageColumns +
                                      " FROM usage_records WHERE account_id = ?1 ORDER BY "
                                      "finished_ms");
         st.bind(1, account_id);
-        while (st.step()) out.push_back(read_record(st));
+        while (st.step()) out.push_back(read_usage_record(st));
         return {};
     });
     if (!s.ok()) return s.error();

@@ -1,0 +1,41 @@
+// Usage records in PostgreSQL (table tollgate_usage), through libpq.
+//
+// One connection, opened by prepare() and reopened after any failure. Each
+// ship() is one multi-row INSERT … ON CONFLICT (job_id) DO NOTHING, so a
+// replayed batch changes nothing and a batch lands whole or not at all.
+// Every call is bounded: connect_timeout (5 s) and statement_timeout (30 s)
+// are set unless the URL sets its own.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "usage/export/remote_sink.h"
+#include "usage/export/sink_url.h"
+
+struct pg_conn;
+
+namespace tollgate::usage {
+
+class PostgresSink final : public RemoteSink {
+  public:
+    explicit PostgresSink(SinkUrl url);
+    ~PostgresSink() override;
+    PostgresSink(const PostgresSink&) = delete;
+    PostgresSink& operator=(const PostgresSink&) = delete;
+
+    const std::string& name() const override { return url_.name; }
+    core::Status prepare() override;
+    core::Status ship(const std::vector<UsageRecord>& records) override;
+    core::Result<std::vector<DayTotal>> day_totals(std::int64_t from_ms,
+                                                   std::int64_t to_ms) override;
+
+  private:
+    void disconnect();
+    core::Status connect();
+
+    SinkUrl url_;
+    pg_conn* conn_ = nullptr;
+};
+
+}  // namespace tollgate::usage

@@ -1,0 +1,28 @@
+// Sink URLs as operators write them in [usage] export_to, and their names.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace tollgate::usage {
+
+enum class SinkKind { Postgres, ClickHouse };
+
+struct SinkUrl {
+    SinkKind kind = SinkKind::Postgres;
+    std::string url;   // as written (a password included), for connecting
+    std::string name;  // the URL without its password: logs, metrics and cursors
+};
+
+// "postgresql://…" or "postgres://…" (libpq's URI form), or
+// "clickhouse://host[:port][/database]" (the HTTP interface, port 8123 by
+// default, database "default"). Error "invalid_sink_url" names the problem.
+core::Result<SinkUrl> parse_sink_url(std::string_view url);
+
+// The URL with the password of its user info ("user:secret@") and any
+// "password=" query parameter removed.
+std::string redact_password(std::string_view url);
+
+}  // namespace tollgate::usage

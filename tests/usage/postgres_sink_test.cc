@@ -1,0 +1,139 @@
+// The PostgreSQL sink against a real server started for this test process.
+#include "usage/export/postgres_sink.h"
+
+#include <gtest/gtest.h>
+
+#include "support/postgres_server.h"
+#include "support/temp_dir.h"
+#include "usage/export/exporter.h"
+#include "usage/sample_record.h"
+#include "usage/sqlite/sqlite_usage_sink.h"
+
+namespace tollgate::usage {
+namespace {
+
+constexpr std::int64_t kDay = kMsPerDay;
+
+class PostgresSinkTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        std::string error;
+        server_ = testing::PostgresServer::start(&error).release();
+        ASSERT_NE(server_, nullptr) << error;
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+    }
+    void SetUp() override { ASSERT_NE(server_, nullptr); }
+    std::unique_ptr<PostgresSink> make_sink() {
+        return std::make_unique<PostgresSink>(parse_sink_url(server_->url()).value());
+    }
+    // Every test starts from an empty table.
+    void empty_table() {
+        auto sink = make_sink();
+        ASSERT_TRUE(sink->prepare().ok());
+        ASSERT_TRUE(sink->day_totals(0, INT64_MAX).ok());
+        std::string cmd = "psql -q -h 127.0.0.1 -p " + std::to_string(server_->port()) +
+                          " -U tollgate -d postgres -c 'TRUNCATE tollgate_usage' >/dev/null";
+        ASSERT_EQ(std::system(cmd.c_str()), 0);
+    }
+
+    static testing::PostgresServer* server_;
+};
+
+testing::PostgresServer* PostgresSinkTest::server_ = nullptr;
+
+TEST_F(PostgresSinkTest, CreatesItsTableAndTotalsPerAccountAndDay) {
+    empty_table();
+    auto sink = make_sink();
+    ASSERT_TRUE(sink->prepare().ok());
+    ASSERT_TRUE(sink->prepare().ok());  // the table exists: nothing to do
+    UsageRecord failed = sample_record("job_4", 0, "acct_b", 3 * kDay + 5);
+    failed.outcome = "failed";
+    failed.failure_reason = "worker: it's \"broken\"; DROP TABLE x; --";
+    ASSERT_TRUE(sink->ship({sample_record("job_1", 10, "acct_a", 2 * kDay + 1),
+                            sample_record("job_2", 15, "acct_a", 2 * kDay + 7),
+                            sample_record("job_3", 12, "acct_a", 3 * kDay),
+                            failed})
+                    .ok());
+    auto totals = sink->day_totals(0, 10 * kDay).value();
+    ASSERT_EQ(totals.size(), 3u);
+    EXPECT_EQ(totals[0], (DayTotal{"acct_a", 2, 25, 2}));
+    EXPECT_EQ(totals[1], (DayTotal{"acct_a", 3, 12, 1}));
+    EXPECT_EQ(totals[2], (DayTotal{"acct_b", 3, 0, 1}));
+    // The window is half open: from <= finished_ms < to.
+    auto day_two = sink->day_totals(2 * kDay, 3 * kDay).value();
+    ASSERT_EQ(day_two.size(), 1u);
+    EXPECT_EQ(day_two[0].tokens, 25);
+}
+
+TEST_F(PostgresSinkTest, AReplayedBatchCountsOnce) {
+    empty_table();
+    auto sink = make_sink();
+    std::vector<UsageRecord> batch;
+    for (int i = 0; i < 300; ++i) {
+        batch.push_back(sample_record("job_" + std::to_string(i), 2, "acct_a", kDay + i));
+    }
+    ASSERT_TRUE(sink->ship(batch).ok());
+    ASSERT_TRUE(sink->ship(batch).ok());
+    batch.push_back(sample_record("job_new", 5, "acct_a", kDay));
+    ASSERT_TRUE(sink->ship(batch).ok());  // overlapping: only the new one lands
+    auto totals = sink->day_totals(0, 10 * kDay).value();
+    ASSERT_EQ(totals.size(), 1u);
+    EXPECT_EQ(totals[0], (DayTotal{"acct_a", 1, 605, 301}));
+}
+
+TEST_F(PostgresSinkTest, NothingListeningIsSinkUnavailable) {
+    const int port = server_->port();
+    auto sink = std::make_unique<PostgresSink>(
+        parse_sink_url("postgresql://tollgate@127.0.0.1:1/postgres").value());
+    auto s = sink->prepare();
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, "sink_unavailable");
+    auto shipped = sink->ship({sample_record("job_1", 1)});
+    ASSERT_FALSE(shipped.ok());
+    EXPECT_EQ(shipped.error().code, "sink_unavailable");
+    EXPECT_NE(port, 1);
+}
+
+TEST_F(PostgresSinkTest, TheExporterKeepsRecordsWhileTheServerIsDownAndShipsThemOnce) {
+    empty_table();
+    testing::TempDir dir;
+    auto db = store::Database::open(dir.file("u.db")).value();
+    auto local = SqliteUsageSink::open(*db).value();
+    auto outbox = UsageOutbox::open(*db).value();
+    std::vector<std::unique_ptr<RemoteSink>> sinks;
+    sinks.push_back(make_sink());
+    ExporterOptions options;
+    options.batch_max = 7;
+    Exporter exporter(*outbox, std::move(sinks), options);
+    const std::string name = exporter.stats()[0].sink;
+
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_TRUE(local->write(sample_record("job_" + std::to_string(i), 3, "acct_a", kDay)).ok());
+    }
+    ASSERT_EQ(exporter.export_pending(0).value(), 20);
+
+    ASSERT_TRUE(server_->stop());
+    for (int i = 20; i < 30; ++i) {
+        ASSERT_TRUE(local->write(sample_record("job_" + std::to_string(i), 3, "acct_a", kDay)).ok());
+    }
+    auto down = exporter.export_pending(0);
+    ASSERT_FALSE(down.ok());
+    EXPECT_EQ(down.error().code, "sink_unavailable");
+    EXPECT_EQ(outbox->pending(name).value(), 10);
+
+    ASSERT_TRUE(server_->start_server());
+    // A replay from an older cursor as well: still no duplicate.
+    ASSERT_TRUE(db->exec("UPDATE usage_export_cursors SET last_seq = 15").ok());
+    ASSERT_EQ(exporter.export_pending(0).value(), 15);
+    EXPECT_EQ(outbox->pending(name).value(), 0);
+    auto sink = make_sink();
+    auto totals = sink->day_totals(0, 10 * kDay).value();
+    ASSERT_EQ(totals.size(), 1u);
+    EXPECT_EQ(totals[0], (DayTotal{"acct_a", 1, 90, 30}));
+}
+
+}  // namespace
+}  // namespace tollgate::usage
