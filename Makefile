@@ -12,7 +12,7 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
-# The servers the tests start for themselves (PostgreSQL), on top of deps.
+# The servers the tests start for themselves (PostgreSQL, ClickHouse), on top of deps.
 deps-test: deps
 	@scripts/install-deps.sh --test
 

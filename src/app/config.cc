@@ -13,6 +13,8 @@
 #include "dispatch/health_monitor.h"
 #include "dispatch/scheduler.h"
 #include "dispatch/worker_pools.h"
+#include "usage/export/outbox.h"
+#include "usage/export/sink_url.h"
 
 namespace tollgate::app {
 namespace {
@@ -412,6 +414,55 @@ core::Result<HostPort> parse_listen(std::string_view text) {
     return HostPort{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
 }
 
+core::Status parse_usage(const toml::table& root, const std::string& source, Config& c) {
+    const toml::table* u = root["usage"].as_table();
+    if (u == nullptr) return {};
+    const std::string t = "usage";
+    core::Status s = check_keys(
+        *u, {"export_to", "export_batch_max", "export_interval_ms", "export_backoff_max_ms"},
+        source, t);
+    if (!s.ok()) return s;
+    if (const toml::node* n = u->get("export_to"); n != nullptr) {
+        const toml::array* list = n->as_array();
+        if (list == nullptr) {
+            return config_error(source, n->source(), "usage.export_to must be a list of URLs");
+        }
+        if (list->size() > core::limits::kUsageSinksMax) {
+            return config_error(source, n->source(),
+                                "usage.export_to names more than " +
+                                    std::to_string(core::limits::kUsageSinksMax) + " sinks");
+        }
+        std::vector<std::string> names;
+        for (const toml::node& item : *list) {
+            if (!item.is_string()) {
+                return config_error(source, item.source(), "usage.export_to must hold URLs");
+            }
+            auto url = usage::parse_sink_url(*item.value<std::string>());
+            if (!url.ok()) return config_error(source, item.source(), url.error().message);
+            for (const std::string& seen : names) {
+                if (seen == url->name) {
+                    return config_error(source, item.source(),
+                                        "usage.export_to names " + seen + " twice");
+                }
+            }
+            names.push_back(url->name);
+            c.usage_export_to.push_back(url->url);
+        }
+    }
+    if (!(s = read_small_int(*u, "export_batch_max", 1, static_cast<int>(usage::kOutboxPageMax),
+                             source, t, &c.usage_export_batch_max))
+             .ok()) {
+        return s;
+    }
+    if (!(s = read_int(*u, "export_interval_ms", 10, 3'600'000, source, t,
+                       &c.usage_export_interval_ms))
+             .ok()) {
+        return s;
+    }
+    return read_int(*u, "export_backoff_max_ms", 100, 3'600'000, source, t,
+                    &c.usage_export_backoff_max_ms);
+}
+
 core::Result<Config> parse_config(std::string_view toml_text, const std::string& source_path) {
     toml::table root;
     try {
@@ -425,7 +476,7 @@ core::Result<Config> parse_config(std::string_view toml_text, const std::string&
     if (base_dir.empty()) base_dir = ".";
     core::Status s = check_keys(root,
                                 {"server", "dispatch", "pricing", "workflows", "results",
-                                 "webhooks", "dedupe", "rate_limits"},
+                                 "webhooks", "dedupe", "rate_limits", "usage"},
                                 source_path, "(top level)");
     if (!s.ok()) return s.error();
     if (!(s = parse_server(root, source_path, base_dir, c)).ok()) return s.error();
@@ -435,6 +486,7 @@ core::Result<Config> parse_config(std::string_view toml_text, const std::string&
     if (!(s = parse_webhooks(root, source_path, c)).ok()) return s.error();
     if (!(s = parse_dedupe(root, source_path, c)).ok()) return s.error();
     if (!(s = parse_rate_limits(root, source_path, c)).ok()) return s.error();
+    if (!(s = parse_usage(root, source_path, c)).ok()) return s.error();
     if (!(s = parse_workflows(root, source_path, base_dir, c)).ok()) return s.error();
     auto book = pricing::load_price_book(c.price_book_path);
     if (!book.ok()) return book.error();

@@ -2,9 +2,9 @@
 // names.
 //
 // Owns: parsing and validating [server], [dispatch], [pricing], [results],
-// [webhooks], [dedupe], [rate_limits] and [workflows.*]. [pricing] book names the price book file,
-// which pricing/ parses (and which a reload reads again). Relative paths are resolved against the
-// config file's directory. Errors name the file and the key.
+// [webhooks], [dedupe], [rate_limits], [usage] and [workflows.*]. [pricing] book names the price
+// book file, which pricing/ parses (and which a reload reads again). Relative paths are resolved
+// against the config file's directory. Errors name the file and the key.
 #pragma once
 
 #include <cstdint>
@@ -70,6 +70,14 @@ struct Config {
     // own (all 0, the default: no limits); accounts tracked in memory.
     pricing::RateLimits rate_limits;
     int rate_limit_accounts_max = 100'000;
+    // [usage]: the external stores usage records are exported to (URLs as
+    // usage/export/sink_url.h reads them; none by default), and the
+    // exporter's pace: records per batch, the idle wait, and the longest
+    // wait between retries of a sink that is down.
+    std::vector<std::string> usage_export_to;
+    int usage_export_batch_max = 1000;
+    std::int64_t usage_export_interval_ms = 1000;
+    std::int64_t usage_export_backoff_max_ms = 30'000;
 };
 
 core::Result<Config> load_config(const std::string& path);

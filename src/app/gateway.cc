@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "app/secrets.h"
+#include "app/usage_export.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/health_monitor.h"
 #include "dispatch/scheduler.h"
@@ -31,6 +32,7 @@
 #include "jobs/sqlite/sqlite_webhook_outbox.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "store/sqlite.h"
+#include "usage/export/outbox.h"
 #include "usage/sqlite/sqlite_usage_sink.h"
 
 namespace tollgate::app {
@@ -106,6 +108,8 @@ struct Gateway::Parts {
     std::unique_ptr<jobs::SqliteJobStore> jobs;
     std::unique_ptr<jobs::SqliteWebhookOutbox> webhooks;
     std::unique_ptr<usage::SqliteUsageSink> usage;
+    std::unique_ptr<usage::UsageOutbox> outbox;
+    std::unique_ptr<usage::Exporter> exporter;  // null without [usage] export_to
     std::map<std::string, http::WorkflowRoute> routes;
     std::unique_ptr<dispatch::WorkerPools> pools;
     std::unique_ptr<dispatch::HealthMonitor> health;
@@ -146,6 +150,12 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     auto usage = usage::SqliteUsageSink::open(*p->db);
     if (!usage.ok()) return usage.error();
     p->usage = std::move(usage).value();
+    auto outbox = usage::UsageOutbox::open(*p->db);
+    if (!outbox.ok()) return outbox.error();
+    p->outbox = std::move(outbox).value();
+    auto exporter = start_usage_export(c, *p->outbox);
+    if (!exporter.ok()) return exporter.error();
+    p->exporter = std::move(exporter).value();
     auto webhooks = jobs::SqliteWebhookOutbox::open(*p->db);
     if (!webhooks.ok()) return webhooks.error();
     p->webhooks = std::move(webhooks).value();
@@ -340,6 +350,7 @@ void Gateway::stop() {
     parts_->events.reset();  // every job has ended: no subscription is left
     parts_->health->stop();
     parts_->webhook_worker->stop();
+    parts_->exporter.reset();  // a batch being shipped finishes first
     parts_.reset();
 }
 

@@ -2,6 +2,7 @@
 // but never widen it; the static_asserts state how limits relate.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tollgate::core::limits {
@@ -29,6 +30,9 @@ inline constexpr int kComfyMessageBytesMax = 16 * 1024 * 1024;
 inline constexpr int kDispatchThreadsMax = 256;
 // Unfinished jobs one account may be allowed at once ([dispatch] account_jobs_max).
 inline constexpr int kAccountJobsMax = 100'000;
+
+// External usage sinks ([usage] export_to), each with an exporter thread.
+inline constexpr std::size_t kUsageSinksMax = 8;
 
 // Results and webhooks.
 inline constexpr std::int64_t kResultUrlTtlSecondsMax =

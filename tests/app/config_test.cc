@@ -113,6 +113,36 @@ TEST_F(ConfigTest, RateLimitsDefaultToNoneAndAreBounded) {
     }
 }
 
+TEST_F(ConfigTest, UsageExportNamesItsSinksAndIsBounded) {
+    auto defaults = parse(kMinimal);
+    ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+    EXPECT_TRUE(defaults->usage_export_to.empty());
+    EXPECT_EQ(defaults->usage_export_batch_max, 1000);
+    auto set = parse(std::string(kMinimal) +
+                     "[usage]\nexport_to = [\"postgresql://r:pw@db/usage\", "
+                     "\"clickhouse://ch:8123/tollgate\"]\nexport_batch_max = 500\n"
+                     "export_interval_ms = 250\nexport_backoff_max_ms = 60000\n");
+    ASSERT_TRUE(set.ok()) << set.error().message;
+    EXPECT_EQ(set->usage_export_to, (std::vector<std::string>{"postgresql://r:pw@db/usage",
+                                                              "clickhouse://ch:8123/tollgate"}));
+    EXPECT_EQ(set->usage_export_batch_max, 500);
+    EXPECT_EQ(set->usage_export_interval_ms, 250);
+    EXPECT_EQ(set->usage_export_backoff_max_ms, 60'000);
+    for (const char* bad :
+         {"export_to = \"postgresql://db/u\"", "export_to = [1]", "export_to = [\"mysql://db/u\"]",
+          "export_to = [\"clickhouse://ch/a-b\"]",
+          "export_to = [\"postgresql://a:x@db/u\", \"postgresql://a:y@db/u\"]",
+          "export_batch_max = 0", "export_batch_max = 5001", "export_interval_ms = 1",
+          "export_backoff_max_ms = 99", "export = 1"}) {
+        auto c = parse(std::string(kMinimal) + "[usage]\n" + bad + "\n");
+        ASSERT_FALSE(c.ok()) << bad;
+        EXPECT_NE(c.error().message.find("tollgate.toml:11"), std::string::npos)
+            << c.error().message;
+        // A refused URL is quoted without its password.
+        EXPECT_EQ(c.error().message.find(":x@"), std::string::npos) << c.error().message;
+    }
+}
+
 TEST_F(ConfigTest, WorkflowWithoutPriceIsRejected) {
     std::string text = std::string(kMinimal) +
                        "[workflows.building]\ntemplate = \"b.json\"\nworkers = [\"http://h:1\"]\n";

@@ -5,8 +5,6 @@
 // user that Debian's package creates, because PostgreSQL refuses root.
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -14,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "support/free_port.h"
 #include "support/temp_dir.h"
 
 namespace tollgate::testing {
@@ -64,10 +63,10 @@ class PostgresServer {
     // Starts it again on the same port with the same data.
     bool start_server() {
         const std::string dir = dir_.path().string();
-        running_ = as_postgres(bin_ + "/pg_ctl -D " + dir + "/data -l " + dir +
-                               "/server.log -w -t 60 -o \"-p " + std::to_string(port_) +
-                               " -k " + dir + " -c listen_addresses=127.0.0.1\" start " +
-                               ">/dev/null 2>&1") == 0;
+        running_ =
+            as_postgres(bin_ + "/pg_ctl -D " + dir + "/data -l " + dir +
+                        "/server.log -w -t 60 -o \"-p " + std::to_string(port_) + " -k " + dir +
+                        " -c listen_addresses=127.0.0.1\" start " + ">/dev/null 2>&1") == 0;
         return running_;
     }
 
@@ -87,20 +86,6 @@ class PostgresServer {
             if (std::filesystem::exists(bin + "/initdb") && bin > best) best = bin;
         }
         return best;
-    }
-    static int free_port() {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = 0;
-        socklen_t len = sizeof(addr);
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-            std::abort();
-        }
-        ::close(fd);
-        return ntohs(addr.sin_port);
     }
 
     const std::string bin_;

@@ -54,8 +54,7 @@ TEST_F(PostgresSinkTest, CreatesItsTableAndTotalsPerAccountAndDay) {
     failed.failure_reason = "worker: it's \"broken\"; DROP TABLE x; --";
     ASSERT_TRUE(sink->ship({sample_record("job_1", 10, "acct_a", 2 * kDay + 1),
                             sample_record("job_2", 15, "acct_a", 2 * kDay + 7),
-                            sample_record("job_3", 12, "acct_a", 3 * kDay),
-                            failed})
+                            sample_record("job_3", 12, "acct_a", 3 * kDay), failed})
                     .ok());
     auto totals = sink->day_totals(0, 10 * kDay).value();
     ASSERT_EQ(totals.size(), 3u);
@@ -111,13 +110,15 @@ TEST_F(PostgresSinkTest, TheExporterKeepsRecordsWhileTheServerIsDownAndShipsThem
     const std::string name = exporter.stats()[0].sink;
 
     for (int i = 0; i < 20; ++i) {
-        ASSERT_TRUE(local->write(sample_record("job_" + std::to_string(i), 3, "acct_a", kDay)).ok());
+        ASSERT_TRUE(
+            local->write(sample_record("job_" + std::to_string(i), 3, "acct_a", kDay)).ok());
     }
     ASSERT_EQ(exporter.export_pending(0).value(), 20);
 
     ASSERT_TRUE(server_->stop());
     for (int i = 20; i < 30; ++i) {
-        ASSERT_TRUE(local->write(sample_record("job_" + std::to_string(i), 3, "acct_a", kDay)).ok());
+        ASSERT_TRUE(
+            local->write(sample_record("job_" + std::to_string(i), 3, "acct_a", kDay)).ok());
     }
     auto down = exporter.export_pending(0);
     ASSERT_FALSE(down.ok());

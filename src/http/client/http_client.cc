@@ -131,8 +131,7 @@ class BeastHttpClient final : public HttpClient {
 
         beast::flat_buffer buffer;
         bhttp::response_parser<bhttp::string_body> parser;
-        const auto body_bytes_max =
-            static_cast<std::uint64_t>(core::limits::kWebhookResponseBytesMax);
+        const auto body_bytes_max = static_cast<std::uint64_t>(request.answer_bytes_max);
         parser.header_limit(kAnswerHeaderBytesMax);
         parser.body_limit(body_bytes_max);
         stream.expires_at(deadline);
@@ -152,7 +151,8 @@ class BeastHttpClient final : public HttpClient {
         if (ec) return transfer_error(ec, url);
         beast::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        return HttpAnswer{static_cast<int>(parser.get().result_int())};
+        return HttpAnswer{static_cast<int>(parser.get().result_int()),
+                          std::move(parser.get().body())};
     }
 
   private:

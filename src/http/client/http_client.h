@@ -6,9 +6,9 @@
 // "http_timeout" (blocking socket calls cannot be bounded, so the
 // implementation runs async operations with a deadline on a private
 // io_context). Only http:// is spoken; each call opens its own connection
-// and closes it. The answer's body is read up to
-// core::limits::kWebhookResponseBytesMax and then dropped: callers only need
-// the status. No Asio types appear here; http_client.cc holds all of Beast.
+// and closes it. The answer's body is read up to the request's
+// answer_bytes_max (webhook deliveries only look at the status). No Asio types appear here;
+// http_client.cc holds all of Beast.
 //
 // Threads: one HttpClient may be used by several threads at once (calls
 // share nothing).
@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/limits.h"
 #include "core/result.h"
 #include "http/codec/url.h"
 
@@ -39,10 +40,13 @@ struct HttpPost {
     std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
     std::string body;
     int timeout_ms = 10'000;  // clamped to [1, core::limits::kWebhookTimeoutMsMax]
+    // The longest answer body accepted (longer: "http_response_too_large").
+    std::size_t answer_bytes_max = core::limits::kWebhookResponseBytesMax;
 };
 
 struct HttpAnswer {
     int status = 0;
+    std::string body;  // at most the request's answer_bytes_max bytes
 };
 
 class HttpClient {

@@ -15,10 +15,7 @@ struct Exporter::Slot {
 
 Exporter::Exporter(UsageOutbox& outbox, std::vector<std::unique_ptr<RemoteSink>> sinks,
                    ExporterOptions options, OnError on_error)
-    : outbox_(outbox),
-      options_(options),
-      on_error_(std::move(on_error)),
-      sinks_(std::move(sinks)) {
+    : outbox_(outbox), options_(options), on_error_(std::move(on_error)), sinks_(std::move(sinks)) {
     TOLLGATE_ASSERT(options_.batch_max >= 1 && options_.batch_max <= kOutboxPageMax);
     TOLLGATE_ASSERT(options_.interval_ms >= 1);
     TOLLGATE_ASSERT(options_.backoff_initial_ms >= 1 &&
@@ -108,9 +105,8 @@ core::Result<std::int64_t> Exporter::export_pending(std::size_t index) {
 
 bool Exporter::pause(std::int64_t ms, std::optional<std::uint64_t> wakes_seen) {
     std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] {
-        return stopping_ || (wakes_seen.has_value() && wakes_ != *wakes_seen);
-    });
+    cv_.wait_for(lock, std::chrono::milliseconds(ms),
+                 [&] { return stopping_ || (wakes_seen.has_value() && wakes_ != *wakes_seen); });
     return !stopping_;
 }
 

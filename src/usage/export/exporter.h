@@ -40,10 +40,10 @@ struct ExporterOptions {
 
 struct ExportStats {
     std::string sink;
-    std::int64_t shipped = 0;   // records acknowledged since start
-    std::int64_t failures = 0;  // failed attempts since start
+    std::int64_t shipped = 0;      // records acknowledged since start
+    std::int64_t failures = 0;     // failed attempts since start
     std::int64_t failing_for = 0;  // failed attempts in a row now; 0 when healthy
-    std::string last_error;     // of the latest failure, "" before any
+    std::string last_error;        // of the latest failure, "" before any
 };
 
 class Exporter {

@@ -27,8 +27,7 @@ core::Result<std::unique_ptr<UsageOutbox>> UsageOutbox::open(store::Database& db
     return std::unique_ptr<UsageOutbox>(new UsageOutbox(db));
 }
 
-core::Result<std::vector<OutboxRow>> UsageOutbox::after(std::int64_t after_seq,
-                                                        std::size_t limit) {
+core::Result<std::vector<OutboxRow>> UsageOutbox::after(std::int64_t after_seq, std::size_t limit) {
     TOLLGATE_ASSERT(after_seq >= 0);
     const std::size_t page_max = std::min(limit, kOutboxPageMax);
     std::vector<OutboxRow> out;
@@ -71,13 +70,14 @@ core::Status UsageOutbox::advance(const std::string& sink, std::int64_t seq) {
         store::Statement newest(db_, "SELECT coalesce(max(rowid), 0) FROM usage_records");
         newest.step();
         if (seq > newest.column_int64(0)) {
-            return core::make_error("invalid_cursor",
-                                    "cursor " + std::to_string(seq) + " is beyond the newest record");
+            return core::make_error(
+                "invalid_cursor", "cursor " + std::to_string(seq) + " is beyond the newest record");
         }
         // max(): a slower exporter's late acknowledgement never moves it back.
-        store::Statement(db_,
-                         "INSERT INTO usage_export_cursors(sink, last_seq) VALUES (?1, ?2) "
-                         "ON CONFLICT(sink) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)")
+        store::Statement(
+            db_,
+            "INSERT INTO usage_export_cursors(sink, last_seq) VALUES (?1, ?2) "
+            "ON CONFLICT(sink) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)")
             .bind(1, sink)
             .bind(2, seq)
             .run();

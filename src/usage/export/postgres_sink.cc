@@ -107,9 +107,8 @@ core::Status PostgresSink::connect() {
                             nullptr};
     conn_ = PQconnectdbParams(keys, values, 1);
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
-        core::Error e = core::make_error("sink_unavailable",
-                                         "cannot connect to " + url_.name + ": " +
-                                             server_message(conn_));
+        core::Error e = core::make_error(
+            "sink_unavailable", "cannot connect to " + url_.name + ": " + server_message(conn_));
         disconnect();
         return e;
     }
@@ -130,8 +129,8 @@ core::Status PostgresSink::prepare() {
     const bool exists = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
     if (exists) return {};
-    core::Error e = core::make_error("sink_error", "cannot create the table in " + url_.name +
-                                                       ": " + server_message(conn_));
+    core::Error e = core::make_error(
+        "sink_error", "cannot create the table in " + url_.name + ": " + server_message(conn_));
     disconnect();
     return e;
 }

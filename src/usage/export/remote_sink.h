@@ -19,7 +19,7 @@ namespace tollgate::usage {
 // The jobs of one account finished on one UTC day, as a sink counts them.
 struct DayTotal {
     std::string account_id;
-    std::int64_t day = 0;  // days since 1970-01-01, UTC, of finished_ms
+    std::int64_t day = 0;     // days since 1970-01-01, UTC, of finished_ms
     std::int64_t tokens = 0;  // charged: failed jobs count 0
     std::int64_t jobs = 0;    // records, failed ones included
     bool operator==(const DayTotal&) const = default;

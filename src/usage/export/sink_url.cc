@@ -1,5 +1,6 @@
 #include "usage/export/sink_url.h"
 
+#include "usage/export/clickhouse_sink.h"
 #include "usage/export/outbox.h"
 
 namespace tollgate::usage {
@@ -10,9 +11,8 @@ std::string redact_password(std::string_view url) {
     if (scheme_end != std::string::npos) {
         const std::size_t authority = scheme_end + 3;
         const std::size_t authority_end = out.find_first_of("/?#", authority);
-        const std::size_t at = out.rfind('@', authority_end == std::string::npos
-                                                  ? std::string::npos
-                                                  : authority_end);
+        const std::size_t at =
+            out.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
         if (at != std::string::npos && at >= authority) {
             const std::size_t colon = out.find(':', authority);
             if (colon != std::string::npos && colon < at) out.erase(colon, at - colon);
@@ -40,8 +40,8 @@ std::string redact_password(std::string_view url) {
 
 core::Result<SinkUrl> parse_sink_url(std::string_view url) {
     auto invalid = [&](const std::string& why) {
-        return core::make_error("invalid_sink_url", "export_to \"" + redact_password(url) +
-                                                        "\": " + why);
+        return core::make_error("invalid_sink_url",
+                                "export_to \"" + redact_password(url) + "\": " + why);
     };
     SinkUrl out;
     if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
@@ -55,6 +55,10 @@ core::Result<SinkUrl> parse_sink_url(std::string_view url) {
         if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
             return invalid("contains a space or a control character");
         }
+    }
+    if (out.kind == SinkKind::ClickHouse) {
+        auto address = parse_clickhouse_url(url);
+        if (!address.ok()) return address.error();
     }
     out.url = std::string(url);
     out.name = redact_password(url);
