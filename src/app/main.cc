@@ -1,5 +1,5 @@
 // tollgate: the command line. Subcommands: serve (SIGHUP reloads the price
-// book), quote, ledger verify, account statement.
+// book), quote, ledger verify, account statement, reconcile.
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -12,6 +12,7 @@
 #include "app/gateway.h"
 #include "app/ledger_command.h"
 #include "app/quote_command.h"
+#include "app/reconcile_command.h"
 #include "app/statement_command.h"
 #include "pricing/quote.h"
 
@@ -112,7 +113,24 @@ int main(int argc, char** argv) {
     statement_cmd->add_option("--config", config_path, "configuration file (data_dir, zone)");
     statement_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
 
+    tollgate::app::ReconcileOptions reconcile;
+    CLI::App* reconcile_cmd = app.add_subcommand(
+        "reconcile",
+        "compare the ledger, the usage records and each export sink per account and day");
+    reconcile_cmd->add_option("--from", reconcile.from, "first UTC day, YYYY-MM-DD")->required();
+    reconcile_cmd->add_option("--to", reconcile.to, "end UTC day (exclusive), YYYY-MM-DD")
+        ->required();
+    reconcile_cmd->add_option("--config", config_path, "configuration file (data_dir, sinks)");
+    reconcile_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
+
     CLI11_PARSE(app, argc, argv);
+    if (reconcile_cmd->parsed()) {
+        auto config = tollgate::app::load_config(config_path);
+        if (!config.ok()) return fail(config.error().message);
+        reconcile.data_dir = data_dir.empty() ? config->data_dir : data_dir;
+        reconcile.sinks = config->usage_export_to;
+        return tollgate::app::run_reconcile(reconcile);
+    }
     if (statement_cmd->parsed()) {
         auto config = tollgate::app::load_config(config_path);
         if (!config.ok()) return fail(config.error().message);

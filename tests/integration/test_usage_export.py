@@ -8,7 +8,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from harness import GatewayCase, closed_port, portrait
+from harness import TOLLGATE_BIN, GatewayCase, closed_port, portrait
 
 CLICKHOUSE_BIN = "/usr/sbin/clickhouse-server"
 
@@ -73,8 +73,12 @@ class ClickHouse:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def query(self, sql):
+        return self.query_with_body(sql, "")
+
+    def query_with_body(self, sql, body):
         url = "http://127.0.0.1:%d/?query=%s" % (self.http_port, urllib.parse.quote(sql))
-        with urllib.request.urlopen(urllib.request.Request(url, data=b""), timeout=5) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body.encode()),
+                                    timeout=5) as r:
             return r.read().decode()
 
 
@@ -135,6 +139,27 @@ class UsageExportTest(GatewayCase):
             "SELECT job_id FROM tollgate_it.tollgate_usage FINAL ORDER BY job_id").split()
         self.assertEqual(len(ids), 5)
         self.assertEqual(len(set(ids)), 5)
+
+        # Ledger, records and ClickHouse agree for today; then a row that no
+        # job made shows up as a difference.
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+        yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+        reconcile = [TOLLGATE_BIN, "reconcile", "--config", os.path.join(self.dir, "tollgate.toml"),
+                     "--data-dir", self.data_dir(), "--from", yesterday, "--to", tomorrow]
+        clean = subprocess.run(reconcile, capture_output=True, text=True, timeout=60)
+        self.assertEqual(clean.returncode, 0, clean.stdout + clean.stderr)
+        self.assertIn("0 differences", clean.stdout)
+        account = self.clickhouse.query(
+            "SELECT any(account_id) FROM tollgate_it.tollgate_usage").strip()
+        row = ('{"job_id":"job_forged","account_id":"%s","workflow":"person","tokens":7,'
+               '"finished_ms":%d,"day":"%s"}') % (account, int(time.time() * 1000), today)
+        self.clickhouse.query_with_body(
+            "INSERT INTO tollgate_it.tollgate_usage FORMAT JSONEachRow", row)
+        dirty = subprocess.run(reconcile, capture_output=True, text=True, timeout=60)
+        self.assertEqual(dirty.returncode, 1, dirty.stdout + dirty.stderr)
+        self.assertIn("%s %s: usage records 50 tokens in 5 jobs" % (today, account), dirty.stdout)
+        self.assertIn("57 tokens in 6 jobs", dirty.stdout)
 
 
 if __name__ == "__main__":
