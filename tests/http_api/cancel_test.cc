@@ -38,7 +38,12 @@ class CancelTest : public testing_support::GatewayFixture {
         EXPECT_EQ(record->outcome, "failed");
         EXPECT_EQ(record->tokens, 0);
         EXPECT_TRUE(record->failure_reason.starts_with("cancelled")) << record->failure_reason;
-        EXPECT_FALSE(std::filesystem::exists(dir_.file("data") + "/results/" + job_id + ".png"));
+        EXPECT_TRUE(job.result_path.empty());
+        std::error_code ec;
+        for (const auto& entry :
+             std::filesystem::directory_iterator(dir_.file("data") + "/results", ec)) {
+            EXPECT_FALSE(entry.path().filename().string().starts_with(job_id)) << entry.path();
+        }
     }
     std::string key_;
 };

@@ -1,7 +1,8 @@
-// A JobStore that forwards every call to a real one and, after a get()
-// returns, calls a hook a test sets. The hook runs between two reads of the
-// service, which is where a test puts a commit made by another thread to pin
-// down an interleaving.
+// A JobStore that forwards every call to a real one and calls the hooks a
+// test sets: after a get() returns (between two reads of the service, which
+// is where a test puts a commit made by another thread to pin down an
+// interleaving), and before a transition (to look at the world as the
+// transaction that records it sees it).
 #pragma once
 
 #include <functional>
@@ -17,10 +18,14 @@ class HookedJobStore final : public jobs::JobStore {
 
     // Called with the id after each get(), on the caller's thread.
     std::function<void(const std::string& job_id)> after_get;
+    // Called before each transition is forwarded, on the caller's thread.
+    std::function<void(const std::string& job_id, jobs::JobState to, const jobs::Job& update)>
+        before_transition;
 
     core::Status insert(const jobs::Job& job) override { return inner_.insert(job); }
     core::Status transition(const std::string& job_id, jobs::JobState to,
                             const jobs::Job& update) override {
+        if (before_transition) before_transition(job_id, to, update);
         return inner_.transition(job_id, to, update);
     }
     core::Result<std::optional<jobs::Job>> get(const std::string& job_id) override {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 
 #include "http_api/fixture.h"
 
@@ -40,8 +41,8 @@ TEST_F(JobServiceTest, SuccessCapturesTheLockedQuote) {
 }
 
 // A worker's success delivered twice (a retried callback, a re-attached
-// prompt) charges once and leaves the first result in place, untouched; no
-// staged file is left behind.
+// prompt) charges once and leaves the first result in place, untouched; the
+// second delivery's file is removed.
 TEST_F(JobServiceTest, DuplicateSuccessChargesOnceAndKeepsTheResult) {
     ASSERT_TRUE(ledger_->grant(account_, core::Tokens(50), "").ok());
     auto r = service_->submit(account_, {"person", "", "", ""}, png_800x600());
@@ -64,11 +65,39 @@ TEST_F(JobServiceTest, DuplicateSuccessChargesOnceAndKeepsTheResult) {
     service_->finish(job, again);
     EXPECT_EQ(jobs_->get(job.id).value()->state, jobs::JobState::Succeeded);
     EXPECT_EQ(balance().captured, core::Tokens(10));
+    int files = 0;
     for (const auto& entry :
          std::filesystem::directory_iterator(std::filesystem::path(file).parent_path())) {
-        EXPECT_EQ(entry.path().filename().string().find(".part-"), std::string::npos)
-            << entry.path();
+        EXPECT_EQ(entry.path().string(), file);
+        ++files;
     }
+    EXPECT_EQ(files, 1);
+}
+
+// The result is durable under the name the job records before the
+// transaction that records it runs: the committer, which every job's commits
+// wait on, never waits for a result's fsyncs.
+TEST_F(JobServiceTest, TheResultIsInPlaceBeforeTheTransactionThatNamesIt) {
+    ASSERT_TRUE(ledger_->grant(account_, core::Tokens(50), "").ok());
+    std::mutex mu;
+    std::string seen_path, seen_bytes;
+    service_jobs_->before_transition = [&](const std::string&, jobs::JobState to,
+                                           const jobs::Job& update) {
+        if (to != jobs::JobState::Succeeded) return;
+        std::lock_guard lock(mu);
+        seen_path = update.result_path;
+        std::ifstream in(dir_.file("data") + "/" + update.result_path, std::ios::binary);
+        seen_bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    };
+    auto r = service_->submit(account_, {"person", "", "", ""}, png_800x600());
+    ASSERT_TRUE(r.ok());
+    const jobs::Job job = wait_final(r->job_id);
+    service_jobs_->before_transition = nullptr;
+    ASSERT_EQ(job.state, jobs::JobState::Succeeded);
+    std::lock_guard lock(mu);
+    EXPECT_EQ(seen_path, job.result_path);
+    EXPECT_TRUE(seen_path.starts_with("results/" + job.id + "-")) << seen_path;
+    EXPECT_EQ(seen_bytes, "\x89PNG result");
 }
 
 TEST_F(JobServiceTest, FailureVoidsAndRecordsZero) {

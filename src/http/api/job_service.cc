@@ -6,8 +6,9 @@
 // Only then is the job handed to the dispatcher; if the dispatcher is full the
 // hold is voided at once, so a refused job leaves nothing behind.
 //
-// Settlement (dispatch thread): on success the output file is written and
-// fsynced first, then capture + job state + usage record commit together. On
+// Settlement (dispatch thread): on success the output file is written under
+// a name of this delivery's own, and it and its directory are fsynced first;
+// then capture + job state + usage record commit together. On
 // any failure, void + job state + usage record commit together. A crash
 // between the two steps leaves an unfinished job, which recover_unfinished()
 // voids on the next start (an orphan result file costs nothing).
@@ -38,8 +39,9 @@
 namespace tollgate::http {
 namespace {
 
-// Writes `bytes` to a new file at `path` and fsyncs it.
-core::Status write_synced_file(const std::string& path, std::string_view bytes) {
+// Writes `bytes` to a new file at `path`, then fsyncs the file and its
+// directory, so the file and its name survive a power loss.
+core::Status write_durable_file(const std::string& path, std::string_view bytes) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return core::make_error("storage_error", "cannot create " + path);
     std::size_t done = 0;
@@ -54,19 +56,10 @@ core::Status write_synced_file(const std::string& path, std::string_view bytes) 
     bool synced = ::fsync(fd) == 0;
     ::close(fd);
     if (!synced) return core::make_error("storage_error", "cannot sync " + path);
-    return {};
-}
-
-// Renames a synced file into place and fsyncs its directory, so the new name
-// survives a power loss.
-core::Status publish_file(const std::string& staged, const std::string& path) {
-    if (std::rename(staged.c_str(), path.c_str()) != 0) {
-        return core::make_error("storage_error", "cannot store " + path);
-    }
     std::string dir = std::filesystem::path(path).parent_path().string();
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return core::make_error("storage_error", "cannot open " + dir);
-    bool synced = ::fsync(fd) == 0;
+    synced = ::fsync(fd) == 0;
     ::close(fd);
     if (!synced) return core::make_error("storage_error", "cannot sync " + dir);
     return {};
@@ -494,16 +487,20 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
         if (!s.ok()) spdlog::error("job {}: cannot record failure: {}", job.id, s.error().message);
         return;
     }
-    // The result is staged under a name of this delivery's own and takes its
-    // final name only inside the transaction that captures the hold, so a
-    // duplicate or late delivery for a job that already ended never touches
-    // the result of the delivery that settled it.
-    std::string path = (std::filesystem::path(deps_.results_dir) / (job.id + ".png")).string();
-    std::string relative = stored_result_path(deps_.data_dir, path);
-    std::string staged = path + ".part-" + core::random_hex(6);
-    core::Status stored = write_synced_file(staged, outcome.output_bytes);
+    // Each delivery stores its result under a name of its own, durably and
+    // before the transaction, so the committer (which every job's commits
+    // wait on) never waits for these fsyncs. Only the delivery whose
+    // transaction captures the hold gets its name recorded; a duplicate or
+    // late delivery for a job that already ended removes its own file and
+    // never touches the result of the one that settled it.
+    const std::string path =
+        (std::filesystem::path(deps_.results_dir) / (job.id + "-" + core::random_hex(6) + ".png"))
+            .string();
+    const std::string relative = stored_result_path(deps_.data_dir, path);
+    core::Status stored = write_durable_file(path, outcome.output_bytes);
     if (!stored.ok()) {
-        std::filesystem::remove(staged);
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
         (void)fail_job(job, "cannot store result: " + stored.error().message, &outcome);
         return;
     }
@@ -533,7 +530,6 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
                               std::string(jobs::to_string(job.dedupe_kind)),
                               job.dedupe_of,
                               job.dedupe_distance};
-    bool published = false;
     std::vector<jobs::Job> attached;
     core::Status s = deps_.atomically([&]() -> core::Status {
         attached.clear();
@@ -553,19 +549,12 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
         }
         jobs::Job settled = done;
         settled.state = jobs::JobState::Succeeded;
-        if (core::Status a = settle_attached(settled, attached); !a.ok()) return a;
-        core::Status p = publish_file(staged, path);
-        if (!p.ok()) return p;
-        published = true;
-        return {};
+        return settle_attached(settled, attached);
     });
     if (!s.ok()) {
         spdlog::error("job {}: cannot settle success: {}", job.id, s.error().message);
         std::error_code ec;
-        std::filesystem::remove(staged, ec);
-        // Published by a transaction that then failed to commit: the hold
-        // stayed open, so no earlier delivery owns this file.
-        if (published) std::filesystem::remove(path, ec);
+        std::filesystem::remove(path, ec);  // this delivery's own: nothing names it
         return;
     }
     done.state = jobs::JobState::Succeeded;
