@@ -1,17 +1,27 @@
 // All of dispatch's Beast code lives in this one file (each Beast TU costs
 // ~30 s to compile).
 //
-// Approach: each HTTP call gets a fresh io_context and connection
-// ("Connection: close"), and runs one async operation at a time to
-// completion with run_one(). The deadline is set on the tcp_stream
-// (expires_at), so a stalled worker ends the operation with
+// Approach: each HTTP call runs one async operation at a time to completion
+// with run_one() on the io_context of its connection. The deadline is set on
+// the tcp_stream (expires_at), so a stalled worker ends the operation with
 // beast::error::timeout; name resolution, which tcp_stream does not time,
 // gets a steady_timer that cancels the resolver (IP literals skip it).
+//
+// Connections are kept alive and reused, per worker, by a process-wide pool:
+// a job makes about six calls to its worker and the health monitor one a
+// second, and a fresh connection cost a connect, an accept on the worker and
+// a new io_context each time. A connection goes back to the pool only after
+// a complete answer that did not ask to close, with nothing left unread, and
+// is reused only within kIdleReuseMs (servers drop idle connections after
+// tens of seconds: aiohttp after 75 s, comfysim after 30 s). A reused
+// connection that turns out closed before any byte of the answer arrived
+// (the worker dropped it while idle) is replaced by a fresh one and the
+// request is sent once more; any other failure is reported as before, and
+// a connection that failed or timed out is never reused.
+//
 // Rejected alternatives: blocking Asio calls (SO_RCVTIMEO is ignored, so a
 // stalled worker would hold the thread forever); coroutines (slower to
-// compile, no gain for strictly sequential calls); keep-alive connection
-// reuse (a job makes about six calls, and a fresh connection cannot inherit a
-// half-read answer after a timeout).
+// compile, no gain for strictly sequential calls).
 //
 // PromptWatch keeps its io_context between calls: next_event() leaves an
 // unfinished read pending and simply runs the context again next time, so
@@ -33,7 +43,10 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "core/ids.h"
 #include "http/codec/multipart.h"
@@ -160,20 +173,80 @@ core::Error transfer_error(const beast::error_code& ec, const WorkerAddress& add
     return core::make_error("worker_connection_lost", where + ": " + ec.message());
 }
 
-// One request and its answer, on a fresh connection, within `timeout_ms`.
+// A connection to a worker with the io_context it runs on; used by one
+// thread at a time.
+struct Connection {
+    asio::io_context ioc;  // declared first: destroyed last, after everything using it
+    beast::tcp_stream stream{ioc};
+    SteadyClock::time_point idle_since;
+};
+
+// Idle kept-alive connections by worker (host:port), newest last.
+class ConnectionPool {
+  public:
+    static constexpr std::size_t kIdlePerWorkerMax = 16;
+    static constexpr int kIdleReuseMs = 2'000;
+    // Bounds the map itself: beyond it, idle connections of other workers go.
+    static constexpr std::size_t kWorkersMax = 1'024;
+
+    std::unique_ptr<Connection> take(const std::string& key) {
+        std::lock_guard lock(mu_);
+        auto it = idle_.find(key);
+        if (it == idle_.end()) return nullptr;
+        const auto oldest_ok = SteadyClock::now() - std::chrono::milliseconds(kIdleReuseMs);
+        std::unique_ptr<Connection> out;
+        while (!it->second.empty()) {
+            std::unique_ptr<Connection> c = std::move(it->second.back());
+            it->second.pop_back();
+            if (c->idle_since >= oldest_ok) {
+                out = std::move(c);
+                break;
+            }
+        }
+        // Anything older than the newest stale one is staler still.
+        it->second.clear();
+        if (out == nullptr) idle_.erase(it);
+        return out;
+    }
+
+    void give_back(const std::string& key, std::unique_ptr<Connection> c) {
+        c->idle_since = SteadyClock::now();
+        std::lock_guard lock(mu_);
+        if (idle_.size() >= kWorkersMax && idle_.find(key) == idle_.end()) idle_.clear();
+        auto& list = idle_[key];
+        if (list.size() >= kIdlePerWorkerMax) list.erase(list.begin());
+        list.push_back(std::move(c));
+    }
+
+  private:
+    std::mutex mu_;
+    std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+};
+
+ConnectionPool& connection_pool() {
+    static ConnectionPool* pool =
+        new ConnectionPool();  // never destroyed: threads may outlive main
+    return *pool;
+}
+
+// The worker closed the connection before answering anything: what a reused
+// connection the worker dropped while it was idle looks like.
+bool closed_before_answer(const beast::error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe || ec == asio::error::eof;
+}
+
+// One request and its answer within `timeout_ms`, on a kept-alive connection
+// to the worker when one is idle, else on a new one.
 core::Result<HttpReply> http_exchange(const WorkerAddress& address, bhttp::verb verb,
                                       const std::string& route, std::string_view content_type,
                                       std::string body, std::uint64_t body_limit, int timeout_ms) {
     const std::string what = std::string(bhttp::to_string(verb)) + " " + route;
     const Deadline deadline = deadline_after_ms(timeout_ms);
-    asio::io_context ioc;  // declared first: destroyed last, after everything using it
-    beast::tcp_stream stream(ioc);
-    if (auto status = connect_stream(ioc, stream, address, deadline); !status) {
-        return status.error();
-    }
+    const std::string key = address.host_header();
 
     bhttp::request<bhttp::string_body> req{verb, address.base_path + route, 11};
-    req.set(bhttp::field::host, address.host_header());
+    req.set(bhttp::field::host, key);
     req.set(bhttp::field::user_agent, kUserAgent);
     if (!content_type.empty())
         req.set(bhttp::field::content_type,
@@ -182,26 +255,48 @@ core::Result<HttpReply> http_exchange(const WorkerAddress& address, bhttp::verb 
         req.body() = std::move(body);
         req.prepare_payload();
     }
-    req.keep_alive(false);
+    req.keep_alive(true);
 
-    stream.expires_at(deadline);
-    beast::error_code ec =
-        run_op(ioc, [&](auto handler) { bhttp::async_write(stream, req, handler); });
-    if (ec) return transfer_error(ec, address, what);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        std::unique_ptr<Connection> conn = attempt == 0 ? connection_pool().take(key) : nullptr;
+        const bool reused = conn != nullptr;
+        if (!reused) {
+            conn = std::make_unique<Connection>();
+            if (auto status = connect_stream(conn->ioc, conn->stream, address, deadline); !status) {
+                return status.error();
+            }
+        }
+        conn->stream.expires_at(deadline);
+        beast::error_code ec = run_op(
+            conn->ioc, [&](auto handler) { bhttp::async_write(conn->stream, req, handler); });
+        if (ec && reused && closed_before_answer(ec)) continue;
+        if (ec) return transfer_error(ec, address, what);
 
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.header_limit(kResponseHeaderBytesMax);
-    parser.body_limit(body_limit);
-    ec = run_op(ioc, [&](auto handler) { bhttp::async_read(stream, buffer, parser, handler); });
-    if (ec) return transfer_error(ec, address, what);
+        beast::flat_buffer buffer;
+        bhttp::response_parser<bhttp::string_body> parser;
+        parser.header_limit(kResponseHeaderBytesMax);
+        parser.body_limit(body_limit);
+        ec = run_op(conn->ioc, [&](auto handler) {
+            bhttp::async_read(conn->stream, buffer, parser, handler);
+        });
+        if (ec && reused && !parser.got_some() && closed_before_answer(ec)) continue;
+        if (ec) return transfer_error(ec, address, what);
 
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    HttpReply reply;
-    reply.status = parser.get().result_int();
-    reply.body = std::move(parser.get().body());
-    return reply;
+        HttpReply reply;
+        reply.status = parser.get().result_int();
+        const bool keep = parser.get().keep_alive() && buffer.size() == 0;
+        reply.body = std::move(parser.get().body());
+        if (keep) {
+            conn->stream.expires_never();
+            connection_pool().give_back(key, std::move(conn));
+        } else {
+            beast::error_code ignored;
+            conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        }
+        return reply;
+    }
+    return core::make_error("worker_connection_lost",
+                            what + " on " + describe(address) + ": the connection was closed");
 }
 
 // A short, printable excerpt of an answer body for error messages.

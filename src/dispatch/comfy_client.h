@@ -1,13 +1,15 @@
 // A blocking client for one ComfyUI worker: HTTP calls and the WebSocket that
 // reports a prompt's progress.
 //
-// Every call opens its own connection on a private io_context, runs async
-// Beast operations bounded by a deadline, and returns when they finish, so a
-// dispatch thread can call it like ordinary blocking code while a stalled
-// worker can never hold the thread past the timeout (blocking Asio calls
-// ignore SO_RCVTIMEO). A ComfyClient or PromptWatch is used by one thread at
-// a time; different objects are independent. No Asio types appear here; the
-// one implementation file holds all of Beast.
+// Every HTTP call takes a kept-alive connection to its worker from a
+// process-wide pool (or opens one), runs async Beast operations bounded by a
+// deadline on that connection's own io_context, and returns when they
+// finish, so a dispatch thread can call it like ordinary blocking code while
+// a stalled worker can never hold the thread past the timeout (blocking Asio
+// calls ignore SO_RCVTIMEO). A ComfyClient or PromptWatch is used by one
+// thread at a time; different objects share only the pool, which is
+// thread-safe. No Asio types appear here; the one implementation file holds
+// all of Beast.
 //
 // Error codes every call may return:
 //   "worker_unreachable"      resolve or connect failed (or timed out); the request was not sent
