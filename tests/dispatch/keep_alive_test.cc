@@ -42,10 +42,9 @@ class CountingServer {
         tcp::socket waker(ioc_);
         waker.connect(acceptor_.local_endpoint(), ec);
         thread_.join();
+        // Connections the client keeps in its pool stay open: end their reads.
         std::lock_guard lock(mu_);
-        for (auto& s : sockets_) {
-            if (s) s->shutdown(tcp::socket::shutdown_both, ec);
-        }
+        for (auto& s : sockets_) s->shutdown(tcp::socket::shutdown_both, ec);
         for (auto& t : workers_) t.join();
     }
     std::string url() const {
@@ -82,8 +81,9 @@ class CountingServer {
             res.prepare_payload();
             bhttp::write(socket, res, ec);
             if (ec || after_ != After::KeepOpen) {
+                // Shut down, not closed: the destructor may shut it down
+                // too, and only destroys it once this thread has ended.
                 socket.shutdown(tcp::socket::shutdown_both, ec);
-                socket.close(ec);
                 return;
             }
         }
