@@ -78,6 +78,17 @@ TEST_F(ClickHouseExportTest, AReplayedBatchCountsOnce) {
     EXPECT_EQ(totals[0], (DayTotal{"acct_a", 1, 605, 301}));
 }
 
+TEST_F(ClickHouseExportTest, TextThatIsNotUtf8IsStoredRatherThanRefused) {
+    auto sink = make_sink("bytes");
+    ASSERT_TRUE(sink->prepare().ok());
+    usage::UsageRecord r = sample_record("job_1", 3, "acct_a", kDay);
+    r.failure_reason = std::string("bad \xff\xfe bytes and a \0 NUL", 24);
+    // Refused, the record would block every later one in the outbox.
+    auto shipped = sink->ship({r});
+    ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+    EXPECT_EQ(sink->day_totals(0, 10 * kDay).value().at(0).tokens, 3);
+}
+
 TEST_F(ClickHouseExportTest, AServerThatRefusesIsASinkErrorWithItsMessage) {
     auto sink = make_sink("refuses");
     // No prepare(): the table does not exist, and the server says so.

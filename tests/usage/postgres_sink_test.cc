@@ -33,10 +33,12 @@ class PostgresSinkTest : public ::testing::Test {
     void empty_table() {
         auto sink = make_sink();
         ASSERT_TRUE(sink->prepare().ok());
-        ASSERT_TRUE(sink->day_totals(0, INT64_MAX).ok());
+        psql("TRUNCATE tollgate_usage");
+    }
+    static void psql(const std::string& sql) {
         std::string cmd = "psql -q -h 127.0.0.1 -p " + std::to_string(server_->port()) +
-                          " -U tollgate -d postgres -c 'TRUNCATE tollgate_usage' >/dev/null";
-        ASSERT_EQ(std::system(cmd.c_str()), 0);
+                          " -U tollgate -d postgres -c \"" + sql + "\" >/dev/null";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << sql;
     }
 
     static testing::PostgresServer* server_;
@@ -81,6 +83,41 @@ TEST_F(PostgresSinkTest, AReplayedBatchCountsOnce) {
     auto totals = sink->day_totals(0, 10 * kDay).value();
     ASSERT_EQ(totals.size(), 1u);
     EXPECT_EQ(totals[0], (DayTotal{"acct_a", 1, 605, 301}));
+}
+
+TEST_F(PostgresSinkTest, ABatchLargerThanOneStatementLandsWhole) {
+    empty_table();
+    auto sink = make_sink();
+    std::vector<UsageRecord> batch;
+    for (int i = 0; i < 5000; ++i) {  // the largest export_batch_max: two statements
+        batch.push_back(sample_record("job_" + std::to_string(i), 1, "acct_a", kDay));
+    }
+    ASSERT_TRUE(sink->ship(batch).ok());
+    auto totals = sink->day_totals(0, 10 * kDay).value();
+    ASSERT_EQ(totals.size(), 1u);
+    EXPECT_EQ(totals[0], (DayTotal{"acct_a", 1, 5000, 5000}));
+    // A batch whose second statement the server refuses leaves none of its rows.
+    psql("ALTER TABLE tollgate_usage ADD CONSTRAINT refuse CHECK (account_id <> 'acct_refused')");
+    std::vector<UsageRecord> bad;
+    for (int i = 0; i < 4000; ++i) {
+        bad.push_back(sample_record("job_bad_" + std::to_string(i), 1, "acct_b", kDay));
+    }
+    bad.back().account_id = "acct_refused";
+    auto refused = sink->ship(bad);
+    psql("ALTER TABLE tollgate_usage DROP CONSTRAINT refuse");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, "sink_error");
+    EXPECT_EQ(make_sink()->day_totals(0, 10 * kDay).value().size(), 1u);
+}
+
+TEST_F(PostgresSinkTest, TextThatIsNotUtf8IsStoredWithReplacementsRatherThanRefused) {
+    empty_table();
+    auto sink = make_sink();
+    UsageRecord r = sample_record("job_1", 3, "acct_a", kDay);
+    r.failure_reason = std::string("bad \xff\xfe bytes and a \0 NUL", 24);
+    // Refused, the record would block every later one in the outbox.
+    ASSERT_TRUE(sink->ship({r}).ok());
+    EXPECT_EQ(sink->day_totals(0, 10 * kDay).value().at(0).tokens, 3);
 }
 
 TEST_F(PostgresSinkTest, NothingListeningIsSinkUnavailable) {

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/assert.h"
@@ -41,30 +42,71 @@ constexpr const char* kColumns =
     "sha256, worker, queue_wait_ms, execution_ms, outcome, failure_reason, finished_ms, "
     "vram_peak_bytes, attempts, dedupe_kind, dedupe_of, dedupe_distance";
 constexpr int kColumnCount = 21;
+static_assert(PostgresSink::kRowsPerStatementMax * kColumnCount <= 65'535);
+
+// `text` as valid UTF-8 without NUL, which PostgreSQL's text requires: each
+// byte that does not start a well-formed sequence, and each NUL, becomes
+// U+FFFD. A record the server refused would block every later one.
+std::string postgres_text(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t len = 0;
+        if (c >= 0x01 && c <= 0x7f) {
+            len = 1;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+        }
+        bool ok = len > 0 && i + len <= text.size();
+        for (std::size_t k = 1; ok && k < len; ++k) {
+            ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+        }
+        if (ok && len >= 3) {
+            // No overlong forms, no surrogates, nothing beyond U+10FFFF.
+            const auto c1 = static_cast<unsigned char>(text[i + 1]);
+            ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) &&
+                 !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+        }
+        if (ok) {
+            out.append(text.substr(i, len));
+            i += len;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    return out;
+}
 
 // The record's values as text parameters, in kColumns order.
 void append_values(const UsageRecord& r, std::vector<std::string>& out) {
     const std::size_t before = out.size();
-    out.push_back(r.job_id);
-    out.push_back(r.account_id);
-    out.push_back(r.workflow);
+    out.push_back(postgres_text(r.job_id));
+    out.push_back(postgres_text(r.account_id));
+    out.push_back(postgres_text(r.workflow));
     out.push_back(std::to_string(r.width));
     out.push_back(std::to_string(r.height));
     out.push_back(std::to_string(r.tokens));
     out.push_back(std::to_string(r.quoted_tokens));
-    out.push_back(r.book_version);
-    out.push_back(r.md5_hex);
-    out.push_back(r.sha256_hex);
-    out.push_back(r.worker);
+    out.push_back(postgres_text(r.book_version));
+    out.push_back(postgres_text(r.md5_hex));
+    out.push_back(postgres_text(r.sha256_hex));
+    out.push_back(postgres_text(r.worker));
     out.push_back(std::to_string(r.queue_wait_ms));
     out.push_back(std::to_string(r.execution_ms));
-    out.push_back(r.outcome);
-    out.push_back(r.failure_reason);
+    out.push_back(postgres_text(r.outcome));
+    out.push_back(postgres_text(r.failure_reason));
     out.push_back(std::to_string(r.finished_ms));
     out.push_back(std::to_string(r.vram_peak_bytes));
     out.push_back(std::to_string(r.attempts));
-    out.push_back(r.dedupe_kind);
-    out.push_back(r.dedupe_of);
+    out.push_back(postgres_text(r.dedupe_kind));
+    out.push_back(postgres_text(r.dedupe_of));
     out.push_back(std::to_string(r.dedupe_distance));
     TOLLGATE_ASSERT(out.size() - before == kColumnCount);
 }
@@ -103,8 +145,9 @@ core::Status PostgresSink::connect() {
     disconnect();
     // The defaults first: libpq lets the URL (expanded from dbname) override them.
     const char* keys[] = {"connect_timeout", "options", "application_name", "dbname", nullptr};
-    const char* values[] = {"5", "-c statement_timeout=30000", "tollgate", url_.url.c_str(),
-                            nullptr};
+    // client_min_messages: no NOTICE ("relation already exists") on stderr.
+    const char* values[] = {"5", "-c statement_timeout=30000 -c client_min_messages=warning",
+                            "tollgate", url_.url.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys, values, 1);
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
         core::Error e = core::make_error(
@@ -135,23 +178,27 @@ core::Status PostgresSink::prepare() {
     return e;
 }
 
-core::Status PostgresSink::ship(const std::vector<UsageRecord>& records) {
-    if (records.empty()) return {};
-    if (conn_ == nullptr) {
-        if (auto s = prepare(); !s.ok()) return s;
-    }
-    // 65,535 bind parameters per statement at most.
-    TOLLGATE_ASSERT(records.size() * kColumnCount <= 65'535);
+bool PostgresSink::command(const char* sql) {
+    PGresult* res = PQexec(conn_, sql);
+    const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok;
+}
+
+bool PostgresSink::insert_rows(const UsageRecord* records, std::size_t count) {
+    TOLLGATE_ASSERT(count >= 1 && count <= kRowsPerStatementMax);
     std::vector<std::string> values;
-    values.reserve(records.size() * kColumnCount);
+    values.reserve(count * kColumnCount);
     std::string sql = std::string("INSERT INTO tollgate_usage (") + kColumns + ") VALUES ";
     int param = 1;
-    for (std::size_t i = 0; i < records.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
         append_values(records[i], values);
         sql += i == 0 ? "(" : ", (";
         for (int c = 0; c < kColumnCount; ++c) {
             if (c > 0) sql += ", ";
-            sql += "$" + std::to_string(param++);
+            // Appended piecewise: "$" + std::to_string() trips GCC 12's -Wrestrict at -O2.
+            sql += '$';
+            sql += std::to_string(param++);
         }
         sql += ")";
     }
@@ -163,11 +210,26 @@ core::Status PostgresSink::ship(const std::vector<UsageRecord>& records) {
                                  pointers.data(), nullptr, nullptr, 0);
     const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
+    return ok;
+}
+
+core::Status PostgresSink::ship(const std::vector<UsageRecord>& records) {
+    if (records.empty()) return {};
+    if (conn_ == nullptr) {
+        if (auto s = prepare(); !s.ok()) return s;
+    }
+    // A statement binds at most 65,535 parameters, so a large batch is several
+    // INSERTs, in one transaction: the batch lands whole or not at all.
+    bool ok = command("BEGIN");
+    for (std::size_t at = 0; ok && at < records.size(); at += kRowsPerStatementMax) {
+        ok = insert_rows(records.data() + at, std::min(kRowsPerStatementMax, records.size() - at));
+    }
+    ok = ok && command("COMMIT");
     if (ok) return {};
     const bool lost = PQstatus(conn_) != CONNECTION_OK;
     core::Error e = core::make_error(lost ? "sink_unavailable" : "sink_error",
                                      "insert into " + url_.name + ": " + server_message(conn_));
-    disconnect();
+    disconnect();  // a transaction left open goes with the connection
     return e;
 }
 

@@ -1,12 +1,14 @@
 // Usage records in PostgreSQL (table tollgate_usage), through libpq.
 //
 // One connection, opened by prepare() and reopened after any failure. Each
-// ship() is one multi-row INSERT … ON CONFLICT (job_id) DO NOTHING, so a
-// replayed batch changes nothing and a batch lands whole or not at all.
+// ship() is one transaction of multi-row INSERT … ON CONFLICT (job_id) DO
+// NOTHING (3,000 rows per statement), so a replayed batch changes nothing
+// and a batch lands whole or not at all.
 // Every call is bounded: connect_timeout (5 s) and statement_timeout (30 s)
 // are set unless the URL sets its own.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -19,6 +21,9 @@ namespace tollgate::usage {
 
 class PostgresSink final : public RemoteSink {
   public:
+    // Rows per INSERT: 21 bind parameters each, at most 65,535 per statement.
+    static constexpr std::size_t kRowsPerStatementMax = 3'000;
+
     explicit PostgresSink(SinkUrl url);
     ~PostgresSink() override;
     PostgresSink(const PostgresSink&) = delete;
@@ -32,6 +37,10 @@ class PostgresSink final : public RemoteSink {
 
   private:
     void disconnect();
+    // One statement without parameters or rows; false on any failure.
+    bool command(const char* sql);
+    // One multi-row INSERT of `count` records; false on any failure.
+    bool insert_rows(const UsageRecord* records, std::size_t count);
     core::Status connect();
 
     SinkUrl url_;
