@@ -23,38 +23,11 @@
 
 #include "core/assert.h"
 #include "http/api/job_service.h"
+#include "http/api/job_usage.h"
 #include "http/api/json_mapping.h"
 #include "http/api/webhooks.h"
 
 namespace tollgate::http {
-namespace {
-
-// The usage record of a duplicate that reused `job.dedupe_of`'s result:
-// nothing ran on a worker and nothing was charged.
-usage::UsageRecord reused_record(const jobs::Job& job, jobs::JobState state) {
-    usage::UsageRecord r;
-    r.job_id = job.id;
-    r.account_id = job.account_id;
-    r.workflow = job.workflow;
-    r.width = job.width;
-    r.height = job.height;
-    r.tokens = 0;
-    r.quoted_tokens = job.tokens;
-    r.book_version = job.book_version;
-    r.md5_hex = job.md5_hex;
-    r.sha256_hex = job.sha256_hex;
-    r.outcome = std::string(jobs::to_string(state));
-    r.failure_reason = job.failure_reason;
-    r.finished_ms = job.finished_ms;
-    r.attempts = 0;
-    r.dedupe_kind = std::string(jobs::to_string(job.dedupe_kind));
-    r.dedupe_of = job.dedupe_of;
-    r.dedupe_distance = job.dedupe_distance;
-    return r;
-}
-
-}  // namespace
-
 core::Result<jobs::DedupeDecision> JobService::find_duplicate(const jobs::Job& job) const {
     const jobs::DedupeSettings& settings = deps_.dedupe;
     const jobs::DedupeScopeKey scope{settings.scope, job.account_id, job.tenant};
@@ -126,7 +99,10 @@ core::Status JobService::admit_duplicate(jobs::Job& job, const std::string& idem
             return s;
         }
         job.state = jobs::JobState::Succeeded;
-        if (core::Status s = deps_.usage->write(reused_record(job, job.state)); !s.ok()) return s;
+        if (core::Status s =
+                deps_.usage->write(job_usage(job, job.state, 0, nullptr /* nothing ran */));
+            !s.ok())
+            return s;
         if (!job.webhook_url.empty() && deps_.webhooks != nullptr) {
             core::Status w = queue_webhook(*deps_.webhooks, job, job.state, job.finished_ms);
             if (!w.ok()) return w;
@@ -160,7 +136,8 @@ core::Status JobService::settle_attached(const jobs::Job& settled, std::vector<j
         }
         if (core::Status t = deps_.jobs->transition(job.id, settled.state, end); !t.ok()) return t;
         end.state = settled.state;
-        if (core::Status u = deps_.usage->write(reused_record(end, end.state)); !u.ok()) return u;
+        if (core::Status u = deps_.usage->write(job_usage(end, end.state, 0, nullptr)); !u.ok())
+            return u;
         if (!end.webhook_url.empty() && deps_.webhooks != nullptr) {
             core::Status w = queue_webhook(*deps_.webhooks, end, end.state, end.finished_ms);
             if (!w.ok()) return w;

@@ -32,6 +32,7 @@
 #include "core/hash.h"
 #include "core/ids.h"
 #include "core/redact.h"
+#include "http/api/job_usage.h"
 #include "http/api/json_mapping.h"
 #include "http/api/webhooks.h"
 #include "image/perceptual_hash.h"
@@ -509,27 +510,8 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
     done.prompt_id = outcome.prompt_id;
     done.result_path = relative;
     done.finished_ms = deps_.clock->now_ms();
-    usage::UsageRecord record{job.id,
-                              job.account_id,
-                              job.workflow,
-                              job.width,
-                              job.height,
-                              job.tokens,
-                              job.tokens,
-                              job.book_version,
-                              job.md5_hex,
-                              job.sha256_hex,
-                              outcome.worker_url,
-                              outcome.queue_wait_ms,
-                              outcome.execution_ms,
-                              "succeeded",
-                              "",
-                              done.finished_ms,
-                              outcome.vram_peak_bytes,
-                              outcome.attempts,
-                              std::string(jobs::to_string(job.dedupe_kind)),
-                              job.dedupe_of,
-                              job.dedupe_distance};
+    const usage::UsageRecord record =
+        job_usage(done, jobs::JobState::Succeeded, job.tokens, &outcome);
     std::vector<jobs::Job> attached;
     core::Status s = deps_.atomically([&]() -> core::Status {
         attached.clear();
@@ -620,27 +602,7 @@ core::Status JobService::fail_job(const jobs::Job& job, const std::string& reaso
         failed.worker = outcome->worker_url.empty() ? job.worker : outcome->worker_url;
         failed.prompt_id = outcome->prompt_id;
     }
-    usage::UsageRecord record{job.id,
-                              job.account_id,
-                              job.workflow,
-                              job.width,
-                              job.height,
-                              0,
-                              job.tokens,
-                              job.book_version,
-                              job.md5_hex,
-                              job.sha256_hex,
-                              failed.worker,
-                              outcome ? outcome->queue_wait_ms : 0,
-                              outcome ? outcome->execution_ms : 0,
-                              "failed",
-                              reason,
-                              failed.finished_ms,
-                              outcome ? outcome->vram_peak_bytes : 0,
-                              outcome ? outcome->attempts : 0,
-                              std::string(jobs::to_string(job.dedupe_kind)),
-                              job.dedupe_of,
-                              job.dedupe_distance};
+    const usage::UsageRecord record = job_usage(failed, jobs::JobState::Failed, 0, outcome);
     std::vector<jobs::Job> attached;
     core::Status s = deps_.atomically([&]() -> core::Status {
         attached.clear();
