@@ -40,6 +40,19 @@ TEST(SinkUrlTest, RedactsPasswordsFromUserInfoAndQuery) {
     EXPECT_EQ(redact_password("clickhouse://h:8123/db"), "clickhouse://h:8123/db");
     // An @ in the path is not user info.
     EXPECT_EQ(redact_password("postgresql://h:5432/a@b"), "postgresql://h:5432/a@b");
+    // '?' and '#' in a password do not end the user info.
+    EXPECT_EQ(redact_password("postgresql://u:p?ss#x@h/db?sslmode=require"),
+              "postgresql://u@h/db?sslmode=require");
+    EXPECT_EQ(redact_password("clickhouse://wri#ter:pw@10.0.0.1/db"),
+              "clickhouse://wri#ter@10.0.0.1/db");
+    // A raw '/' in a password leaves no way to tell where it ends: refused,
+    // and not quoted.
+    for (const char* url : {"postgresql://u:p/ss@h/db", "clickhouse://u:p/ss@h/db"}) {
+        auto got = parse_sink_url(url);
+        ASSERT_FALSE(got.ok()) << url;
+        EXPECT_EQ(got.error().message.find("ss@"), std::string::npos) << got.error().message;
+        EXPECT_EQ(got.error().message.find(":p"), std::string::npos) << got.error().message;
+    }
     // The error message of a refused URL carries no password either.
     auto got = parse_sink_url("mysql://u:hunter2@h/db");
     ASSERT_FALSE(got.ok());

@@ -94,8 +94,9 @@ std::string one_line(std::string text) {
 
 core::Result<ClickHouseAddress> parse_clickhouse_url(std::string_view url) {
     auto invalid = [&](const std::string& why) {
-        return core::make_error("invalid_sink_url",
-                                "export_to \"" + redact_password(url) + "\": " + why);
+        const std::string shown =
+            at_after_authority(url) ? std::string("(not shown)") : redact_password(url);
+        return core::make_error("invalid_sink_url", "export_to \"" + shown + "\": " + why);
     };
     constexpr std::string_view kScheme = "clickhouse://";
     if (!url.starts_with(kScheme)) return invalid("must start with clickhouse://");

@@ -5,21 +5,44 @@
 
 namespace tollgate::usage {
 
+namespace {
+
+// Where the authority ("user:password@host:port") ends: at the first '/'
+// after the scheme, as libpq and parse_clickhouse_url() read it. '?' and '#'
+// do not end it: both may appear in a password written as is.
+std::size_t authority_end(std::string_view url, std::size_t authority) {
+    const std::size_t slash = url.find('/', authority);
+    return slash == std::string_view::npos ? url.size() : slash;
+}
+
+}  // namespace
+
+bool at_after_authority(std::string_view url) {
+    const std::size_t scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) return url.find('@') != std::string_view::npos;
+    return url.find('@', authority_end(url, scheme_end + 3)) != std::string_view::npos;
+}
+
 std::string redact_password(std::string_view url) {
     std::string out(url);
+    std::size_t query_from = 0;  // a '?' before it belongs to the user info
     const std::size_t scheme_end = out.find("://");
     if (scheme_end != std::string::npos) {
         const std::size_t authority = scheme_end + 3;
-        const std::size_t authority_end = out.find_first_of("/?#", authority);
-        const std::size_t at =
-            out.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
+        const std::size_t end = authority_end(out, authority);
+        query_from = authority;
+        const std::size_t at = end > authority ? out.rfind('@', end - 1) : std::string::npos;
         if (at != std::string::npos && at >= authority) {
+            query_from = at;
             const std::size_t colon = out.find(':', authority);
-            if (colon != std::string::npos && colon < at) out.erase(colon, at - colon);
+            if (colon < at) {
+                out.erase(colon, at - colon);
+                query_from = colon;
+            }
         }
     }
     // Query parameters: drop every password=… pair.
-    const std::size_t query = out.find('?');
+    const std::size_t query = out.find('?', query_from);
     if (query == std::string::npos) return out;
     std::string kept = out.substr(0, query);
     std::string_view rest = std::string_view(out).substr(query + 1);
@@ -40,8 +63,10 @@ std::string redact_password(std::string_view url) {
 
 core::Result<SinkUrl> parse_sink_url(std::string_view url) {
     auto invalid = [&](const std::string& why) {
-        return core::make_error("invalid_sink_url",
-                                "export_to \"" + redact_password(url) + "\": " + why);
+        // A URL whose password cannot be told apart is not quoted at all.
+        const std::string shown =
+            at_after_authority(url) ? std::string("(not shown)") : redact_password(url);
+        return core::make_error("invalid_sink_url", "export_to \"" + shown + "\": " + why);
     };
     SinkUrl out;
     if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
@@ -55,6 +80,9 @@ core::Result<SinkUrl> parse_sink_url(std::string_view url) {
         if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
             return invalid("contains a space or a control character");
         }
+    }
+    if (at_after_authority(url)) {
+        return invalid("has an '@' after the host: write '/' and '@' in a password as %2F and %40");
     }
     if (out.kind == SinkKind::ClickHouse) {
         auto address = parse_clickhouse_url(url);

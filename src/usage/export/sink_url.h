@@ -21,6 +21,12 @@ struct SinkUrl {
 // default, database "default"). Error "invalid_sink_url" names the problem.
 core::Result<SinkUrl> parse_sink_url(std::string_view url);
 
+// True when an '@' follows the authority (which ends at the first '/'): a
+// password holding a raw '/' puts it there, and then no parser agrees on
+// where the password ends. parse_sink_url() refuses such a URL and quotes
+// none of it.
+bool at_after_authority(std::string_view url);
+
 // The URL with the password of its user info ("user:secret@") and any
 // "password=" query parameter removed.
 std::string redact_password(std::string_view url);
