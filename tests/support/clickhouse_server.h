@@ -1,10 +1,12 @@
 // A real ClickHouse server (Debian's clickhouse-server) for one test process:
 // its own config and data in a temporary directory, HTTP and native ports
 // free on 127.0.0.1, the default user limited to loopback. Stopped (SIGTERM,
-// then SIGKILL) and removed when the object goes away.
+// then SIGKILL) and removed when the object goes away, and sent SIGTERM by
+// the kernel if the test process dies first.
 #pragma once
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +73,8 @@ class ClickHouseServer {
         const std::string log = dir_.file("log");
         pid_ = ::fork();
         if (pid_ == 0) {
+            // A test that dies (an assertion aborts it) takes its server along.
+            ::prctl(PR_SET_PDEATHSIG, SIGTERM);
             std::freopen(log.c_str(), "a", stdout);
             std::freopen(log.c_str(), "a", stderr);
             ::execl(kBinary, kBinary, ("--config-file=" + config).c_str(),
