@@ -193,19 +193,15 @@ class ConnectionPool {
         std::lock_guard lock(mu_);
         auto it = idle_.find(key);
         if (it == idle_.end()) return nullptr;
+        // Newest last: when the newest has idled too long, so have all the others.
+        auto& list = it->second;
         const auto oldest_ok = SteadyClock::now() - std::chrono::milliseconds(kIdleReuseMs);
-        std::unique_ptr<Connection> out;
-        while (!it->second.empty()) {
-            std::unique_ptr<Connection> c = std::move(it->second.back());
-            it->second.pop_back();
-            if (c->idle_since >= oldest_ok) {
-                out = std::move(c);
-                break;
-            }
+        if (list.empty() || list.back()->idle_since < oldest_ok) {
+            idle_.erase(it);
+            return nullptr;
         }
-        // Anything older than the newest stale one is staler still.
-        it->second.clear();
-        if (out == nullptr) idle_.erase(it);
+        std::unique_ptr<Connection> out = std::move(list.back());
+        list.pop_back();
         return out;
     }
 

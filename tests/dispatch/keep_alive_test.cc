@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -32,8 +33,10 @@ enum class After {
 // counts the connections it accepted and the requests it answered.
 class CountingServer {
   public:
-    explicit CountingServer(After after)
-        : after_(after), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    explicit CountingServer(After after, int answer_delay_ms = 0)
+        : after_(after),
+          answer_delay_ms_(answer_delay_ms),
+          acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
         thread_ = std::thread([this] { accept_loop(); });
     }
     ~CountingServer() {
@@ -74,6 +77,7 @@ class CountingServer {
             bhttp::read(socket, buffer, req, ec);
             if (ec) return;
             ++requests_;
+            std::this_thread::sleep_for(std::chrono::milliseconds(answer_delay_ms_));
             bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
             res.set(bhttp::field::content_type, "application/json");
             res.body() = R"({"queue_running": [], "queue_pending": []})";
@@ -90,6 +94,7 @@ class CountingServer {
     }
 
     const After after_;
+    const int answer_delay_ms_;
     asio::io_context ioc_;
     tcp::acceptor acceptor_;
     std::thread thread_;
@@ -112,6 +117,28 @@ TEST(KeepAliveTest, CallsToOneWorkerReuseOneConnection) {
     }
     EXPECT_EQ(server.requests(), 5);
     EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(KeepAliveTest, EveryIdleConnectionStaysUsableNotOnlyTheNewest) {
+    // Answers slowly, so two calls at once need two connections.
+    CountingServer server(After::KeepOpen, 200);
+    auto two_at_once = [&] {
+        std::vector<std::thread> callers;
+        for (int i = 0; i < 2; ++i) {
+            callers.emplace_back([&] {
+                auto client = ComfyClient::create(server.url()).value();
+                EXPECT_TRUE(client.get_queue().ok());
+            });
+        }
+        for (auto& t : callers) t.join();
+    };
+    two_at_once();
+    ASSERT_EQ(server.connections(), 2);
+    // One call takes one of the two idle connections and leaves the other.
+    ASSERT_TRUE(ComfyClient::create(server.url()).value().get_queue().ok());
+    two_at_once();
+    EXPECT_EQ(server.requests(), 5);
+    EXPECT_EQ(server.connections(), 2);
 }
 
 TEST(KeepAliveTest, AConnectionTheWorkerDroppedIsReplacedWithoutAnError) {
