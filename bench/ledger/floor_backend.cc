@@ -71,14 +71,14 @@ class Log {
         return {};
     }
 
-    std::uint64_t flushes() {
+    std::uint64_t flushes() const {
         std::lock_guard lock(mutex_);
         return flushes_;
     }
 
   private:
     const int fd_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::string pending_;
     std::uint64_t appended_ = 0;
@@ -109,9 +109,7 @@ class FloorBackend final : public Backend {
     core::Result<std::unique_ptr<LedgerClient>> connect() override {
         return std::unique_ptr<LedgerClient>(std::make_unique<FloorClient>(log_));
     }
-    std::string stats() const override {
-        return " flushes=" + std::to_string(const_cast<Log&>(log_).flushes());
-    }
+    std::string stats() const override { return " flushes=" + std::to_string(log_.flushes()); }
 
   private:
     Log log_;

@@ -1,6 +1,5 @@
 #include "app/reconcile_command.h"
 
-#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -8,6 +7,8 @@
 
 #include "app/usage_export.h"
 #include "core/assert.h"
+#include "core/local_time.h"
+#include "core/time_zone.h"
 #include "store/sqlite.h"
 
 namespace tollgate::app {
@@ -18,31 +19,8 @@ int fail(const std::string& message) {
     return 2;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date.
-std::int64_t days_from_civil(std::int64_t y, std::int64_t m, std::int64_t d) {
-    y -= m <= 2 ? 1 : 0;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const std::int64_t yoe = y - era * 400;
-    const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146'097 + doe - 719'468;
-}
-
 std::string day_text(std::int64_t day) {
-    // Inverse of days_from_civil.
-    std::int64_t z = day + 719'468;
-    const std::int64_t era = (z >= 0 ? z : z - 146'096) / 146'097;
-    const std::int64_t doe = z - era * 146'097;
-    const std::int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
-    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::int64_t mp = (5 * doy + 2) / 153;
-    const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y),
-                  static_cast<long long>(m), static_cast<long long>(d));
-    return buf;
+    return core::format_civil_date(core::civil_from_days(day));
 }
 
 using Totals = std::vector<usage::DayTotal>;
@@ -82,24 +60,14 @@ core::Status read_local_totals(store::Database& db, std::int64_t from_ms, std::i
 }  // namespace
 
 core::Result<std::int64_t> parse_utc_day(const std::string& text) {
-    auto invalid = [&] {
+    // A date alone: parse_local_time_ms() also takes a time of day.
+    auto ms = text.size() == 10 ? core::parse_local_time_ms(text, core::TimeZone::utc())
+                                : core::make_error("invalid_time", "");
+    if (!ms.ok()) {
         return core::make_error("invalid_date", "\"" + text + "\" is not a date YYYY-MM-DD");
-    };
-    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return invalid();
-    std::int64_t parts[3] = {};
-    const std::pair<int, int> spans[3] = {{0, 4}, {5, 2}, {8, 2}};
-    for (int i = 0; i < 3; ++i) {
-        const char* begin = text.data() + spans[i].first;
-        const char* end = begin + spans[i].second;
-        auto [ptr, ec] = std::from_chars(begin, end, parts[i]);
-        if (ec != std::errc() || ptr != end) return invalid();
     }
-    const std::int64_t y = parts[0], m = parts[1], d = parts[2];
-    if (y < 1970 || m < 1 || m > 12 || d < 1) return invalid();
-    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > kDays[m - 1] + (m == 2 && leap ? 1 : 0)) return invalid();
-    return days_from_civil(y, m, d);
+    TOLLGATE_ASSERT(*ms % usage::kMsPerDay == 0);
+    return *ms / usage::kMsPerDay;
 }
 
 std::vector<std::string> compare_day_totals(const std::string& left_name, const Totals& left,

@@ -61,7 +61,7 @@ core::Result<std::unique_ptr<usage::Exporter>> start_usage_export(const Config& 
     options.batch_max = static_cast<std::size_t>(config.usage_export_batch_max);
     options.interval_ms = config.usage_export_interval_ms;
     options.backoff_max_ms = config.usage_export_backoff_max_ms;
-    options.backoff_initial_ms = std::min<std::int64_t>(100, options.backoff_max_ms);
+    // The first retry after 100 ms (the default) is within every allowed maximum.
     auto exporter = std::make_unique<usage::Exporter>(
         outbox, std::move(sinks), options, [](const std::string& sink, const core::Error& e) {
             spdlog::warn("usage export to {}: {}: {} (records wait in the outbox)", sink, e.code,

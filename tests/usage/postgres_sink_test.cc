@@ -121,7 +121,6 @@ TEST_F(PostgresSinkTest, TextThatIsNotUtf8IsStoredWithReplacementsRatherThanRefu
 }
 
 TEST_F(PostgresSinkTest, NothingListeningIsSinkUnavailable) {
-    const int port = server_->port();
     auto sink = std::make_unique<PostgresSink>(
         parse_sink_url("postgresql://tollgate@127.0.0.1:1/postgres").value());
     auto s = sink->prepare();
@@ -130,7 +129,6 @@ TEST_F(PostgresSinkTest, NothingListeningIsSinkUnavailable) {
     auto shipped = sink->ship({sample_record("job_1", 1)});
     ASSERT_FALSE(shipped.ok());
     EXPECT_EQ(shipped.error().code, "sink_unavailable");
-    EXPECT_NE(port, 1);
 }
 
 TEST_F(PostgresSinkTest, TheExporterKeepsRecordsWhileTheServerIsDownAndShipsThemOnce) {

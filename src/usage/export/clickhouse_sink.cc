@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/assert.h"
+#include "core/time_zone.h"
 
 namespace tollgate::usage {
 namespace {
@@ -58,24 +59,6 @@ void append_json_string(std::string& out, std::string_view text) {
     out += '"';
 }
 
-// "YYYY-MM-DD" of a day counted from 1970-01-01 (proleptic Gregorian).
-std::string civil_date(std::int64_t days) {
-    days += 719'468;
-    const std::int64_t era = (days >= 0 ? days : days - 146'096) / 146'097;
-    const std::int64_t doe = days - era * 146'097;
-    const std::int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
-    std::int64_t y = yoe + era * 400;
-    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::int64_t mp = (5 * doy + 2) / 153;
-    const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2) ++y;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y),
-                  static_cast<long long>(m), static_cast<long long>(d));
-    return buf;
-}
-
 bool parse_int(std::string_view text, std::int64_t* out) {
     const char* end = text.data() + text.size();
     auto [ptr, ec] = std::from_chars(text.data(), end, *out);
@@ -94,9 +77,8 @@ std::string one_line(std::string text) {
 
 core::Result<ClickHouseAddress> parse_clickhouse_url(std::string_view url) {
     auto invalid = [&](const std::string& why) {
-        const std::string shown =
-            at_after_authority(url) ? std::string("(not shown)") : redact_password(url);
-        return core::make_error("invalid_sink_url", "export_to \"" + shown + "\": " + why);
+        return core::make_error("invalid_sink_url",
+                                "export_to \"" + url_for_errors(url) + "\": " + why);
     };
     constexpr std::string_view kScheme = "clickhouse://";
     if (!url.starts_with(kScheme)) return invalid("must start with clickhouse://");
@@ -183,7 +165,7 @@ std::string clickhouse_row(const UsageRecord& r) {
     text("dedupe_kind", r.dedupe_kind);
     text("dedupe_of", r.dedupe_of);
     number("dedupe_distance", r.dedupe_distance);
-    text("day", civil_date(r.finished_ms / kMsPerDay));
+    text("day", core::format_civil_date(core::civil_from_days(r.finished_ms / kMsPerDay)));
     out += '}';
     return out;
 }

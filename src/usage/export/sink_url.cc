@@ -23,6 +23,11 @@ bool at_after_authority(std::string_view url) {
     return url.find('@', authority_end(url, scheme_end + 3)) != std::string_view::npos;
 }
 
+std::string url_for_errors(std::string_view url) {
+    // A URL whose password cannot be told apart is not quoted at all.
+    return at_after_authority(url) ? std::string("(not shown)") : redact_password(url);
+}
+
 std::string redact_password(std::string_view url) {
     std::string out(url);
     std::size_t query_from = 0;  // a '?' before it belongs to the user info
@@ -63,10 +68,8 @@ std::string redact_password(std::string_view url) {
 
 core::Result<SinkUrl> parse_sink_url(std::string_view url) {
     auto invalid = [&](const std::string& why) {
-        // A URL whose password cannot be told apart is not quoted at all.
-        const std::string shown =
-            at_after_authority(url) ? std::string("(not shown)") : redact_password(url);
-        return core::make_error("invalid_sink_url", "export_to \"" + shown + "\": " + why);
+        return core::make_error("invalid_sink_url",
+                                "export_to \"" + url_for_errors(url) + "\": " + why);
     };
     SinkUrl out;
     if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {

@@ -27,6 +27,10 @@ core::Result<SinkUrl> parse_sink_url(std::string_view url);
 // none of it.
 bool at_after_authority(std::string_view url);
 
+// How an error message quotes a refused URL: redacted, or "(not shown)"
+// when at_after_authority().
+std::string url_for_errors(std::string_view url);
+
 // The URL with the password of its user info ("user:secret@") and any
 // "password=" query parameter removed.
 std::string redact_password(std::string_view url);
