@@ -5,8 +5,8 @@
 # --fuzz adds what `make fuzz` needs: clang 14, its libFuzzer and sanitizer
 # runtimes (libclang-rt-14-dev) and llvm-symbolizer (llvm-14) for readable
 # reports. --test adds the real servers the tests start on 127.0.0.1
-# (PostgreSQL and ClickHouse for the usage export); the demo needs none. Extra
-# package names are installed too.
+# (PostgreSQL and ClickHouse for the usage export, Redis for the shared
+# backend); the demo needs none. Extra package names are installed too.
 set -euo pipefail
 
 build_pkgs=(
@@ -17,7 +17,7 @@ build_pkgs=(
 )
 
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
-test_pkgs=(postgresql clickhouse-server)
+test_pkgs=(postgresql clickhouse-server redis-server)
 
 extra_pkgs=()
 for arg in "$@"; do

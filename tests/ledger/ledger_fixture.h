@@ -1,42 +1,113 @@
-// The fixture shared by the SQLite ledger tests: a fresh database file in a
-// temporary folder, a manual clock, and one account ("alice").
+// The fixture shared by the ledger tests. LedgerTest runs each test against
+// the backend named by its parameter: "sqlite" (a fresh database file in a
+// temporary folder) or "redis" (a fresh key prefix on one Redis server shared
+// by the whole test binary). Each test gets a manual clock and one account
+// ("alice"). SqliteLedgerTest is the same fixture fixed on SQLite, for the
+// tests that reach into its tables (db_).
+//
+// A backend-neutral suite is a TEST_P on LedgerTest (or a subclass),
+// instantiated with TOLLGATE_LEDGER_BACKENDS(Suite): its tests are named
+// Backends/Suite.Test/<backend>.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "ledger/ledger.h"
+#include "ledger/redis/redis_ledger.h"
 #include "ledger/sqlite/sqlite_ledger.h"
+#include "store/redis/redis_client.h"
+#include "support/redis_server.h"
 #include "support/temp_dir.h"
 
 namespace tollgate::ledger {
 
-class SqliteLedgerTest : public ::testing::Test {
+// The backends every backend-neutral suite runs against. Adding one is a word
+// here and a branch in LedgerTest::open().
+inline const auto kBackends = ::testing::Values("sqlite", "redis");
+
+// Names each instance after its backend: Backends/Suite.Test/sqlite.
+inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
+    return info.param;
+}
+
+#define TOLLGATE_LEDGER_BACKENDS(suite)                                      \
+    INSTANTIATE_TEST_SUITE_P(Backends, suite, ::tollgate::ledger::kBackends, \
+                             ::tollgate::ledger::backend_name)
+
+// The Redis server of this test binary, started on first use and stopped when
+// the binary exits. Each test keeps to its own key prefix on it. First used
+// from a test's SetUp, so on the main thread, which outlives the server (its
+// PR_SET_PDEATHSIG follows the thread that started it).
+inline testing::RedisServer& shared_redis_server() {
+    static std::unique_ptr<testing::RedisServer> server = std::make_unique<testing::RedisServer>();
+    return *server;
+}
+
+// A key prefix no other test of any binary uses: "t<n>_<pid>:".
+inline std::string unique_redis_prefix() {
+    static std::atomic<int> tests{0};
+    return "t" + std::to_string(++tests) + "_" + std::to_string(::getpid()) + ":";
+}
+
+class LedgerTest : public ::testing::TestWithParam<std::string> {
   public:
     // The manual clock's start: every test's "now" until it moves the clock.
     static constexpr std::int64_t kStartMs = 1'700'000'000'000;
 
   protected:
     void SetUp() override {
-        open();
+        ASSERT_NO_FATAL_FAILURE(open());
         auto id = ledger_->create_account("alice");
-        ASSERT_TRUE(id.ok());
+        ASSERT_TRUE(id.ok()) << id.error().message;
         account_ = *id;
     }
 
-    // Opens (or reopens) the ledger on the same file.
+    // "sqlite" or "redis": the test's parameter.
+    virtual std::string backend() const { return GetParam(); }
+
+    // Opens (or reopens) the ledger on the same storage: the same database
+    // file, or a new connection to the same server under the same prefix.
     void open() {
         ledger_.reset();
         db_.reset();
-        auto db = store::Database::open(dir_.file("ledger.db"));
-        ASSERT_TRUE(db.ok()) << db.error().message;
-        db_ = std::move(db).value();
-        auto ledger = SqliteLedger::open(*db_, clock_);
-        ASSERT_TRUE(ledger.ok()) << ledger.error().message;
-        ledger_ = std::move(ledger).value();
+        client_.reset();
+        const std::string name = backend();
+        if (name == "sqlite") {
+            auto db = store::Database::open(sqlite_path_, sqlite_options_);
+            ASSERT_TRUE(db.ok()) << db.error().message;
+            db_ = std::move(db).value();
+            auto ledger = SqliteLedger::open(*db_, clock_);
+            ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+            ledger_ = std::move(ledger).value();
+        } else if (name == "redis") {
+            testing::RedisServer& server = shared_redis_server();
+            if (!server.ok()) FAIL() << "no Redis server: " << server.error();
+            auto options = store::redis::parse_redis_url(server.url());
+            ASSERT_TRUE(options.ok()) << options.error().message;
+            auto client = store::redis::Client::connect(*options);
+            ASSERT_TRUE(client.ok()) << client.error().message;
+            client_ = std::move(client).value();
+            auto ledger = RedisLedger::open(*client_, clock_, redis_prefix_);
+            ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+            ledger_ = std::move(ledger).value();
+        } else {
+            FAIL() << "unknown ledger backend " << name;
+        }
+    }
+
+    // Runs fn as one transaction on SQLite, so that many writes cost one
+    // commit; on other backends each write is its own step anyway.
+    template <typename Fn>
+    core::Status in_one_transaction(Fn&& fn) {
+        if (db_) return store::transact(*db_, fn);
+        return fn();
     }
 
     Balance balance() { return balance_of(account_); }
@@ -111,11 +182,52 @@ class SqliteLedgerTest : public ::testing::Test {
         return out;
     }
 
+    // Every kind of movement on alice's books: grants with and without expiry
+    // and rollover, holds across grants and credit, captures, voids, expiries.
+    // Leaves the clock at kStartMs + 5000.
+    void make_history() {
+        const std::int64_t t = kStartMs;
+        GrantSpec spec;
+        spec.account_id = account_;
+        spec.tokens = core::Tokens(40);
+        spec.expires_ms = t + 1000;
+        spec.rollover_max = core::Tokens(5);
+        spec.rollover_expires_ms = t + 3000;
+        ASSERT_TRUE(ledger_->add_grant(spec).ok());
+        add(30, t + 2000, 2);
+        add(20);
+        ASSERT_EQ(reserve(35, "a"), ReserveOutcome::Held);
+        ASSERT_EQ(reserve(30, "b"), ReserveOutcome::Held);
+        ASSERT_EQ(reserve(40, "c", ReserveTerms{50, false, ""}), ReserveOutcome::Held);
+        ASSERT_EQ(ledger_->capture("a").value(), SettleOutcome::Settled);
+        clock_.set_ms(t + 1500);
+        ASSERT_EQ(ledger_->void_hold("b", "").value(), SettleOutcome::Settled);
+        ASSERT_EQ(reserve(3, "d", ReserveTerms{0, true, ""}), ReserveOutcome::Held);
+        clock_.set_ms(t + 5000);
+        ASSERT_TRUE(ledger_->expire_due().ok());
+    }
+
     testing::TempDir dir_;
+    // SQLite: the database file and how it is opened (a subclass may change
+    // them in its constructor, e.g. to ":memory:").
+    std::string sqlite_path_ = dir_.file("ledger.db");
+    store::Database::Options sqlite_options_;
+    // Redis: this test's key prefix.
+    std::string redis_prefix_ = unique_redis_prefix();
+
     core::ManualClock clock_{kStartMs};
-    std::unique_ptr<store::Database> db_;
-    std::unique_ptr<SqliteLedger> ledger_;
+    // Declared before ledger_, which uses them: destroyed after it.
+    std::unique_ptr<store::Database> db_;           // SQLite only
+    std::unique_ptr<store::redis::Client> client_;  // Redis only
+    std::unique_ptr<Ledger> ledger_;
     std::string account_;
+};
+
+// The fixture on SQLite alone, for tests that read or write its tables
+// through db_. Used with TEST_F: it has no parameter.
+class SqliteLedgerTest : public LedgerTest {
+  protected:
+    std::string backend() const override { return "sqlite"; }
 };
 
 }  // namespace tollgate::ledger

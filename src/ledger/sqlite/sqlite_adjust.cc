@@ -19,6 +19,7 @@
 
 #include "core/assert.h"
 #include "core/limits.h"
+#include "ledger/rules.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 
 namespace tollgate::ledger {
@@ -62,13 +63,8 @@ std::optional<std::int64_t> SqliteLedger::debit(const std::string& account_id, c
 
 core::Result<std::int64_t> SqliteLedger::adjust(const std::string& account_id, std::int64_t tokens,
                                                 const std::string& reason, const std::string& key) {
-    if (tokens == 0 || tokens < -core::limits::kGrantTokensMax ||
-        tokens > core::limits::kGrantTokensMax)
-        return core::make_error("invalid_tokens", "tokens must be between -10^12 and 10^12, not 0");
-    if (reason.size() > core::limits::kReasonBytesMax)
-        return core::make_error("invalid_reason", "reason is longer than 500 bytes");
-    if (key.size() > kGrantKeyBytesMax)
-        return core::make_error("invalid_key", "adjustment key is longer than 200 bytes");
+    if (core::Status valid = check_adjustment(tokens, reason, key); !valid.ok())
+        return valid.error();
     std::int64_t entry_id = 0;
     core::Status s = store::transact(db_, [&]() -> core::Status {
         std::int64_t now_ms = clock_.now_ms();
@@ -126,10 +122,7 @@ core::Result<std::int64_t> SqliteLedger::adjust(const std::string& account_id, s
 
 core::Result<std::int64_t> SqliteLedger::refund(const std::string& hold_key, core::Tokens tokens,
                                                 const std::string& reason) {
-    if (tokens.value <= 0 || tokens.value > core::limits::kGrantTokensMax)
-        return core::make_error("invalid_tokens", "tokens must be between 1 and 10^12");
-    if (reason.size() > core::limits::kReasonBytesMax)
-        return core::make_error("invalid_reason", "reason is longer than 500 bytes");
+    if (core::Status valid = check_refund(tokens, reason); !valid.ok()) return valid.error();
     std::int64_t entry_id = 0;
     core::Status s = store::transact(db_, [&]() -> core::Status {
         std::int64_t now_ms = clock_.now_ms();

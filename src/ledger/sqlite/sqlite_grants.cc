@@ -17,6 +17,7 @@
 
 #include "core/assert.h"
 #include "core/limits.h"
+#include "ledger/rules.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 
 namespace tollgate::ledger {
@@ -29,25 +30,6 @@ constexpr const char* kGrantColumns =
 // The draw order: higher priority first, then the earliest expiry,
 // never-expiring last, then the oldest grant.
 constexpr const char* kDrawOrder = "priority DESC, expires_ms IS NULL, expires_ms, id";
-
-core::Status validate(const GrantSpec& spec, std::int64_t now_ms) {
-    if (spec.tokens.value <= 0 || spec.tokens.value > core::limits::kGrantTokensMax)
-        return core::make_error("invalid_tokens", "tokens must be between 1 and 10^12");
-    if (spec.reason.size() > core::limits::kReasonBytesMax)
-        return core::make_error("invalid_reason", "reason is longer than 500 bytes");
-    if (spec.key.size() > kGrantKeyBytesMax)
-        return core::make_error("invalid_grant", "grant key is longer than 200 bytes");
-    if (spec.expires_ms.has_value() && *spec.expires_ms <= now_ms)
-        return core::make_error("invalid_grant", "expires_ms must be in the future");
-    if (spec.rollover_max.value < 0 || spec.rollover_max > spec.tokens)
-        return core::make_error("invalid_grant", "rollover_max must be between 0 and tokens");
-    if (spec.rollover_max.value > 0 && !spec.rollover_expires_ms.has_value())
-        return core::make_error("invalid_grant", "a rollover needs rollover_expires_ms");
-    if (spec.rollover_expires_ms.has_value() &&
-        (!spec.expires_ms.has_value() || *spec.rollover_expires_ms <= *spec.expires_ms))
-        return core::make_error("invalid_grant", "rollover_expires_ms must follow expires_ms");
-    return {};
-}
 
 void bind_optional(store::Statement& st, int index, std::optional<std::int64_t> value) {
     if (value.has_value()) {
@@ -135,7 +117,7 @@ core::Result<SqliteLedger::AddedGrant> SqliteLedger::insert_grant(const GrantSpe
 
 core::Result<GrantResult> SqliteLedger::add_grant(const GrantSpec& spec) {
     std::int64_t now_ms = clock_.now_ms();
-    core::Status valid = validate(spec, now_ms);
+    core::Status valid = check_grant(spec, now_ms);
     if (!valid.ok()) return valid.error();
     std::optional<AddedGrant> added;
     core::Status s = store::transact(db_, [&]() -> core::Status {
@@ -156,7 +138,7 @@ core::Result<std::int64_t> SqliteLedger::grant(const std::string& account_id, co
     spec.tokens = tokens;
     spec.reason = reason;
     std::int64_t now_ms = clock_.now_ms();
-    core::Status valid = validate(spec, now_ms);
+    core::Status valid = check_grant(spec, now_ms);
     if (!valid.ok()) return valid.error();
     std::int64_t entry_id = 0;
     core::Status s = store::transact(db_, [&]() -> core::Status {

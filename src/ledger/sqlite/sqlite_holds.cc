@@ -24,6 +24,7 @@
 
 #include "core/assert.h"
 #include "core/limits.h"
+#include "ledger/rules.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 
 namespace tollgate::ledger {
@@ -129,11 +130,9 @@ core::Result<ReserveResult> SqliteLedger::reserve(const std::string& account_id,
                                                   const ReserveTerms& terms) {
     TOLLGATE_ASSERT(tokens.value > 0);
     TOLLGATE_ASSERT(!key.empty());
-    if (terms.credit_limit_tokens < 0 || terms.credit_limit_tokens > kUnlimitedCreditTokens)
-        return core::make_error("invalid_terms", "credit limit must be between 0 and 10^15");
-    if (terms.ttl_ms < 0 || terms.ttl_ms > kHoldTtlMsMax)
-        return core::make_error("invalid_terms", "hold TTL must be between 0 and a week");
-    std::int64_t limit = terms.unlimited ? kUnlimitedCreditTokens : terms.credit_limit_tokens;
+    auto checked_limit = check_terms(terms);
+    if (!checked_limit.ok()) return checked_limit.error();
+    const std::int64_t limit = *checked_limit;
     ReserveResult result{ReserveOutcome::UnknownAccount, core::Tokens(0)};
     core::Status s = store::transact(db_, [&]() -> core::Status {
         std::int64_t now_ms = clock_.now_ms();

@@ -9,6 +9,7 @@
 #include "core/assert.h"
 #include "core/ids.h"
 #include "core/limits.h"
+#include "ledger/rules.h"
 
 namespace tollgate::ledger {
 
@@ -20,8 +21,7 @@ HoldState SqliteLedger::parse_hold_state(const std::string& s) {
 }
 
 core::Result<std::string> SqliteLedger::create_account(const std::string& name) {
-    if (name.empty() || name.size() > core::limits::kAccountNameBytesMax)
-        return core::make_error("invalid_name", "account name must be 1 to 200 bytes");
+    if (core::Status valid = check_account_name(name); !valid.ok()) return valid.error();
     std::string id = core::new_id("acct");
     core::Status s = store::transact(db_, [&]() -> core::Status {
         store::Statement(db_, "INSERT INTO accounts(id, name, created_ms) VALUES (?1, ?2, ?3)")

@@ -6,6 +6,7 @@
 // pages through active_subscriptions() and calls add_grant() with a key per
 // period, which makes a repeated sweep harmless.
 #include "core/assert.h"
+#include "ledger/rules.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 
 namespace tollgate::ledger {
@@ -23,8 +24,7 @@ Subscription read_subscription(const store::Statement& st) {
 
 core::Result<Subscription> SqliteLedger::subscribe(const std::string& account_id,
                                                    const std::string& plan) {
-    if (plan.empty() || plan.size() > kPlanBytesMax)
-        return core::make_error("invalid_plan", "plan name must be 1 to 200 bytes");
+    if (core::Status valid = check_plan(plan); !valid.ok()) return valid.error();
     std::optional<Subscription> out;
     core::Status s = store::transact(db_, [&]() -> core::Status {
         if (!read_balance(account_id).has_value())

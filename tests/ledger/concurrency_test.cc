@@ -12,9 +12,11 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = SqliteLedgerTest::kStartMs;
+constexpr std::int64_t kT = LedgerTest::kStartMs;
 
-TEST_F(SqliteLedgerTest, ThreadsAgainstExpiringGrantsNeverOverspend) {
+using ConcurrencyTest = LedgerTest;
+
+TEST_P(ConcurrencyTest, ThreadsAgainstExpiringGrantsNeverOverspend) {
     constexpr int kThreads = 8;
     constexpr int kOpsPerThread = 60;
     add(60, kT + 100);
@@ -64,7 +66,7 @@ TEST_F(SqliteLedgerTest, ThreadsAgainstExpiringGrantsNeverOverspend) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(SqliteLedgerTest, ThreadsOnCreditStopExactlyAtTheLimit) {
+TEST_P(ConcurrencyTest, ThreadsOnCreditStopExactlyAtTheLimit) {
     add(20, kT + 50);
     std::atomic<int> held{0}, errors{0};
     std::vector<std::thread> threads;
@@ -84,6 +86,8 @@ TEST_F(SqliteLedgerTest, ThreadsOnCreditStopExactlyAtTheLimit) {
     EXPECT_EQ(balance().available(), Tokens(-30));
     EXPECT_EQ(verify_report(), "");
 }
+
+TOLLGATE_LEDGER_BACKENDS(ConcurrencyTest);
 
 }  // namespace
 }  // namespace tollgate::ledger

@@ -11,9 +11,9 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = SqliteLedgerTest::kStartMs;
+constexpr std::int64_t kT = LedgerTest::kStartMs;
 
-class StatementTest : public SqliteLedgerTest {
+class StatementTest : public LedgerTest {
   protected:
     EntryPage page(std::int64_t from_ms, std::int64_t to_ms, std::int64_t after_id,
                    std::size_t limit) {
@@ -28,7 +28,7 @@ class StatementTest : public SqliteLedgerTest {
     }
 };
 
-TEST_F(StatementTest, PagesByIdWithinTheTimeBounds) {
+TEST_P(StatementTest, PagesByIdWithinTheTimeBounds) {
     // Grants of i + 1 tokens at kT + 10 i, for i = 0 .. 9.
     for (int i = 0; i < 10; ++i) {
         clock_.set_ms(kT + 10 * i);
@@ -58,7 +58,7 @@ TEST_F(StatementTest, PagesByIdWithinTheTimeBounds) {
     EXPECT_FALSE(page(kT + 70, kT + 20, 0, 10).next_after_id.has_value());
 }
 
-TEST_F(StatementTest, BalanceAfterFollowsEveryKindOfMovement) {
+TEST_P(StatementTest, BalanceAfterFollowsEveryKindOfMovement) {
     GrantSpec spec;
     spec.account_id = account_;
     spec.tokens = Tokens(40);
@@ -94,9 +94,9 @@ TEST_F(StatementTest, BalanceAfterFollowsEveryKindOfMovement) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(StatementTest, APageHoldsAtMostTheMaximum) {
-    // One transaction for all the grants keeps the setup fast.
-    ASSERT_TRUE(store::transact(*db_, [&]() -> core::Status {
+TEST_P(StatementTest, APageHoldsAtMostTheMaximum) {
+    // One transaction for all the grants keeps the setup fast on SQLite.
+    ASSERT_TRUE(in_one_transaction([&]() -> core::Status {
                     for (std::size_t i = 0; i < kEntriesPageMax + 1; ++i) {
                         auto r = ledger_->grant(account_, Tokens(1), "");
                         if (!r.ok()) return r.error();
@@ -112,7 +112,7 @@ TEST_F(StatementTest, APageHoldsAtMostTheMaximum) {
     EXPECT_EQ(rest.entries[0].balance_after, static_cast<std::int64_t>(kEntriesPageMax) + 1);
 }
 
-TEST_F(StatementTest, BadRequestsAreRefused) {
+TEST_P(StatementTest, BadRequestsAreRefused) {
     add(1);
     auto zero = ledger_->entries_page(account_, kT, kT + 1, 0, 0);
     ASSERT_FALSE(zero.ok());
@@ -122,7 +122,7 @@ TEST_F(StatementTest, BadRequestsAreRefused) {
     EXPECT_EQ(unknown.error().code, "unknown_account");
 }
 
-TEST_F(StatementTest, PagesShowOnlyTheirAccount) {
+TEST_P(StatementTest, PagesShowOnlyTheirAccount) {
     std::string bob = ledger_->create_account("bob").value();
     add(5);
     ASSERT_TRUE(ledger_->grant(bob, Tokens(7), "").ok());
@@ -135,6 +135,8 @@ TEST_F(StatementTest, PagesShowOnlyTheirAccount) {
     EXPECT_EQ(bobs.entries[0].balance_after, 7);
     EXPECT_EQ(bobs.entries[0].account_id, bob);
 }
+
+TOLLGATE_LEDGER_BACKENDS(StatementTest);
 
 }  // namespace
 }  // namespace tollgate::ledger

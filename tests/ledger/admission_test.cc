@@ -1,12 +1,13 @@
 // No overspend under contention: 1000 reserves of 1 token from 8 threads
-// against a balance of exactly K tokens admit exactly K, every time.
+// against a balance of exactly K tokens admit exactly K, every time, on every
+// backend. Each repetition uses a fresh account (and fresh hold keys) in the
+// same ledger.
 //
-// The database is in memory so that the 100 repetitions cost no fsyncs; each
-// repetition uses a fresh account (and fresh hold keys) in the same ledger.
-// Group commit is off, so every reserve is its own transaction on its
-// caller's thread and the threads contend for the connection directly; the
-// committer's serialization is covered by the concurrency tests, which use
-// the default options.
+// On SQLite the database is in memory so that the 100 repetitions cost no
+// fsyncs, and group commit is off, so every reserve is its own transaction on
+// its caller's thread and the threads contend for the connection directly;
+// the committer's serialization is covered by the concurrency tests, which
+// use the default options.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/sqlite/sqlite_ledger.h"
+#include "ledger/ledger_fixture.h"
 
 namespace tollgate::ledger {
 namespace {
@@ -27,15 +28,19 @@ constexpr int kReserves = 1000;
 constexpr std::int64_t kBalance = 137;
 static_assert(kReserves % kThreads == 0);
 
-TEST(AdmissionTest, ParallelReservesAdmitExactlyTheBalance) {
-    core::ManualClock clock(1'700'000'000'000);
-    store::Database::Options options;
-    options.group_commit = false;
-    auto db = store::Database::open(":memory:", options);
-    ASSERT_TRUE(db.ok()) << db.error().message;
-    auto opened = SqliteLedger::open(**db, clock);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    SqliteLedger& ledger = **opened;
+// The ledger alone, without alice: verify() counts only the repetitions'
+// accounts.
+class AdmissionTest : public LedgerTest {
+  protected:
+    AdmissionTest() {
+        sqlite_path_ = ":memory:";
+        sqlite_options_.group_commit = false;
+    }
+    void SetUp() override { ASSERT_NO_FATAL_FAILURE(open()); }
+};
+
+TEST_P(AdmissionTest, ParallelReservesAdmitExactlyTheBalance) {
+    Ledger& ledger = *ledger_;
 
     for (int rep = 0; rep < kRepetitions; ++rep) {
         std::string account = ledger.create_account("rep" + std::to_string(rep)).value();
@@ -43,7 +48,7 @@ TEST(AdmissionTest, ParallelReservesAdmitExactlyTheBalance) {
         GrantSpec expiring;
         expiring.account_id = account;
         expiring.tokens = Tokens(100);
-        expiring.expires_ms = clock.now_ms() + 3'600'000;
+        expiring.expires_ms = clock_.now_ms() + 3'600'000;
         ASSERT_TRUE(ledger.add_grant(expiring).ok());
         ASSERT_TRUE(ledger.grant(account, Tokens(kBalance - 100), "").ok());
 
@@ -81,6 +86,8 @@ TEST(AdmissionTest, ParallelReservesAdmitExactlyTheBalance) {
     EXPECT_TRUE(mismatches->empty());
     EXPECT_EQ(checked, kRepetitions);
 }
+
+TOLLGATE_LEDGER_BACKENDS(AdmissionTest);
 
 }  // namespace
 }  // namespace tollgate::ledger

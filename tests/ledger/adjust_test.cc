@@ -10,9 +10,9 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = SqliteLedgerTest::kStartMs;
+constexpr std::int64_t kT = LedgerTest::kStartMs;
 
-class AdjustTest : public SqliteLedgerTest {
+class AdjustTest : public LedgerTest {
   protected:
     std::int64_t adjust(std::int64_t tokens, const std::string& key = "") {
         auto r = ledger_->adjust(account_, tokens, "correction", key);
@@ -29,7 +29,7 @@ class AdjustTest : public SqliteLedgerTest {
     }
 };
 
-TEST_F(AdjustTest, APositiveAdjustmentIsANeverExpiringGrant) {
+TEST_P(AdjustTest, APositiveAdjustmentIsANeverExpiringGrant) {
     std::int64_t entry_id = adjust(25);
     std::vector<Entry> entries = history();
     ASSERT_EQ(entries.size(), 1u);
@@ -48,7 +48,7 @@ TEST_F(AdjustTest, APositiveAdjustmentIsANeverExpiringGrant) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(AdjustTest, ANegativeAdjustmentDebitsGrantsInDrawOrder) {
+TEST_P(AdjustTest, ANegativeAdjustmentDebitsGrantsInDrawOrder) {
     std::int64_t a = add(10, kT + 1000);
     std::int64_t b = add(10);
     std::int64_t entry_id = adjust(-12);
@@ -73,7 +73,7 @@ TEST_F(AdjustTest, ANegativeAdjustmentDebitsGrantsInDrawOrder) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(AdjustTest, ANegativeAdjustmentNeverGoesBelowZero) {
+TEST_P(AdjustTest, ANegativeAdjustmentNeverGoesBelowZero) {
     add(10);
     ASSERT_EQ(reserve(5, "job"), ReserveOutcome::Held);
     EXPECT_EQ(adjust_error(-6), "insufficient_balance");
@@ -85,7 +85,7 @@ TEST_F(AdjustTest, ANegativeAdjustmentNeverGoesBelowZero) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(AdjustTest, ANegativeAdjustmentNeverDrawsOnCredit) {
+TEST_P(AdjustTest, ANegativeAdjustmentNeverDrawsOnCredit) {
     add(10);
     ASSERT_EQ(reserve(15, "job", ReserveTerms{10, false, "", 0}), ReserveOutcome::Held);
     EXPECT_EQ(adjust_error(-1), "insufficient_balance");
@@ -97,7 +97,7 @@ TEST_F(AdjustTest, ANegativeAdjustmentNeverDrawsOnCredit) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(AdjustTest, TheSameKeyAdjustsOnce) {
+TEST_P(AdjustTest, TheSameKeyAdjustsOnce) {
     add(50);
     std::int64_t plus = adjust(10, "ticket-1");
     EXPECT_EQ(adjust(10, "ticket-1"), plus);
@@ -121,7 +121,7 @@ TEST_F(AdjustTest, TheSameKeyAdjustsOnce) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(AdjustTest, InvalidAdjustmentsChangeNothing) {
+TEST_P(AdjustTest, InvalidAdjustmentsChangeNothing) {
     add(10);
     EXPECT_EQ(adjust_error(0), "invalid_tokens");
     EXPECT_EQ(adjust_error(core::limits::kGrantTokensMax + 1), "invalid_tokens");
@@ -133,7 +133,7 @@ TEST_F(AdjustTest, InvalidAdjustmentsChangeNothing) {
     EXPECT_EQ(kinds(), "grant:10");
 }
 
-TEST_F(AdjustTest, RefundsReturnUpToTheCapture) {
+TEST_P(AdjustTest, RefundsReturnUpToTheCapture) {
     add(50);
     ASSERT_EQ(reserve(20, "job"), ReserveOutcome::Held);
     ASSERT_EQ(ledger_->capture("job", Tokens(15)).value(), SettleOutcome::Settled);
@@ -163,7 +163,7 @@ TEST_F(AdjustTest, RefundsReturnUpToTheCapture) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(AdjustTest, OnlyACapturedHoldCanBeRefunded) {
+TEST_P(AdjustTest, OnlyACapturedHoldCanBeRefunded) {
     add(50);
     ASSERT_EQ(reserve(10, "open"), ReserveOutcome::Held);
     ASSERT_EQ(reserve(10, "voided"), ReserveOutcome::Held);
@@ -179,7 +179,7 @@ TEST_F(AdjustTest, OnlyACapturedHoldCanBeRefunded) {
     EXPECT_EQ(ledger_->find_hold("open").value()->refunded, Tokens(0));
 }
 
-TEST_F(AdjustTest, RefundedAndAdjustedTokensAreSpentLikeAnyGrant) {
+TEST_P(AdjustTest, RefundedAndAdjustedTokensAreSpentLikeAnyGrant) {
     add(10, kT + 1000, 1);
     ASSERT_EQ(reserve(10, "job"), ReserveOutcome::Held);
     ASSERT_EQ(ledger_->capture("job").value(), SettleOutcome::Settled);
@@ -194,6 +194,8 @@ TEST_F(AdjustTest, RefundedAndAdjustedTokensAreSpentLikeAnyGrant) {
     expect_conserved();
     EXPECT_EQ(verify_report(), "");
 }
+
+TOLLGATE_LEDGER_BACKENDS(AdjustTest);
 
 }  // namespace
 }  // namespace tollgate::ledger

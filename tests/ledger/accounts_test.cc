@@ -8,9 +8,11 @@
 namespace tollgate::ledger {
 namespace {
 
-constexpr std::int64_t kT = SqliteLedgerTest::kStartMs;
+constexpr std::int64_t kT = LedgerTest::kStartMs;
 
-TEST_F(SqliteLedgerTest, TenantCanBeSetReadAndCleared) {
+using AccountsTest = LedgerTest;
+
+TEST_P(AccountsTest, TenantCanBeSetReadAndCleared) {
     auto info = ledger_->account(account_).value();
     ASSERT_TRUE(info.has_value());
     EXPECT_EQ(info->id, account_);
@@ -30,7 +32,7 @@ TEST_F(SqliteLedgerTest, TenantCanBeSetReadAndCleared) {
     EXPECT_EQ(too_long.error().code, "invalid_tenant");
 }
 
-TEST_F(SqliteLedgerTest, SubscribeIsIdempotentAndResubscribeReactivates) {
+TEST_P(AccountsTest, SubscribeIsIdempotentAndResubscribeReactivates) {
     auto first = ledger_->subscribe(account_, "pro");
     ASSERT_TRUE(first.ok());
     EXPECT_EQ(first->subscribed_ms, kT);
@@ -56,7 +58,7 @@ TEST_F(SqliteLedgerTest, SubscribeIsIdempotentAndResubscribeReactivates) {
     EXPECT_EQ(ledger_->subscriptions(account_).value().size(), 1u);
 }
 
-TEST_F(SqliteLedgerTest, ActiveSubscriptionsPageInKeyOrder) {
+TEST_P(AccountsTest, ActiveSubscriptionsPageInKeyOrder) {
     std::string bob = ledger_->create_account("bob").value();
     ASSERT_TRUE(ledger_->subscribe(account_, "pro").ok());
     ASSERT_TRUE(ledger_->subscribe(account_, "addon").ok());
@@ -76,7 +78,7 @@ TEST_F(SqliteLedgerTest, ActiveSubscriptionsPageInKeyOrder) {
     EXPECT_TRUE(ledger_->active_subscriptions(all[2].account_id, all[2].plan).value().empty());
 }
 
-TEST_F(SqliteLedgerTest, SubscribeRefusesUnknownAccountsAndBadPlans) {
+TEST_P(AccountsTest, SubscribeRefusesUnknownAccountsAndBadPlans) {
     auto unknown = ledger_->subscribe("acct_missing", "pro");
     ASSERT_FALSE(unknown.ok());
     EXPECT_EQ(unknown.error().code, "unknown_account");
@@ -84,6 +86,8 @@ TEST_F(SqliteLedgerTest, SubscribeRefusesUnknownAccountsAndBadPlans) {
     ASSERT_FALSE(empty.ok());
     EXPECT_EQ(empty.error().code, "invalid_plan");
 }
+
+TOLLGATE_LEDGER_BACKENDS(AccountsTest);
 
 }  // namespace
 }  // namespace tollgate::ledger

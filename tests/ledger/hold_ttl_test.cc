@@ -12,7 +12,7 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = SqliteLedgerTest::kStartMs;
+constexpr std::int64_t kT = LedgerTest::kStartMs;
 
 ReserveTerms ttl(std::int64_t ttl_ms) {
     ReserveTerms terms;
@@ -20,7 +20,7 @@ ReserveTerms ttl(std::int64_t ttl_ms) {
     return terms;
 }
 
-class HoldTtlTest : public SqliteLedgerTest {
+class HoldTtlTest : public LedgerTest {
   protected:
     std::vector<std::string> expired_keys(std::int64_t now_ms, std::size_t limit = 100) {
         auto holds = ledger_->expired_open_holds(now_ms, limit);
@@ -33,7 +33,7 @@ class HoldTtlTest : public SqliteLedgerTest {
     }
 };
 
-TEST_F(HoldTtlTest, ListedExactlyFromItsExpiry) {
+TEST_P(HoldTtlTest, ListedExactlyFromItsExpiry) {
     add(100);
     ASSERT_EQ(reserve(10, "job_1", ttl(1000)), ReserveOutcome::Held);
     EXPECT_TRUE(expired_keys(kT + 999).empty());
@@ -48,7 +48,7 @@ TEST_F(HoldTtlTest, ListedExactlyFromItsExpiry) {
               std::optional<std::int64_t>(kT + 1000));
 }
 
-TEST_F(HoldTtlTest, ListingIsReadOnly) {
+TEST_P(HoldTtlTest, ListingIsReadOnly) {
     add(100);
     ASSERT_EQ(reserve(10, "job_1", ttl(1000)), ReserveOutcome::Held);
     clock_.set_ms(kT + 5000);
@@ -63,7 +63,7 @@ TEST_F(HoldTtlTest, ListingIsReadOnly) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(HoldTtlTest, HoldsWithoutTtlOrSettledAreNeverListed) {
+TEST_P(HoldTtlTest, HoldsWithoutTtlOrSettledAreNeverListed) {
     add(100);
     ASSERT_EQ(reserve(1, "no_ttl"), ReserveOutcome::Held);
     ASSERT_EQ(reserve(2, "captured", ttl(100)), ReserveOutcome::Held);
@@ -75,7 +75,7 @@ TEST_F(HoldTtlTest, HoldsWithoutTtlOrSettledAreNeverListed) {
     EXPECT_EQ(expired_keys(kT + 1'000'000'000), std::vector<std::string>{"open"});
 }
 
-TEST_F(HoldTtlTest, LongestExpiredFirstAndBounded) {
+TEST_P(HoldTtlTest, LongestExpiredFirstAndBounded) {
     add(100);
     ASSERT_EQ(reserve(1, "c", ttl(300)), ReserveOutcome::Held);
     ASSERT_EQ(reserve(1, "a", ttl(100)), ReserveOutcome::Held);
@@ -88,7 +88,7 @@ TEST_F(HoldTtlTest, LongestExpiredFirstAndBounded) {
     EXPECT_TRUE(expired_keys(kT + 300, 0).empty());
 }
 
-TEST_F(HoldTtlTest, TtlOutOfRangeIsRefused) {
+TEST_P(HoldTtlTest, TtlOutOfRangeIsRefused) {
     add(100);
     auto negative = ledger_->reserve(account_, Tokens(1), "k1", ttl(-1));
     ASSERT_FALSE(negative.ok());
@@ -100,12 +100,14 @@ TEST_F(HoldTtlTest, TtlOutOfRangeIsRefused) {
     EXPECT_EQ(balance().held, Tokens(1));
 }
 
-TEST_F(HoldTtlTest, ARepeatedKeyKeepsTheFirstTtl) {
+TEST_P(HoldTtlTest, ARepeatedKeyKeepsTheFirstTtl) {
     add(100);
     ASSERT_EQ(reserve(5, "k", ttl(100)), ReserveOutcome::Held);
     EXPECT_EQ(reserve(5, "k", ttl(9'000)), ReserveOutcome::AlreadyHeld);
     EXPECT_EQ(ledger_->find_hold("k").value()->expires_ms, std::optional<std::int64_t>(kT + 100));
 }
+
+TOLLGATE_LEDGER_BACKENDS(HoldTtlTest);
 
 }  // namespace
 }  // namespace tollgate::ledger

@@ -9,9 +9,9 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = SqliteLedgerTest::kStartMs;
+constexpr std::int64_t kT = LedgerTest::kStartMs;
 
-class CaptureTest : public SqliteLedgerTest {
+class CaptureTest : public LedgerTest {
   protected:
     SettleOutcome capture(const std::string& key, std::int64_t tokens) {
         auto r = ledger_->capture(key, Tokens(tokens));
@@ -24,7 +24,7 @@ class CaptureTest : public SqliteLedgerTest {
     }
 };
 
-TEST_F(CaptureTest, ChargesTheEarliestExpiringGrantsAndReleasesTheRest) {
+TEST_P(CaptureTest, ChargesTheEarliestExpiringGrantsAndReleasesTheRest) {
     std::int64_t a = add(10, kT + 1000);
     std::int64_t b = add(10, kT + 2000);
     std::int64_t c = add(10);
@@ -55,7 +55,7 @@ TEST_F(CaptureTest, ChargesTheEarliestExpiringGrantsAndReleasesTheRest) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(CaptureTest, ReleasesCreditBeforeAnyGrant) {
+TEST_P(CaptureTest, ReleasesCreditBeforeAnyGrant) {
     std::int64_t g = add(10);
     ASSERT_EQ(reserve(15, "small", ReserveTerms{10, false, "", 0}), ReserveOutcome::Held);
     EXPECT_EQ(balance().available(), Tokens(-5));
@@ -76,7 +76,7 @@ TEST_F(CaptureTest, ReleasesCreditBeforeAnyGrant) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(CaptureTest, ReleasedTokensOfAnExpiredGrantExpireAtOnce) {
+TEST_P(CaptureTest, ReleasedTokensOfAnExpiredGrantExpireAtOnce) {
     std::int64_t a = add(10, kT + 1000);
     std::int64_t b = add(10);
     ASSERT_EQ(reserve(15, "job"), ReserveOutcome::Held);  // a 10, b 5
@@ -99,7 +99,7 @@ TEST_F(CaptureTest, ReleasedTokensOfAnExpiredGrantExpireAtOnce) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(CaptureTest, CapturingTheWholeHoldByAmountIsAFullCapture) {
+TEST_P(CaptureTest, CapturingTheWholeHoldByAmountIsAFullCapture) {
     add(20);
     ASSERT_EQ(reserve(10, "job"), ReserveOutcome::Held);
     EXPECT_EQ(capture("job", 10), SettleOutcome::Settled);
@@ -109,7 +109,7 @@ TEST_F(CaptureTest, CapturingTheWholeHoldByAmountIsAFullCapture) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(CaptureTest, ASecondCaptureIsIdempotentOnlyForTheSameAmount) {
+TEST_P(CaptureTest, ASecondCaptureIsIdempotentOnlyForTheSameAmount) {
     add(20);
     ASSERT_EQ(reserve(10, "job"), ReserveOutcome::Held);
     EXPECT_EQ(capture("job", 6), SettleOutcome::Settled);
@@ -124,7 +124,7 @@ TEST_F(CaptureTest, ASecondCaptureIsIdempotentOnlyForTheSameAmount) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(CaptureTest, CapturingMoreThanHeldOrNothingIsRefused) {
+TEST_P(CaptureTest, CapturingMoreThanHeldOrNothingIsRefused) {
     add(20);
     ASSERT_EQ(reserve(10, "job"), ReserveOutcome::Held);
     EXPECT_EQ(capture_error("job", 11), "capture_exceeds_hold");
@@ -138,7 +138,7 @@ TEST_F(CaptureTest, CapturingMoreThanHeldOrNothingIsRefused) {
     EXPECT_EQ(capture_error("job", 11), "capture_exceeds_hold");
 }
 
-TEST_F(CaptureTest, AVoidedHoldCannotBeCaptured) {
+TEST_P(CaptureTest, AVoidedHoldCannotBeCaptured) {
     add(20);
     ASSERT_EQ(reserve(10, "job"), ReserveOutcome::Held);
     ASSERT_EQ(ledger_->void_hold("job", "").value(), SettleOutcome::Settled);
@@ -148,7 +148,7 @@ TEST_F(CaptureTest, AVoidedHoldCannotBeCaptured) {
     EXPECT_EQ(balance().available(), Tokens(20));
 }
 
-TEST_F(CaptureTest, ManyPartialCapturesKeepTheBooksExact) {
+TEST_P(CaptureTest, ManyPartialCapturesKeepTheBooksExact) {
     add(40, kT + 1000, 1);
     add(30, kT + 3000);
     add(30);
@@ -165,6 +165,8 @@ TEST_F(CaptureTest, ManyPartialCapturesKeepTheBooksExact) {
     expect_conserved();
     EXPECT_EQ(verify_report(), "");
 }
+
+TOLLGATE_LEDGER_BACKENDS(CaptureTest);
 
 }  // namespace
 }  // namespace tollgate::ledger

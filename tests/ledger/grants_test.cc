@@ -9,11 +9,11 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = SqliteLedgerTest::kStartMs;
+constexpr std::int64_t kT = LedgerTest::kStartMs;
 
-class GrantTest : public SqliteLedgerTest {};
+class GrantTest : public LedgerTest {};
 
-TEST_F(GrantTest, DrawOrderIsPriorityThenEarliestExpiryThenNeverExpiring) {
+TEST_P(GrantTest, DrawOrderIsPriorityThenEarliestExpiryThenNeverExpiring) {
     std::int64_t never = add(10);
     std::int64_t late = add(10, kT + 2000);
     std::int64_t soon = add(10, kT + 1000);
@@ -38,7 +38,7 @@ TEST_F(GrantTest, DrawOrderIsPriorityThenEarliestExpiryThenNeverExpiring) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(GrantTest, AGrantIsUsableUntilOneMillisecondBeforeItsExpiry) {
+TEST_P(GrantTest, AGrantIsUsableUntilOneMillisecondBeforeItsExpiry) {
     std::int64_t expiring = add(10, kT + 1000);
     std::int64_t never = add(10);
     clock_.set_ms(kT + 999);
@@ -60,7 +60,7 @@ TEST_F(GrantTest, AGrantIsUsableUntilOneMillisecondBeforeItsExpiry) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(GrantTest, AHoldSplitsAcrossSeveralGrantsAndCaptureUsesThem) {
+TEST_P(GrantTest, AHoldSplitsAcrossSeveralGrantsAndCaptureUsesThem) {
     std::int64_t a = add(5);
     std::int64_t b = add(5);
     std::int64_t c = add(5);
@@ -79,7 +79,7 @@ TEST_F(GrantTest, AHoldSplitsAcrossSeveralGrantsAndCaptureUsesThem) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(GrantTest, CaptureChargesTheGrantsTheHoldDrewOnNotTheCurrentOrder) {
+TEST_P(GrantTest, CaptureChargesTheGrantsTheHoldDrewOnNotTheCurrentOrder) {
     std::int64_t first = add(10);
     ASSERT_EQ(reserve(6, "h"), ReserveOutcome::Held);
     std::int64_t preferred = add(10, std::nullopt, 9);  // now first in draw order
@@ -90,7 +90,7 @@ TEST_F(GrantTest, CaptureChargesTheGrantsTheHoldDrewOnNotTheCurrentOrder) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(GrantTest, VoidReturnsTokensToTheirGrants) {
+TEST_P(GrantTest, VoidReturnsTokensToTheirGrants) {
     std::int64_t a = add(5, std::nullopt, 1);
     std::int64_t b = add(5);
     ASSERT_EQ(reserve(8, "h"), ReserveOutcome::Held);
@@ -102,7 +102,7 @@ TEST_F(GrantTest, VoidReturnsTokensToTheirGrants) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(GrantTest, AddGrantIsIdempotentByKey) {
+TEST_P(GrantTest, AddGrantIsIdempotentByKey) {
     GrantSpec spec;
     spec.account_id = account_;
     spec.tokens = Tokens(100);
@@ -141,7 +141,7 @@ TEST_F(GrantTest, AddGrantIsIdempotentByKey) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(GrantTest, AddGrantRefusesInvalidSpecs) {
+TEST_P(GrantTest, AddGrantRefusesInvalidSpecs) {
     auto code = [&](GrantSpec spec) {
         auto r = ledger_->add_grant(spec);
         return r.ok() ? std::string("ok") : r.error().code;
@@ -180,7 +180,7 @@ TEST_F(GrantTest, AddGrantRefusesInvalidSpecs) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(GrantTest, TheOldGrantCallAddsANeverExpiringGrantAtPriorityZero) {
+TEST_P(GrantTest, TheOldGrantCallAddsANeverExpiringGrantAtPriorityZero) {
     auto entry_id = ledger_->grant(account_, Tokens(7), "top-up");
     ASSERT_TRUE(entry_id.ok());
     auto grants = ledger_->grants(account_).value();
@@ -197,6 +197,8 @@ TEST_F(GrantTest, TheOldGrantCallAddsANeverExpiringGrantAtPriorityZero) {
     EXPECT_EQ(entries[0].grant_id, std::optional<std::int64_t>(grants[0].id));
     EXPECT_FALSE(ledger_->grants("acct_missing").ok());
 }
+
+TOLLGATE_LEDGER_BACKENDS(GrantTest);
 
 }  // namespace
 }  // namespace tollgate::ledger

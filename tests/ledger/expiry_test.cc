@@ -11,9 +11,9 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = SqliteLedgerTest::kStartMs;
+constexpr std::int64_t kT = LedgerTest::kStartMs;
 
-class ExpiryTest : public SqliteLedgerTest {
+class ExpiryTest : public LedgerTest {
   protected:
     std::int64_t add_rolling(std::int64_t tokens, std::int64_t expires_ms,
                              std::int64_t rollover_max, std::int64_t rollover_expires_ms) {
@@ -29,7 +29,7 @@ class ExpiryTest : public SqliteLedgerTest {
     }
 };
 
-TEST_F(ExpiryTest, BalanceExpiresDueGrantsLazily) {
+TEST_P(ExpiryTest, BalanceExpiresDueGrantsLazily) {
     std::int64_t id = add(10, kT + 1000);
     clock_.set_ms(kT + 999);
     EXPECT_EQ(balance().available(), Tokens(10));
@@ -49,7 +49,7 @@ TEST_F(ExpiryTest, BalanceExpiresDueGrantsLazily) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(ExpiryTest, ExpireDueSweepsEveryAccount) {
+TEST_P(ExpiryTest, ExpireDueSweepsEveryAccount) {
     std::string bob = ledger_->create_account("bob").value();
     add(10, kT + 1000);
     add(5);  // never expires
@@ -72,7 +72,7 @@ TEST_F(ExpiryTest, ExpireDueSweepsEveryAccount) {
     EXPECT_EQ(balance_of(bob).expired, Tokens(7));
 }
 
-TEST_F(ExpiryTest, VoidAfterExpiryExpiresTheReturnedTokensAtOnce) {
+TEST_P(ExpiryTest, VoidAfterExpiryExpiresTheReturnedTokensAtOnce) {
     std::int64_t id = add(10, kT + 1000);
     ASSERT_EQ(reserve(4, "h"), ReserveOutcome::Held);
     clock_.set_ms(kT + 1000);
@@ -94,7 +94,7 @@ TEST_F(ExpiryTest, VoidAfterExpiryExpiresTheReturnedTokensAtOnce) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(ExpiryTest, CaptureAfterExpiryChargesTheExpiredGrant) {
+TEST_P(ExpiryTest, CaptureAfterExpiryChargesTheExpiredGrant) {
     std::int64_t id = add(10, kT + 1000);
     ASSERT_EQ(reserve(4, "h"), ReserveOutcome::Held);
     clock_.set_ms(kT + 5000);
@@ -105,7 +105,7 @@ TEST_F(ExpiryTest, CaptureAfterExpiryChargesTheExpiredGrant) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(ExpiryTest, RolloverKeepsAtMostTheCapAndOnlyOnce) {
+TEST_P(ExpiryTest, RolloverKeepsAtMostTheCapAndOnlyOnce) {
     std::int64_t id = add_rolling(100, kT + 1000, 30, kT + 2000);
     ASSERT_EQ(reserve(50, "h"), ReserveOutcome::Held);
     ASSERT_EQ(ledger_->capture("h").value(), SettleOutcome::Settled);
@@ -129,7 +129,7 @@ TEST_F(ExpiryTest, RolloverKeepsAtMostTheCapAndOnlyOnce) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(ExpiryTest, RolloverBelowTheCapKeepsEverything) {
+TEST_P(ExpiryTest, RolloverBelowTheCapKeepsEverything) {
     std::int64_t id = add_rolling(100, kT + 1000, 30, kT + 2000);
     ASSERT_EQ(reserve(90, "h"), ReserveOutcome::Held);
     ASSERT_EQ(ledger_->capture("h").value(), SettleOutcome::Settled);
@@ -142,7 +142,7 @@ TEST_F(ExpiryTest, RolloverBelowTheCapKeepsEverything) {
     EXPECT_EQ(verify_report(), "");
 }
 
-TEST_F(ExpiryTest, AnIdleAccountRollsOverAndExpiresInOneStep) {
+TEST_P(ExpiryTest, AnIdleAccountRollsOverAndExpiresInOneStep) {
     std::int64_t id = add_rolling(100, kT + 1000, 30, kT + 2000);
     clock_.set_ms(kT + 10'000);
     Balance b = balance();
@@ -152,6 +152,8 @@ TEST_F(ExpiryTest, AnIdleAccountRollsOverAndExpiresInOneStep) {
     EXPECT_EQ(kinds(), "grant:100 rollover:30 expiry:70 expiry:30");
     EXPECT_EQ(verify_report(), "");
 }
+
+TOLLGATE_LEDGER_BACKENDS(ExpiryTest);
 
 }  // namespace
 }  // namespace tollgate::ledger

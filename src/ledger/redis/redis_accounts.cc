@@ -1,0 +1,88 @@
+// Redis ledger: accounts. An account is its P{a}:acct hash (name, tenant,
+// created_ms, the cached sums, credit_limit, the sequences): every script
+// takes "the acct hash exists" to mean "the account exists". The Paccounts
+// index is written first, so a crash in between leaves an id that verify()
+// finds without a record, never an account nothing lists.
+#include <charconv>
+#include <string_view>
+#include <vector>
+
+#include "core/ids.h"
+#include "ledger/redis/redis_ledger.h"
+#include "ledger/rules.h"
+
+namespace tollgate::ledger {
+namespace {
+
+using store::redis::Reply;
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return n;
+}
+
+core::Error malformed(const std::string& what) {
+    return core::make_error("storage_error", "malformed Redis record: " + what);
+}
+
+}  // namespace
+
+core::Result<std::string> RedisLedger::create_account(const std::string& name) {
+    if (core::Status valid = check_account_name(name); !valid.ok()) return valid.error();
+    std::string id = core::new_id("acct");
+    const std::string index = global_key("accounts");
+    auto added = client_.command(index, {"SADD", index, id});
+    if (!added.ok()) return added.error();
+    // One HSET, so the account appears whole or not at all.
+    const std::string acct = account_base(id) + "acct";
+    std::vector<std::string> argv{"HSET",   acct, "name",       name,
+                                  "tenant", "",   "created_ms", std::to_string(clock_.now_ms())};
+    // The cached sums, the credit limit and the sequences start at 0.
+    for (const char* zero : {"granted", "held", "captured", "expired", "debited", "credit_limit",
+                             "grant_seq", "entry_seq"}) {
+        argv.insert(argv.end(), {zero, "0"});
+    }
+    auto r = client_.command(acct, argv);
+    if (!r.ok()) return r.error();
+    return id;
+}
+
+core::Result<bool> RedisLedger::account_exists(const std::string& account_id) {
+    const std::string acct = account_base(account_id) + "acct";
+    auto r = client_.command(acct, {"EXISTS", acct});
+    if (!r.ok()) return r.error();
+    return r->integer == 1;
+}
+
+core::Result<std::optional<AccountInfo>> RedisLedger::account(const std::string& account_id) {
+    const std::string acct = account_base(account_id) + "acct";
+    auto r = client_.command(acct, {"HMGET", acct, "name", "tenant", "created_ms"});
+    if (!r.ok()) return r.error();
+    if (r->type != Reply::Type::Array || r->elements.size() != 3) return malformed(acct);
+    if (r->elements[0].is_nil()) return std::optional<AccountInfo>();
+    auto created_ms = parse_int(r->elements[2].text);
+    if (!created_ms) return malformed(acct + " created_ms");
+    return std::optional<AccountInfo>(
+        AccountInfo{account_id, r->elements[0].text, r->elements[1].text, *created_ms});
+}
+
+core::Result<bool> RedisLedger::set_tenant(const std::string& account_id,
+                                           const std::string& tenant) {
+    if (tenant.size() > kTenantBytesMax)
+        return core::make_error("invalid_tenant", "tenant is longer than 200 bytes");
+    // A plain HSET would create a bare hash for an unknown account, which
+    // every other script would then take for an account.
+    static const store::redis::Script kScript(R"lua(
+-- KEYS[1]: the account's acct hash. ARGV[1]: the tenant ("" = none).
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'tenant', ARGV[1])
+return 1
+)lua");
+    auto r = run(kScript, account_id, {tenant});
+    if (!r.ok()) return r.error();
+    return r->integer == 1;
+}
+
+}  // namespace tollgate::ledger
