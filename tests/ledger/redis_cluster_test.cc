@@ -10,6 +10,7 @@
 
 #include "ledger/redis/redis_ledger.h"
 #include "store/redis/redis_client.h"
+#include "store/redis/redis_keys.h"
 #include "support/redis_server.h"
 
 namespace tollgate::ledger {
@@ -47,7 +48,7 @@ TEST_F(RedisClusterLedgerTest, EveryMovementOnAccountsAcrossTheMasters) {
         ASSERT_TRUE(id.ok()) << id.error().message;
         accounts.push_back(*id);
         // Which master serves the account's slot.
-        const std::string acct_key = "tg:{s" + std::to_string(redis_shard(*id)) + "}:" + *id;
+        const std::string acct_key = store::redis::account_base("tg:", *id) + "acct";
         const std::uint16_t slot = store::redis::hash_slot(acct_key);
         masters_used.insert(slot < 5461 ? 0 : slot < 10923 ? 1 : 2);
     }

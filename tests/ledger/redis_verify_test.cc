@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "ledger/ledger_fixture.h"
+#include "store/redis/redis_keys.h"
 
 namespace tollgate::ledger {
 namespace {
@@ -14,8 +15,7 @@ class RedisVerifyTest : public LedgerTest {
 
     // Where alice's records live (the layout in redis_ledger.h).
     std::string key(const std::string& name) {
-        return redis_prefix_ + "{s" + std::to_string(redis_shard(account_)) + "}:" + account_ +
-               ":" + name;
+        return store::redis::account_base(redis_prefix_, account_) + name;
     }
     void raw(const std::vector<std::string>& argv) {
         auto r = client_->command(argv[1], argv);

@@ -9,7 +9,7 @@
 // each, and the same invariants, asserted in the scripts before they write.
 //
 // Keys. An account's records share the hash tag of its shard (one of
-// kRedisShards, by a hash of the account id), so one script touches one hash
+// store::redis::kRedisShards, by a hash of the account id), so one script touches one hash
 // slot and the backend runs unchanged on Redis Cluster. Tagging by shard
 // rather than by account lets a script also write the shard's own queues
 // (the usage outbox stream of jobs/redis) in the same atomic step; a
@@ -63,21 +63,14 @@
 #include "core/clock.h"
 #include "ledger/ledger.h"
 #include "store/redis/redis_client.h"
+#include "store/redis/redis_keys.h"
 
 namespace tollgate::ledger {
 
-// Accounts are spread over this many shards (hash tags). Fixed: a store
-// written with another count would put accounts in other slots.
-inline constexpr int kRedisShards = 64;
-// The key prefix used when none is configured.
-inline constexpr const char* kRedisPrefixDefault = "tg:";
-inline constexpr std::size_t kRedisPrefixBytesMax = 64;
+using store::redis::kRedisPrefixDefault;
 // The largest figure a script may hold (2^53): doubles are exact below it.
 inline constexpr std::int64_t kRedisExactTokensMax = 9'007'199'254'740'992;
 static_assert(kUnlimitedCreditTokens * 2 < kRedisExactTokensMax);
-
-// The shard (0 .. kRedisShards - 1) of an account.
-int redis_shard(std::string_view account_id);
 
 class RedisLedger final : public Ledger {
   public:
@@ -154,8 +147,6 @@ class RedisLedger final : public Ledger {
     core::Result<AddedGrant> insert_grant(const GrantSpec& spec, std::int64_t now_ms,
                                           bool expire_first);
 
-    // "P{sN}:" for shard N, the start of every key of the shard.
-    std::string shard_base(int shard) const;
     // "P{sN}:a:" for account a of shard N: the start of every key of the account.
     std::string account_base(const std::string& account_id) const;
     // The account's keys in the order every script takes them: acct, grants,
