@@ -16,6 +16,7 @@
 #include "store/sqlite.h"
 #include "usage/export/exporter.h"
 #include "usage/export/outbox.h"
+#include "usage/sqlite/sqlite_usage_outbox.h"
 #include "usage/sqlite/sqlite_usage_sink.h"
 
 namespace {
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
     }
     auto db = store::Database::open(path).value();
     auto local = usage::SqliteUsageSink::open(*db).value();
-    auto outbox = usage::UsageOutbox::open(*db).value();
+    auto outbox = usage::SqliteUsageOutbox::open(*db).value();
     const std::int64_t day_ms = 20'000 * usage::kMsPerDay;
     std::int64_t expected_tokens = 0;
     core::Status filled = store::transact(*db, [&]() -> core::Status {

@@ -13,6 +13,8 @@
 #include "dispatch/health_monitor.h"
 #include "dispatch/scheduler.h"
 #include "dispatch/worker_pools.h"
+#include "store/redis/redis_client.h"
+#include "store/redis/redis_keys.h"
 #include "usage/export/outbox.h"
 #include "usage/export/sink_url.h"
 
@@ -75,9 +77,10 @@ core::Status parse_server(const toml::table& root, const std::string& source,
                           const std::string& base_dir, Config& c) {
     const toml::table* server = root["server"].as_table();
     if (server == nullptr) return {};
-    core::Status s =
-        check_keys(*server, {"listen", "data_dir", "admin_token", "body_bytes_max", "threads"},
-                   source, "server");
+    core::Status s = check_keys(*server,
+                                {"listen", "data_dir", "admin_token", "body_bytes_max", "threads",
+                                 "store", "store_prefix", "store_lease_ms"},
+                                source, "server");
     if (!s.ok()) return s;
     std::string listen;
     if (!(s = read_string(*server, "listen", source, "server", &listen)).ok()) return s;
@@ -102,6 +105,21 @@ core::Status parse_server(const toml::table& root, const std::string& source,
     if (!(s = read_int(*server, "threads", 1, 64, source, "server", &threads)).ok()) return s;
     c.threads = static_cast<int>(threads);
     c.data_dir = resolve(base_dir, c.data_dir);
+    if (!(s = read_string(*server, "store", source, "server", &c.store)).ok()) return s;
+    if (!c.store.empty() && c.store != "sqlite") {
+        auto url = store::redis::parse_redis_url(c.store);
+        if (!url.ok())
+            return config_error(source, server->get("store")->source(), url.error().message);
+    }
+    if (!(s = read_string(*server, "store_prefix", source, "server", &c.store_prefix)).ok())
+        return s;
+    if (!(s = read_int(*server, "store_lease_ms", 1'000, 600'000, source, "server",
+                       &c.store_lease_ms))
+             .ok()) {
+        return s;
+    }
+    if (core::Status p = store::redis::check_prefix(c.store_prefix); !p.ok())
+        return config_error(source, server->get("store_prefix")->source(), p.error().message);
     return {};
 }
 

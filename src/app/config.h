@@ -34,6 +34,15 @@ struct Config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
     std::string data_dir = "./data";  // absolute after loading
+    // Where money, jobs and usage live: "" or "sqlite" for the embedded file
+    // in data_dir; "redis://host:port[,host:port...]" for Redis (a server or
+    // a cluster) shared by several gateway instances, under store_prefix.
+    std::string store;
+    std::string store_prefix = "tg:";
+    // Shared store: how long an instance that stops renewing its lease keeps
+    // its jobs before another instance takes them over.
+    std::int64_t store_lease_ms = 10'000;
+    bool shared_store() const { return !store.empty() && store != "sqlite"; }
     std::string admin_token;
     std::int64_t body_bytes_max = 32ll * 1024 * 1024;
     int threads = 2;

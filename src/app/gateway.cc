@@ -28,11 +28,20 @@
 #include "http/client/http_client.h"
 #include "http/server/server.h"
 #include "image/probe.h"
+#include "jobs/redis/redis_job_store.h"
+#include "jobs/redis/redis_ownership.h"
+#include "jobs/redis/redis_settlement.h"
 #include "jobs/sqlite/sqlite_job_store.h"
 #include "jobs/sqlite/sqlite_webhook_outbox.h"
+#include "ledger/redis/redis_ledger.h"
 #include "ledger/sqlite/sqlite_ledger.h"
+#include "store/redis/redis_checks.h"
+#include "store/redis/redis_client.h"
 #include "store/sqlite.h"
 #include "usage/export/outbox.h"
+#include "usage/redis/redis_usage_outbox.h"
+#include "usage/redis/redis_usage_sink.h"
+#include "usage/sqlite/sqlite_usage_outbox.h"
 #include "usage/sqlite/sqlite_usage_sink.h"
 
 namespace tollgate::app {
@@ -103,11 +112,15 @@ struct Gateway::Parts {
     std::unique_ptr<http::PriceBookSource> books;
     std::unique_ptr<http::PlanService> plans;
     Sweeper sweeper;
+    // The embedded store (a SQLite file), or the shared one (Redis).
     std::unique_ptr<store::Database> db;
-    std::unique_ptr<ledger::SqliteLedger> ledger;
-    std::unique_ptr<jobs::SqliteJobStore> jobs;
-    std::unique_ptr<jobs::SqliteWebhookOutbox> webhooks;
-    std::unique_ptr<usage::SqliteUsageSink> usage;
+    std::unique_ptr<store::redis::Client> redis;
+    std::unique_ptr<ledger::Ledger> ledger;
+    std::unique_ptr<jobs::JobStore> jobs;
+    std::unique_ptr<jobs::Settlement> settlement;   // shared store only
+    std::unique_ptr<jobs::JobOwnership> ownership;  // shared store only
+    std::unique_ptr<jobs::WebhookOutbox> webhooks;  // embedded store only (for now)
+    std::unique_ptr<usage::UsageSink> usage;
     std::unique_ptr<usage::UsageOutbox> outbox;
     std::unique_ptr<usage::Exporter> exporter;  // null without [usage] export_to
     std::map<std::string, http::WorkflowRoute> routes;
@@ -125,6 +138,58 @@ struct Gateway::Parts {
     std::unique_ptr<http::Server> server;
 };
 
+// The embedded store: ledger, jobs, usage and webhooks in one SQLite file.
+core::Status Gateway::open_embedded_store(Parts& p, const core::Clock& clock) {
+    const Config& c = p.config;
+    auto db = store::Database::open((std::filesystem::path(c.data_dir) / "tollgate.db").string());
+    if (!db.ok()) return db.error();
+    p.db = std::move(db).value();
+    auto ledger = ledger::SqliteLedger::open(*p.db, clock);
+    if (!ledger.ok()) return ledger.error();
+    p.ledger = std::move(ledger).value();
+    auto jobs = jobs::SqliteJobStore::open(*p.db);
+    if (!jobs.ok()) return jobs.error();
+    p.jobs = std::move(jobs).value();
+    auto usage = usage::SqliteUsageSink::open(*p.db);
+    if (!usage.ok()) return usage.error();
+    p.usage = std::move(usage).value();
+    auto outbox = usage::SqliteUsageOutbox::open(*p.db);
+    if (!outbox.ok()) return outbox.error();
+    p.outbox = std::move(outbox).value();
+    auto webhooks = jobs::SqliteWebhookOutbox::open(*p.db);
+    if (!webhooks.ok()) return webhooks.error();
+    p.webhooks = std::move(webhooks).value();
+    return {};
+}
+
+// The shared store: every part in Redis (one server or a cluster), under the
+// configured key prefix. Webhooks need the embedded store for now.
+core::Status Gateway::open_shared_store(Parts& p, const core::Clock& clock) {
+    const Config& c = p.config;
+    auto options = store::redis::parse_redis_url(c.store);
+    if (!options.ok()) return options.error();
+    auto client = store::redis::Client::connect(*options);
+    if (!client.ok()) return client.error();
+    p.redis = std::move(client).value();
+    if (core::Status safe = store::redis::check_durability(*p.redis); !safe.ok()) return safe;
+    auto ledger = ledger::RedisLedger::open(*p.redis, clock, c.store_prefix);
+    if (!ledger.ok()) return ledger.error();
+    p.ledger = std::move(ledger).value();
+    auto jobs = jobs::RedisJobStore::open(*p.redis, c.store_prefix);
+    if (!jobs.ok()) return jobs.error();
+    p.settlement = std::make_unique<jobs::RedisSettlement>(*p.redis, **jobs, c.store_prefix);
+    p.jobs = std::move(jobs).value();
+    auto usage = usage::RedisUsageSink::open(*p.redis, c.store_prefix);
+    if (!usage.ok()) return usage.error();
+    p.usage = std::move(usage).value();
+    auto outbox = usage::RedisUsageOutbox::open(*p.redis, c.store_prefix);
+    if (!outbox.ok()) return outbox.error();
+    p.outbox = std::move(outbox).value();
+    spdlog::info("store: Redis at {} ({}), key prefix {}", store::redis::redact_url(c.store),
+                 p.redis->cluster() ? "cluster" : "one server", c.store_prefix);
+    return {};
+}
+
 core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     auto p = std::make_unique<Parts>();
     p->config = std::move(config);
@@ -138,27 +203,12 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
         return core::make_error("storage_error",
                                 "cannot create data dir " + c.data_dir + ": " + ec.message());
     }
-    auto db = store::Database::open((std::filesystem::path(c.data_dir) / "tollgate.db").string());
-    if (!db.ok()) return db.error();
-    p->db = std::move(db).value();
-    auto ledger = ledger::SqliteLedger::open(*p->db, clock);
-    if (!ledger.ok()) return ledger.error();
-    p->ledger = std::move(ledger).value();
-    auto jobs = jobs::SqliteJobStore::open(*p->db);
-    if (!jobs.ok()) return jobs.error();
-    p->jobs = std::move(jobs).value();
-    auto usage = usage::SqliteUsageSink::open(*p->db);
-    if (!usage.ok()) return usage.error();
-    p->usage = std::move(usage).value();
-    auto outbox = usage::UsageOutbox::open(*p->db);
-    if (!outbox.ok()) return outbox.error();
-    p->outbox = std::move(outbox).value();
+    core::Status opened =
+        c.shared_store() ? open_shared_store(*p, clock) : open_embedded_store(*p, clock);
+    if (!opened.ok()) return opened.error();
     auto exporter = start_usage_export(c, *p->outbox);
     if (!exporter.ok()) return exporter.error();
     p->exporter = std::move(exporter).value();
-    auto webhooks = jobs::SqliteWebhookOutbox::open(*p->db);
-    if (!webhooks.ok()) return webhooks.error();
-    p->webhooks = std::move(webhooks).value();
     // Secrets not in the config are made once and kept in the data dir, so
     // result links and webhook signing keys survive restarts.
     std::string url_secret = c.result_url_secret, webhook_secret = c.webhook_secret;
@@ -177,6 +227,13 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
         load_or_create_secret((std::filesystem::path(c.data_dir) / "instance_id").string());
     if (!instance.ok()) return instance.error();
     p->events = std::make_unique<dispatch::WorkerEventHubs>("tollgate-" + instance->substr(0, 16));
+    if (p->redis) {
+        // Instances sharing the store each hold a lease on the jobs they follow.
+        auto ownership = jobs::RedisOwnership::start(*p->redis, c.store_prefix,
+                                                     instance->substr(0, 16), c.store_lease_ms);
+        if (!ownership.ok()) return ownership.error();
+        p->ownership = std::move(ownership).value();
+    }
 
     for (const WorkflowConfig& w : c.workflows) {
         std::vector<dispatch::ParamBinding> bindings;
@@ -222,7 +279,6 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
         });
     p->plans = std::make_unique<http::PlanService>(*p->ledger, *p->jobs, *p->usage, clock);
 
-    store::Database* database = p->db.get();
     http::JobServiceDeps deps;
     deps.books = p->books.get();
     deps.plans = p->plans.get();
@@ -231,9 +287,17 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     deps.usage = p->usage.get();
     deps.dispatcher = p->dispatcher.get();
     deps.routes = &p->routes;
-    deps.atomically = [database](const std::function<core::Status()>& fn) {
-        return store::transact(*database, fn);
-    };
+    if (store::Database* database = p->db.get()) {
+        deps.atomically = [database](const std::function<core::Status()>& fn) {
+            return store::transact(*database, fn);
+        };
+    } else {
+        // Redis: each part's step is atomic on its own; the steps that move
+        // money go through the settlement.
+        deps.atomically = [](const std::function<core::Status()>& fn) { return fn(); };
+        deps.settlement = p->settlement.get();
+        deps.ownership = p->ownership.get();
+    }
     deps.clock = &clock;
     deps.data_dir = c.data_dir;
     deps.job_timeout_ms = c.job_timeout_ms;
@@ -257,10 +321,13 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     p->http_client = http::make_http_client(webhook_reach);
     http::WebhookPolicy policy{c.webhook_attempts_max, c.webhook_backoff_initial_ms,
                                c.webhook_backoff_max_ms, c.webhook_timeout_ms};
-    p->deliverer = std::make_unique<http::WebhookDeliverer>(
-        *p->webhooks, *p->http_client, p->service->result_links(), webhook_secret, policy, clock);
-    p->webhook_worker = std::make_unique<http::WebhookWorker>(*p->deliverer, clock);
-    p->webhook_worker->start();  // resumes deliveries a previous run left pending
+    if (p->webhooks) {
+        p->deliverer = std::make_unique<http::WebhookDeliverer>(*p->webhooks, *p->http_client,
+                                                                p->service->result_links(),
+                                                                webhook_secret, policy, clock);
+        p->webhook_worker = std::make_unique<http::WebhookWorker>(*p->deliverer, clock);
+        p->webhook_worker->start();  // resumes deliveries a previous run left pending
+    }
     auto recovered = p->service->recover_unfinished();
     if (!recovered.ok()) return recovered.error();
     if (*recovered > 0) {
@@ -281,7 +348,17 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     http::PlanService* plans = p->plans.get();
     ledger::Ledger* ledger_ptr = p->ledger.get();
     http::JobService* service = p->service.get();
-    p->sweeper.start(c.sweep_interval_ms, [books, plans, ledger_ptr, service]() {
+    const bool shared = c.shared_store();
+    p->sweeper.start(c.sweep_interval_ms, [books, plans, ledger_ptr, service, shared]() {
+        if (shared) {
+            // The jobs of instances that stopped, taken over and recovered here.
+            auto orphans = service->recover_unfinished();
+            if (!orphans.ok()) {
+                spdlog::error("recovery of stopped instances' jobs: {}", orphans.error().message);
+            } else if (*orphans > 0) {
+                spdlog::warn("took over {} jobs of stopped instances", *orphans);
+            }
+        }
         auto holds = service->sweep_expired_holds();
         if (!holds.ok()) spdlog::error("hold expiry sweep: {}", holds.error().message);
         auto renewed = plans->renew_all(*books->current());
@@ -349,7 +426,7 @@ void Gateway::stop() {
     parts_->dispatcher->stop();
     parts_->events.reset();  // every job has ended: no subscription is left
     parts_->health->stop();
-    parts_->webhook_worker->stop();
+    if (parts_->webhook_worker) parts_->webhook_worker->stop();
     parts_->exporter.reset();  // a batch being shipped finishes first
     parts_.reset();
 }

@@ -30,6 +30,8 @@ class Gateway {
     struct Parts;
     explicit Gateway(std::unique_ptr<Parts> parts);
     static void start_warm_up(Parts& p, const core::Clock& clock);
+    static core::Status open_embedded_store(Parts& p, const core::Clock& clock);
+    static core::Status open_shared_store(Parts& p, const core::Clock& clock);
     std::unique_ptr<Parts> parts_;
 };
 

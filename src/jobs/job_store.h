@@ -32,10 +32,12 @@ class JobStore {
     // Moves the job to `to`, checking the state machine; the fields of `update`
     // that belong to the new state (worker, prompt_id, result_path,
     // failure_reason, finished_ms) are written too. An illegal transition is
-    // error "illegal_transition" and changes nothing.
+    // error "illegal_transition" and changes nothing; an unknown job is
+    // error "unknown_job".
     virtual core::Status transition(const std::string& job_id, JobState to, const Job& update) = 0;
     virtual core::Result<std::optional<Job>> get(const std::string& job_id) = 0;
-    // Jobs not in a final state (for recovery after a restart).
+    // Jobs not in a final state (for recovery after a restart), oldest first
+    // across all accounts.
     virtual core::Result<std::vector<Job>> unfinished() = 0;
 
     // The account's jobs created at or after `since_ms` (any state), and the

@@ -35,6 +35,8 @@ struct UsageRecord {
     std::string dedupe_kind;
     std::string dedupe_of;
     std::int64_t dedupe_distance = 0;
+
+    bool operator==(const UsageRecord&) const = default;
 };
 
 }  // namespace tollgate::usage

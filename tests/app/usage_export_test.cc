@@ -8,6 +8,7 @@
 #include "support/temp_dir.h"
 #include "usage/export/exporter.h"
 #include "usage/sample_record.h"
+#include "usage/sqlite/sqlite_usage_outbox.h"
 #include "usage/sqlite/sqlite_usage_sink.h"
 
 namespace tollgate::app {
@@ -102,7 +103,7 @@ TEST_F(ClickHouseExportTest, TheExporterKeepsRecordsWhileTheServerIsDownAndShips
     testing::TempDir dir;
     auto db = store::Database::open(dir.file("u.db")).value();
     auto local = usage::SqliteUsageSink::open(*db).value();
-    auto outbox = usage::UsageOutbox::open(*db).value();
+    auto outbox = usage::SqliteUsageOutbox::open(*db).value();
     std::vector<std::unique_ptr<usage::RemoteSink>> sinks;
     sinks.push_back(make_sink("outage"));
     usage::ExporterOptions options;

@@ -3,77 +3,22 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <map>
 #include <mutex>
 #include <thread>
 
-#include "support/temp_dir.h"
+#include "usage/memory_remote_sink.h"
 #include "usage/sample_record.h"
-#include "usage/sqlite/sqlite_usage_sink.h"
+#include "usage/usage_fixture.h"
 
 namespace tollgate::usage {
 namespace {
 
-// A sink kept in memory that can be told to fail, as a sink that is down.
-class MemorySink final : public RemoteSink {
-  public:
-    explicit MemorySink(std::string name) : name_(std::move(name)) {}
-    const std::string& name() const override { return name_; }
-    core::Status prepare() override {
-        std::lock_guard lock(mutex_);
-        ++prepares_;
-        if (down_) return core::make_error("sink_unavailable", "down");
-        return {};
-    }
-    core::Status ship(const std::vector<UsageRecord>& records) override {
-        std::lock_guard lock(mutex_);
-        if (down_) return core::make_error("sink_unavailable", "down");
-        batches_.push_back(records.size());
-        for (const UsageRecord& r : records) {
-            ++deliveries_;
-            rows_[r.job_id] = r;  // keyed by job id, as the real sinks are
-        }
-        return {};
-    }
-    core::Result<std::vector<DayTotal>> day_totals(std::int64_t, std::int64_t) override {
-        return std::vector<DayTotal>{};
-    }
-    void set_down(bool down) {
-        std::lock_guard lock(mutex_);
-        down_ = down;
-    }
-    std::size_t rows() {
-        std::lock_guard lock(mutex_);
-        return rows_.size();
-    }
-    std::size_t deliveries() {
-        std::lock_guard lock(mutex_);
-        return deliveries_;
-    }
-    std::vector<std::size_t> batches() {
-        std::lock_guard lock(mutex_);
-        return batches_;
-    }
-    int prepares() {
-        std::lock_guard lock(mutex_);
-        return prepares_;
-    }
-
-  private:
-    std::string name_;
-    std::mutex mutex_;
-    bool down_ = false;
-    std::map<std::string, UsageRecord> rows_;
-    std::size_t deliveries_ = 0;
-    std::vector<std::size_t> batches_;
-    int prepares_ = 0;
-};
-
-class ExporterTest : public ::testing::Test {
+// The exporter over the SQLite outbox and the Redis one.
+class ExporterTest : public UsageTest {
   protected:
-    void write(int from, int to) {
+    void write_jobs(int from, int to) {
         for (int i = from; i < to; ++i) {
-            ASSERT_TRUE(sink_->write(sample_record("job_" + std::to_string(i), i)).ok());
+            ASSERT_NO_FATAL_FAILURE(write(sample_record("job_" + std::to_string(i), i)));
         }
     }
     // Builds an exporter over two memory sinks; returns them through a and b.
@@ -100,16 +45,13 @@ class ExporterTest : public ::testing::Test {
         return pred();
     }
 
-    testing::TempDir dir_;
-    std::unique_ptr<store::Database> db_ = store::Database::open(dir_.file("u.db")).value();
-    std::unique_ptr<SqliteUsageSink> sink_ = SqliteUsageSink::open(*db_).value();
-    std::unique_ptr<UsageOutbox> outbox_ = UsageOutbox::open(*db_).value();
     std::mutex errors_mutex_;
     int errors_ = 0;
 };
+TOLLGATE_USAGE_BACKENDS(ExporterTest);
 
-TEST_F(ExporterTest, ShipsEveryRecordInBatchesAndMovesTheCursor) {
-    write(0, 25);
+TEST_P(ExporterTest, ShipsEveryRecordInBatchesAndMovesTheCursor) {
+    write_jobs(0, 25);
     MemorySink* a = nullptr;
     MemorySink* b = nullptr;
     ExporterOptions options;
@@ -128,8 +70,8 @@ TEST_F(ExporterTest, ShipsEveryRecordInBatchesAndMovesTheCursor) {
     EXPECT_EQ(exporter->stats()[0].shipped, 25);
 }
 
-TEST_F(ExporterTest, ASinkThatIsDownKeepsItsRecordsUntilItIsBack) {
-    write(0, 5);
+TEST_P(ExporterTest, ASinkThatIsDownKeepsItsRecordsUntilItIsBack) {
+    write_jobs(0, 5);
     MemorySink* a = nullptr;
     MemorySink* b = nullptr;
     auto exporter = make(ExporterOptions{}, &a, &b);
@@ -145,7 +87,7 @@ TEST_F(ExporterTest, ASinkThatIsDownKeepsItsRecordsUntilItIsBack) {
     // The other sink is not held back.
     EXPECT_EQ(exporter->export_pending(1).value(), 5);
 
-    write(5, 8);
+    write_jobs(5, 8);
     a->set_down(false);
     EXPECT_EQ(exporter->export_pending(0).value(), 8);
     EXPECT_EQ(a->rows(), 8u);
@@ -153,21 +95,21 @@ TEST_F(ExporterTest, ASinkThatIsDownKeepsItsRecordsUntilItIsBack) {
     EXPECT_EQ(exporter->stats()[0].failing_for, 0);
 }
 
-TEST_F(ExporterTest, AReplayAfterACrashBeforeTheCursorLeavesNoDuplicate) {
-    write(0, 4);
+TEST_P(ExporterTest, AReplayAfterACrashBeforeTheCursorLeavesNoDuplicate) {
+    write_jobs(0, 4);
     MemorySink* a = nullptr;
     MemorySink* b = nullptr;
     auto exporter = make(ExporterOptions{}, &a, &b);
     ASSERT_EQ(exporter->export_pending(0).value(), 4);
     // As if the gateway died after the sink's answer, before the cursor's
     // commit: the cursor goes back and the same records are shipped again.
-    ASSERT_TRUE(db_->exec("UPDATE usage_export_cursors SET last_seq = 0").ok());
+    ASSERT_NO_FATAL_FAILURE(rewind_cursor("mem://a", partition_of("acct_1"), 0));
     ASSERT_EQ(exporter->export_pending(0).value(), 4);
     EXPECT_EQ(a->deliveries(), 8u);
     EXPECT_EQ(a->rows(), 4u);
 }
 
-TEST_F(ExporterTest, ThreadsShipNewRecordsAndRetryAFailingSinkWithBackoff) {
+TEST_P(ExporterTest, ThreadsShipNewRecordsAndRetryAFailingSinkWithBackoff) {
     MemorySink* a = nullptr;
     MemorySink* b = nullptr;
     ExporterOptions options;
@@ -177,7 +119,7 @@ TEST_F(ExporterTest, ThreadsShipNewRecordsAndRetryAFailingSinkWithBackoff) {
     auto exporter = make(options, &a, &b);
     b->set_down(true);
     exporter->start();
-    write(0, 3);
+    write_jobs(0, 3);
     exporter->wake();
     ASSERT_TRUE(eventually([&] { return a->rows() == 3; }));
     ASSERT_TRUE(eventually([&] { return exporter->stats()[1].failures >= 3; }));

@@ -7,6 +7,7 @@
 #include "support/temp_dir.h"
 #include "usage/export/exporter.h"
 #include "usage/sample_record.h"
+#include "usage/sqlite/sqlite_usage_outbox.h"
 #include "usage/sqlite/sqlite_usage_sink.h"
 
 namespace tollgate::usage {
@@ -136,7 +137,7 @@ TEST_F(PostgresSinkTest, TheExporterKeepsRecordsWhileTheServerIsDownAndShipsThem
     testing::TempDir dir;
     auto db = store::Database::open(dir.file("u.db")).value();
     auto local = SqliteUsageSink::open(*db).value();
-    auto outbox = UsageOutbox::open(*db).value();
+    auto outbox = SqliteUsageOutbox::open(*db).value();
     std::vector<std::unique_ptr<RemoteSink>> sinks;
     sinks.push_back(make_sink());
     ExporterOptions options;

@@ -1,5 +1,7 @@
 #include "http/api/error_map.h"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <utility>
 
@@ -8,7 +10,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 60> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 63> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -69,6 +71,17 @@ constexpr std::array<std::pair<std::string_view, int>, 60> kStatuses{{
     {"schema_too_old", 500},
     {"invalid_time_zone", 500},
     {"internal", 500},
+    {"redis_unavailable", 503},
+    {"redis_error", 500},
+    {"ledger_invariant", 500},
+}};
+
+// Errors of the shared store whose messages name its nodes and keys: the
+// client gets the code and a plain message, the log the details.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kStoreErrors{{
+    {"redis_unavailable", "the store is unavailable; try again"},
+    {"redis_error", "the store refused an operation; see the gateway log"},
+    {"ledger_invariant", "the ledger refused an operation that would break its books"},
 }};
 
 }  // namespace
@@ -88,6 +101,12 @@ Response error_response(std::string_view code, std::string_view message) {
 }
 
 Response error_response(const core::Error& error) {
+    for (const auto& [code, plain] : kStoreErrors) {
+        if (error.code == code) {
+            spdlog::error("store error {}: {}", error.code, error.message);
+            return error_response(error.code, plain);
+        }
+    }
     return error_response(error.code, error.message);
 }
 

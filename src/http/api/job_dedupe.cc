@@ -91,6 +91,18 @@ core::Status JobService::admit_duplicate(jobs::Job& job, const std::string& idem
         return s;
     }
     job.state = jobs::JobState::Dispatched;
+    if (d.action == jobs::DedupeAction::Attach && deps_.settlement != nullptr) {
+        // On the shared store the lookup and this insert are separate steps:
+        // the earlier job may have ended in between, and its settlement then
+        // missed this one. Ended now: this one ends the same way at once.
+        auto now = deps_.jobs->get(earlier.id);
+        if (!now.ok()) return now.error();
+        if (now->has_value() && jobs::is_final((*now)->state)) {
+            std::vector<jobs::Job> ended;
+            if (core::Status s = settle_attached(**now, ended); !s.ok()) return s;
+            announce(ended);
+        }
+    }
     if (d.action == jobs::DedupeAction::Reuse) {
         job.result_path = earlier.result_path;
         job.finished_ms = job.created_ms;

@@ -31,11 +31,13 @@
 #include "core/assert.h"
 #include "core/hash.h"
 #include "core/ids.h"
+#include "core/limits.h"
 #include "core/redact.h"
 #include "http/api/job_usage.h"
 #include "http/api/json_mapping.h"
 #include "http/api/webhooks.h"
 #include "image/perceptual_hash.h"
+#include "ledger/rules.h"
 
 namespace tollgate::http {
 namespace {
@@ -113,6 +115,8 @@ void JobService::untrack(const std::string& job_id) {
         inflight_.erase(job_id);
     }
     inflight_cv_.notify_all();
+    // Settled or refused: no instance needs to follow it any more.
+    if (deps_.ownership != nullptr) deps_.ownership->release(job_id);
 }
 
 std::shared_ptr<std::atomic<bool>> JobService::cancel_flag(const std::string& job_id) {
@@ -316,6 +320,11 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         return result;
     }
     TrackGuard tracked([this, id = job.id] { untrack(id); });
+    // Owned before it is stored, so an instance that dies after storing it
+    // leaves it to another one.
+    if (deps_.ownership != nullptr) {
+        if (core::Status s = deps_.ownership->own(job.id); !s.ok()) return s.error();
+    }
 
     // The key check, the hold, the job row and the key's record commit
     // together: two concurrent requests with one key admit one job.
@@ -353,6 +362,10 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
             job.dedupe_kind = decision->kind;
             job.dedupe_of = decision->of;
             job.dedupe_distance = decision->distance;
+        }
+        if (deps_.settlement != nullptr) {
+            return admit_through_settlement(job, reserve_terms, idempotency_key, fingerprint,
+                                            result, reserve, too_many_jobs, earlier);
         }
         if (deps_.account_jobs_max > 0) {
             auto unfinished = deps_.jobs->count_unfinished(account_id);
@@ -513,26 +526,30 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
     const usage::UsageRecord record =
         job_usage(done, jobs::JobState::Succeeded, job.tokens, &outcome);
     std::vector<jobs::Job> attached;
-    core::Status s = deps_.atomically([&]() -> core::Status {
-        attached.clear();
-        auto captured = deps_.ledger->capture(job.id);
-        if (!captured.ok()) return captured.error();
-        if (*captured != ledger::SettleOutcome::Settled) {
-            return core::make_error("hold_not_open", "hold for " + job.id + " is not open");
-        }
-        core::Status t = deps_.jobs->transition(job.id, jobs::JobState::Succeeded, done);
-        if (!t.ok()) return t;
-        core::Status u = deps_.usage->write(record);
-        if (!u.ok()) return u;
-        if (!job.webhook_url.empty() && deps_.webhooks != nullptr) {
-            core::Status w =
-                queue_webhook(*deps_.webhooks, done, jobs::JobState::Succeeded, done.finished_ms);
-            if (!w.ok()) return w;
-        }
-        jobs::Job settled = done;
-        settled.state = jobs::JobState::Succeeded;
-        return settle_attached(settled, attached);
-    });
+    jobs::Job settled = done;
+    settled.state = jobs::JobState::Succeeded;
+    core::Status s =
+        deps_.settlement != nullptr
+            ? end_through_settlement(settled, true, record, attached)
+            : deps_.atomically([&]() -> core::Status {
+                  attached.clear();
+                  auto captured = deps_.ledger->capture(job.id);
+                  if (!captured.ok()) return captured.error();
+                  if (*captured != ledger::SettleOutcome::Settled) {
+                      return core::make_error("hold_not_open",
+                                              "hold for " + job.id + " is not open");
+                  }
+                  core::Status t = deps_.jobs->transition(job.id, jobs::JobState::Succeeded, done);
+                  if (!t.ok()) return t;
+                  core::Status u = deps_.usage->write(record);
+                  if (!u.ok()) return u;
+                  if (!job.webhook_url.empty() && deps_.webhooks != nullptr) {
+                      core::Status w = queue_webhook(*deps_.webhooks, done,
+                                                     jobs::JobState::Succeeded, done.finished_ms);
+                      if (!w.ok()) return w;
+                  }
+                  return settle_attached(settled, attached);
+              });
     if (!s.ok()) {
         spdlog::error("job {}: cannot settle success: {}", job.id, s.error().message);
         std::error_code ec;
@@ -604,30 +621,34 @@ core::Status JobService::fail_job(const jobs::Job& job, const std::string& reaso
     }
     const usage::UsageRecord record = job_usage(failed, jobs::JobState::Failed, 0, outcome);
     std::vector<jobs::Job> attached;
-    core::Status s = deps_.atomically([&]() -> core::Status {
-        attached.clear();
-        // A duplicate that reused another job's result never had a hold.
-        if (!job.dedupe_reused) {
-            auto voided = deps_.ledger->void_hold(job.id, reason);
-            if (!voided.ok()) return voided.error();
-            if (*voided == ledger::SettleOutcome::Conflict) {
-                return core::make_error("hold_not_open", "hold for " + job.id + " was captured");
-            }
-        }
-        core::Status t = deps_.jobs->transition(job.id, jobs::JobState::Failed, failed);
-        if (!t.ok()) return t;
-        core::Status u = deps_.usage->write(record);
-        if (!u.ok()) return u;
-        if (!job.webhook_url.empty() && deps_.webhooks != nullptr) {
-            core::Status w =
-                queue_webhook(*deps_.webhooks, failed, jobs::JobState::Failed, failed.finished_ms);
-            if (!w.ok()) return w;
-        }
-        if (job.dedupe_reused) return {};  // nothing attaches to a reused job
-        jobs::Job settled = failed;
-        settled.state = jobs::JobState::Failed;
-        return settle_attached(settled, attached);
-    });
+    jobs::Job settled = failed;
+    settled.state = jobs::JobState::Failed;
+    core::Status s =
+        deps_.settlement != nullptr
+            ? end_through_settlement(settled, !job.dedupe_reused, record, attached)
+            : deps_.atomically([&]() -> core::Status {
+                  attached.clear();
+                  // A duplicate that reused another job's result never had a hold.
+                  if (!job.dedupe_reused) {
+                      auto voided = deps_.ledger->void_hold(job.id, reason);
+                      if (!voided.ok()) return voided.error();
+                      if (*voided == ledger::SettleOutcome::Conflict) {
+                          return core::make_error("hold_not_open",
+                                                  "hold for " + job.id + " was captured");
+                      }
+                  }
+                  core::Status t = deps_.jobs->transition(job.id, jobs::JobState::Failed, failed);
+                  if (!t.ok()) return t;
+                  core::Status u = deps_.usage->write(record);
+                  if (!u.ok()) return u;
+                  if (!job.webhook_url.empty() && deps_.webhooks != nullptr) {
+                      core::Status w = queue_webhook(*deps_.webhooks, failed,
+                                                     jobs::JobState::Failed, failed.finished_ms);
+                      if (!w.ok()) return w;
+                  }
+                  if (job.dedupe_reused) return {};  // nothing attaches to a reused job
+                  return settle_attached(settled, attached);
+              });
     if (s.ok()) {
         failed.state = jobs::JobState::Failed;
         events_.publish(job.id, "state", job_json(failed), true);
@@ -639,8 +660,26 @@ core::Status JobService::fail_job(const jobs::Job& job, const std::string& reaso
     return s;
 }
 
+core::Result<std::vector<jobs::Job>> JobService::jobs_to_recover() {
+    if (deps_.ownership == nullptr) return deps_.jobs->unfinished();
+    // Shared store: only the jobs no live instance follows.
+    auto ids = deps_.ownership->take_orphans(kRecoveredJobsMax);
+    if (!ids.ok()) return ids.error();
+    std::vector<jobs::Job> out;
+    for (const std::string& id : *ids) {
+        auto job = deps_.jobs->get(id);
+        if (!job.ok()) return job.error();
+        if (job->has_value() && !jobs::is_final((*job)->state)) {
+            out.push_back(std::move(**job));
+        } else {
+            deps_.ownership->release(id);  // settled before its owner stopped
+        }
+    }
+    return out;
+}
+
 core::Result<int> JobService::recover_unfinished() {
-    auto open = deps_.jobs->unfinished();
+    auto open = jobs_to_recover();
     if (!open.ok()) return open.error();
     int recovered = 0;
     const std::int64_t now = deps_.clock->now_ms();
@@ -674,6 +713,7 @@ core::Result<int> JobService::recover_unfinished() {
         }
         core::Status s = fail_job(job, "interrupted by a gateway restart", nullptr);
         if (!s.ok()) return s.error();
+        if (deps_.ownership != nullptr) deps_.ownership->release(job.id);
     }
     return recovered;
 }
@@ -697,6 +737,74 @@ core::Result<int> JobService::sweep_expired_holds(std::size_t limit) {
         ++swept;
     }
     return swept;
+}
+
+core::Status JobService::admit_through_settlement(
+    jobs::Job& job, const ledger::ReserveTerms& terms, const std::string& idempotency_key,
+    const std::string& fingerprint, SubmitResult& result, ledger::ReserveResult& reserve,
+    bool& too_many_jobs, std::optional<jobs::IdempotencyRecord>& earlier) {
+    auto limit = ledger::check_terms(terms);
+    if (!limit.ok()) return limit.error();
+    jobs::AdmitStep step;
+    step.job = job;
+    step.credit_limit_tokens = *limit;
+    step.hold_ttl_ms = terms.ttl_ms;
+    step.hold_memo = terms.memo.substr(0, static_cast<std::size_t>(core::limits::kReasonBytesMax));
+    step.now_ms = deps_.clock->now_ms();
+    step.account_jobs_max = deps_.account_jobs_max;
+    result.job_id = job.id;
+    if (!idempotency_key.empty()) {
+        // The script writes the balance after the hold in place of the placeholder.
+        result.available = core::Tokens(jobs::kAvailablePlaceholder);
+        step.idempotency = jobs::IdempotencyRecord{job.account_id,
+                                                   idempotency_key,
+                                                   fingerprint,
+                                                   job.id,
+                                                   202,
+                                                   accepted_to_json(result).dump(),
+                                                   job.created_ms};
+    }
+    auto done = deps_.settlement->admit(step);
+    if (!done.ok()) return done.error();
+    reserve.available = core::Tokens(done->available);
+    switch (done->outcome) {
+        case jobs::AdmitOutcome::Admitted:
+            reserve.outcome = ledger::ReserveOutcome::Held;
+            result.available = reserve.available;
+            result.response_json =
+                idempotency_key.empty() ? accepted_to_json(result).dump() : done->response_json;
+            return {};
+        case jobs::AdmitOutcome::Replayed:
+            earlier = std::move(done->earlier);
+            return {};
+        case jobs::AdmitOutcome::TooManyJobs:
+            too_many_jobs = true;
+            return {};
+        case jobs::AdmitOutcome::InsufficientBalance:
+            reserve.outcome = ledger::ReserveOutcome::InsufficientBalance;
+            return {};
+        case jobs::AdmitOutcome::UnknownAccount:
+            return core::make_error("unknown_account", "no such account");
+    }
+    TOLLGATE_ASSERT(false);
+    return {};
+}
+
+core::Status JobService::end_through_settlement(const jobs::Job& final_job, bool has_hold,
+                                                const usage::UsageRecord& record,
+                                                std::vector<jobs::Job>& attached) {
+    auto ended = deps_.settlement->end({final_job, has_hold, record});
+    if (!ended.ok()) return ended.error();
+    if (*ended == jobs::EndOutcome::HoldNotOpen) {
+        return core::make_error("hold_not_open", "hold for " + final_job.id + " is not open");
+    }
+    if (*ended == jobs::EndOutcome::JobNotOpen) {
+        return core::make_error("illegal_transition", "job " + final_job.id + " has ended");
+    }
+    if (final_job.dedupe_reused) return {};  // nothing attaches to a reused job
+    // Each attached duplicate ends in a step of its own; one left unfinished
+    // by a crash here is ended by recovery (attached_settles_later()).
+    return deps_.atomically([&]() -> core::Status { return settle_attached(final_job, attached); });
 }
 
 }  // namespace tollgate::http

@@ -37,6 +37,8 @@
 #include "image/probe.h"
 #include "jobs/dedupe.h"
 #include "jobs/job_store.h"
+#include "jobs/ownership.h"
+#include "jobs/settlement.h"
 #include "jobs/webhook_outbox.h"
 #include "ledger/ledger.h"
 #include "pricing/quote.h"
@@ -64,6 +66,14 @@ struct JobServiceDeps {
     dispatch::Dispatcher* dispatcher = nullptr;
     std::map<std::string, WorkflowRoute>* routes = nullptr;
     Atomically atomically;
+    // Set on a backend whose parts cannot share a transaction (Redis): the
+    // admission and the end of a job commit through it, each one atomic
+    // step, and `atomically` merely runs its function. Null on SQLite.
+    jobs::Settlement* settlement = nullptr;
+    // Set when several instances share the store: which instance follows
+    // which job, so that recovery takes over only the jobs of instances that
+    // stopped. Null: every unfinished job is this process's after a restart.
+    jobs::JobOwnership* ownership = nullptr;
     const core::Clock* clock = nullptr;
     std::string data_dir;
     // Where results are written; empty means <data_dir>/results.
@@ -138,6 +148,9 @@ struct SubmitResult {
     jobs::DedupeDecision dedupe;
 };
 
+// One recovery pass takes over at most this many jobs.
+inline constexpr std::size_t kRecoveredJobsMax = 10'000;
+
 // A hold lives this much longer than its job's timeout before the sweeper
 // voids it.
 inline constexpr std::int64_t kHoldGraceMs = 60'000;
@@ -192,7 +205,8 @@ class JobService {
     // charged. Waits up to deps.cancel_wait_ms for the job to end.
     core::Result<CancelResult> cancel(const std::string& account_id, const std::string& job_id);
 
-    // After a restart: a dispatched job whose worker accepted its prompt (the
+    // After a restart (and, on a shared store, periodically, for the jobs of
+    // instances that stopped): a dispatched job whose worker accepted its prompt (the
     // prompt id was kept) is re-attached to that prompt for the time it has
     // left, and settles as usual; every other unfinished job is failed and its
     // hold voided. Returns how many unfinished jobs were found.
@@ -223,6 +237,19 @@ class JobService {
                                              const std::string& fingerprint);
     core::Status fail_job(const jobs::Job& job, const std::string& reason,
                           const dispatch::JobOutcome* outcome);
+    // Admission through deps.settlement (inside the `atomically` of submit(),
+    // after duplicate detection): sets `reserve`, `too_many_jobs` or
+    // `earlier` as the SQLite path does.
+    core::Status admit_through_settlement(jobs::Job& job, const ledger::ReserveTerms& terms,
+                                          const std::string& idempotency_key,
+                                          const std::string& fingerprint, SubmitResult& result,
+                                          ledger::ReserveResult& reserve, bool& too_many_jobs,
+                                          std::optional<jobs::IdempotencyRecord>& earlier);
+    // The end of `final_job` through deps.settlement, then its attached
+    // duplicates (each their own step); fills `attached` for announce().
+    core::Status end_through_settlement(const jobs::Job& final_job, bool has_hold,
+                                        const usage::UsageRecord& record,
+                                        std::vector<jobs::Job>& attached);
     // A new job as admission stores it, with its dedupe key and (when near
     // duplicates are looked for) its perceptual hash.
     jobs::Job new_job(const std::string& account_id, const std::string& tenant,
@@ -243,6 +270,9 @@ class JobService {
     // After that transaction committed: the ended jobs' final events, and a
     // wake-up for webhooks queued for them.
     void announce(const std::vector<jobs::Job>& ended);
+    // The unfinished jobs recovery takes on: all of them, or with a shared
+    // store the ones whose owner stopped (now this instance's).
+    core::Result<std::vector<jobs::Job>> jobs_to_recover();
     // Recovery of an unfinished duplicate attached to another job: true when
     // that job's settlement ends it (that job is still unfinished, or it
     // ended already along with it), false when it is left to fail.

@@ -38,7 +38,7 @@ core::Result<ReserveResult> RedisLedger::reserve(const std::string& account_id, 
     auto limit = check_terms(terms);
     if (!limit.ok()) return limit.error();
     const std::int64_t now_ms = clock_.now_ms();
-    const std::string index = global_key("hold:" + key);
+    const std::string index = redis_hold_index_key(prefix_, key);
     auto claimed = client_.command(index, {"SET", index, account_id, "NX", "GET"});
     if (!claimed.ok()) return claimed.error();
     if (!claimed->is_nil() && claimed->text != account_id) {
@@ -51,7 +51,7 @@ core::Result<ReserveResult> RedisLedger::reserve(const std::string& account_id, 
         return ReserveResult{ReserveOutcome::KeyReusedWithDifferentRequest, b->available()};
     }
     if (terms.ttl_ms > 0) {
-        const std::string expiring = global_key("holds_expiring");
+        const std::string expiring = redis_holds_expiring_key(prefix_);
         auto added = client_.command(
             expiring, {"ZADD", expiring, "NX", std::to_string(now_ms + terms.ttl_ms), key});
         if (!added.ok()) return added.error();
@@ -147,7 +147,7 @@ core::Result<SettleOutcome> RedisLedger::void_hold(const std::string& key,
 
 void RedisLedger::forget_expiring(const std::string& key) {
     // Best effort: an entry left behind is skipped and removed when read.
-    const std::string expiring = global_key("holds_expiring");
+    const std::string expiring = redis_holds_expiring_key(prefix_);
     (void)client_.command(expiring, {"ZREM", expiring, key});
 }
 
@@ -156,7 +156,7 @@ core::Result<std::vector<Hold>> RedisLedger::expired_open_holds(std::int64_t now
     const std::size_t page_max = std::min(limit, kExpiredHoldsPageMax);
     std::vector<Hold> out;
     if (page_max == 0) return out;
-    const std::string expiring = global_key("holds_expiring");
+    const std::string expiring = redis_holds_expiring_key(prefix_);
     // Read in score order; stale entries are dropped as they are met. Holds
     // sharing the last score are all read, then the page is cut after
     // ordering like SQLite's (expires_ms, created_ms, key).

@@ -18,14 +18,27 @@ std::string RedisLedger::account_base(const std::string& account_id) const {
     return store::redis::account_base(prefix_, account_id);
 }
 
-std::vector<std::string> RedisLedger::account_keys(const std::string& account_id) const {
-    const std::string base = account_base(account_id);
+std::vector<std::string> redis_account_keys(const std::string& prefix,
+                                            const std::string& account_id) {
+    const std::string base = store::redis::account_base(prefix, account_id);
     return {base + "acct",    base + "grants",  base + "live", base + "gkeys", base + "holds",
             base + "entries", base + "adjkeys", base + "subs", base + "keys"};
 }
 
+std::string redis_hold_index_key(const std::string& prefix, const std::string& hold_key) {
+    return prefix + "hold:" + hold_key;
+}
+
+std::string redis_holds_expiring_key(const std::string& prefix) {
+    return prefix + "holds_expiring";
+}
+
+std::vector<std::string> RedisLedger::account_keys(const std::string& account_id) const {
+    return redis_account_keys(prefix_, account_id);
+}
+
 core::Result<std::optional<std::string>> RedisLedger::hold_account(const std::string& key) {
-    const std::string index = global_key("hold:" + key);
+    const std::string index = redis_hold_index_key(prefix_, key);
     auto r = client_.command(index, {"GET", index});
     if (!r.ok()) return r.error();
     if (r->is_nil()) return std::optional<std::string>();

@@ -72,6 +72,15 @@ using store::redis::kRedisPrefixDefault;
 inline constexpr std::int64_t kRedisExactTokensMax = 9'007'199'254'740'992;
 static_assert(kUnlimitedCreditTokens * 2 < kRedisExactTokensMax);
 
+// Key names other Redis backends need when their scripts move an account's
+// money in the same step as their own records (jobs/redis): the account's
+// keys in the order every ledger script takes them, the hold index, and the
+// sorted set of holds with a TTL.
+std::vector<std::string> redis_account_keys(const std::string& prefix,
+                                            const std::string& account_id);
+std::string redis_hold_index_key(const std::string& prefix, const std::string& hold_key);
+std::string redis_holds_expiring_key(const std::string& prefix);
+
 class RedisLedger final : public Ledger {
   public:
     // `prefix` namespaces every key (several deployments may share a

@@ -229,6 +229,77 @@ local function end_hold(key, h, charge, reason, now)
   -- Tokens returned to a grant that expired while they were held expire now.
   for _, id in ipairs(released_to) do expire_grant(get_grant(id), now, key) end
 end
+-- Checks that the account can afford `tokens` under the credit limit and
+-- holds them under `key`, drawing from grants in draw order, then credit.
+-- Returns the outcome (held | already_held | key_reused | insufficient |
+-- unknown_account) and the available balance after it.
+local function ledger_reserve(tokens, key, now, limit, ttl, memo)
+  if not account_exists() then return 'unknown_account', 0 end
+  expire_account(now)
+  local avail = available(load_acct())
+  local existing = get_hold(key)
+  if existing then
+    if existing.tokens == tokens then return 'already_held', avail end
+    return 'key_reused', avail
+  end
+  -- Refuse before planning the draw when the balance alone rules the hold out.
+  local after = avail - tokens
+  if after < -limit then return 'insufficient', avail end
+  local slices, from_grants, unspent = plan_draw(tokens, now)
+  local credit = tokens - from_grants
+  if credit > 0 and limit == 0 then return 'insufficient', avail end
+  local outstanding = math.max(0, unspent - avail) + credit
+  local stored_limit = math.max(limit, outstanding)
+  check(after + stored_limit >= 0, 'the hold stays within the credit limit')
+  if credit > 0 then slices[#slices + 1] = {t = credit, c = 0} end
+  local grants = {}
+  for _, s in ipairs(slices) do
+    if s.g ~= nil then
+      local g = get_grant(s.g)
+      g.remaining = g.remaining - s.t
+      g.held = g.held + s.t
+      check_grant(g)
+      grants[#grants + 1] = g
+    end
+  end
+  for _, g in ipairs(grants) do put_grant(g) end
+  local h = {tokens = tokens, state = 'open', created = now, captured = 0, refunded = 0, slices = slices}
+  if ttl > 0 then h.expires = now + ttl end
+  redis.call('HSET', HOLDS, key, cmsgpack.pack(h))
+  bump('held', tokens)
+  redis.call('HSET', ACCT, 'credit_limit', d(stored_limit))
+  add_entry('hold', tokens, key, memo, nil, now)
+  check(available(load_acct()) == after, 'the hold moved the balance by its tokens')
+  return 'held', after
+end
+
+-- Captures `charge` of the hold (nil: all of it). Returns settled | already |
+-- conflict | unknown_hold, or exceeds and the hold's tokens.
+local function ledger_capture(key, charge, now)
+  local h = get_hold(key)
+  if h == nil then return 'unknown_hold', 0 end
+  if charge == nil then charge = h.tokens end
+  if charge > h.tokens then return 'exceeds', h.tokens end
+  if h.state == 'captured' then
+    if h.captured == charge then return 'already', 0 end
+    return 'conflict', 0
+  end
+  if h.state == 'voided' then return 'conflict', 0 end
+  local reason = ''
+  if charge < h.tokens then reason = 'released ' .. d(h.tokens - charge) end
+  end_hold(key, h, charge, reason, now)
+  return 'settled', 0
+end
+
+-- Voids the hold. Returns settled | already | conflict | unknown_hold.
+local function ledger_void(key, reason, now)
+  local h = get_hold(key)
+  if h == nil then return 'unknown_hold', 0 end
+  if h.state == 'voided' then return 'already', 0 end
+  if h.state == 'captured' then return 'conflict', 0 end
+  end_hold(key, h, 0, reason, now)
+  return 'settled', 0
+end
 )lua";
 }
 

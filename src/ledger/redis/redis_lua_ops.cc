@@ -31,78 +31,23 @@ return {'ok', id, created and 1 or 0, entry_id}
 
 const store::redis::Script& reserve() {
     static const store::redis::Script script = with_prelude(R"lua(
-local tokens, key, now, limit, ttl = arg_num(1), ARGV[2], arg_num(3), arg_num(4), arg_num(5)
-if not account_exists() then return {'unknown_account', 0} end
-expire_account(now)
-local avail = available(load_acct())
-local existing = get_hold(key)
-if existing then
-  if existing.tokens == tokens then return {'already_held', avail} end
-  return {'key_reused', avail}
-end
--- Refuse before planning the draw when the balance alone rules the hold out.
-local after = avail - tokens
-if after < -limit then return {'insufficient', avail} end
-local slices, from_grants, unspent = plan_draw(tokens, now)
-local credit = tokens - from_grants
-if credit > 0 and limit == 0 then return {'insufficient', avail} end
-local outstanding = math.max(0, unspent - avail) + credit
-local stored_limit = math.max(limit, outstanding)
-check(after + stored_limit >= 0, 'the hold stays within the credit limit')
-if credit > 0 then slices[#slices + 1] = {t = credit, c = 0} end
-local grants = {}
-for _, s in ipairs(slices) do
-  if s.g ~= nil then
-    local g = get_grant(s.g)
-    g.remaining = g.remaining - s.t
-    g.held = g.held + s.t
-    check_grant(g)
-    grants[#grants + 1] = g
-  end
-end
-for _, g in ipairs(grants) do put_grant(g) end
-local h = {tokens = tokens, state = 'open', created = now, captured = 0, refunded = 0, slices = slices}
-if ttl > 0 then h.expires = now + ttl end
-redis.call('HSET', HOLDS, key, cmsgpack.pack(h))
-bump('held', tokens)
-redis.call('HSET', ACCT, 'credit_limit', d(stored_limit))
-add_entry('hold', tokens, key, ARGV[6], nil, now)
-check(available(load_acct()) == after, 'the hold moved the balance by its tokens')
-return {'held', after}
+return {ledger_reserve(arg_num(1), ARGV[2], arg_num(3), arg_num(4), arg_num(5), ARGV[6])}
 )lua");
     return script;
 }
 
 const store::redis::Script& capture() {
     static const store::redis::Script script = with_prelude(R"lua(
-local key, now = ARGV[1], arg_num(3)
-local h = get_hold(key)
-if h == nil then return {'unknown_hold'} end
-local charge = h.tokens
+local charge = nil
 if ARGV[2] ~= '' then charge = arg_num(2) end
-if charge > h.tokens then return {'exceeds', h.tokens} end
-if h.state == 'captured' then
-  if h.captured == charge then return {'already'} end
-  return {'conflict'}
-end
-if h.state == 'voided' then return {'conflict'} end
-local reason = ''
-if charge < h.tokens then reason = 'released ' .. d(h.tokens - charge) end
-end_hold(key, h, charge, reason, now)
-return {'settled'}
+return {ledger_capture(ARGV[1], charge, arg_num(3))}
 )lua");
     return script;
 }
 
 const store::redis::Script& void_hold() {
     static const store::redis::Script script = with_prelude(R"lua(
-local key, now = ARGV[1], arg_num(3)
-local h = get_hold(key)
-if h == nil then return {'unknown_hold'} end
-if h.state == 'voided' then return {'already'} end
-if h.state == 'captured' then return {'conflict'} end
-end_hold(key, h, 0, ARGV[2], now)
-return {'settled'}
+return {ledger_void(ARGV[1], ARGV[2], arg_num(3))}
 )lua");
     return script;
 }

@@ -9,8 +9,9 @@ namespace tollgate::usage {
 
 struct Exporter::Slot {
     RemoteSink* sink = nullptr;
-    bool prepared = false;  // prepare() succeeded since the last failure
-    ExportStats stats;      // guarded by Exporter::mutex_
+    bool prepared = false;   // prepare() succeeded since the last failure
+    int next_partition = 0;  // where the next batch starts gathering records
+    ExportStats stats;       // guarded by Exporter::mutex_
 };
 
 Exporter::Exporter(UsageOutbox& outbox, std::vector<std::unique_ptr<RemoteSink>> sinks,
@@ -58,27 +59,61 @@ std::vector<ExportStats> Exporter::stats() {
     return out;
 }
 
+core::Status Exporter::register_sinks() {
+    std::lock_guard lock(register_mutex_);
+    if (registered_) return {};
+    for (const auto& slot : slots_) {
+        for (int p = 0; p < outbox_.partitions(); ++p) {
+            auto cursor = outbox_.cursor(slot->sink->name(), p);
+            if (!cursor.ok()) return cursor.error();
+        }
+    }
+    registered_ = true;
+    return {};
+}
+
 core::Result<std::int64_t> Exporter::ship_batch(Slot& slot) {
     const std::string& name = slot.sink->name();
+    if (auto s = register_sinks(); !s.ok()) return s.error();
     if (!slot.prepared) {
         if (auto s = slot.sink->prepare(); !s.ok()) return s.error();
         slot.prepared = true;
     }
-    auto cursor = outbox_.cursor(name);
-    if (!cursor.ok()) return cursor.error();
-    auto rows = outbox_.after(*cursor, options_.batch_max);
-    if (!rows.ok()) return rows.error();
-    if (rows->empty()) return std::int64_t{0};
+    // Gather up to batch_max records, partition after partition, starting
+    // where the previous batch stopped.
+    struct Touched {
+        int partition = 0;
+        std::int64_t cursor = 0;
+        std::int64_t last = 0;  // the last seq of the partition in this batch
+    };
+    std::vector<Touched> touched;
     std::vector<UsageRecord> records;
-    records.reserve(rows->size());
-    for (const OutboxRow& row : *rows) records.push_back(row.record);
+    const int partitions = outbox_.partitions();
+    TOLLGATE_ASSERT(partitions >= 1 && partitions <= kOutboxPartitionsMax);
+    int p = slot.next_partition % partitions;
+    for (int visited = 0; visited < partitions && records.size() < options_.batch_max;
+         ++visited, p = (p + 1) % partitions) {
+        auto cursor = outbox_.cursor(name, p);
+        if (!cursor.ok()) return cursor.error();
+        auto rows = outbox_.after(p, *cursor, options_.batch_max - records.size());
+        if (!rows.ok()) return rows.error();
+        if (rows->empty()) continue;
+        TOLLGATE_ASSERT(rows->size() <= options_.batch_max - records.size());
+        for (OutboxRow& row : *rows) records.push_back(std::move(row.record));
+        touched.push_back(Touched{p, *cursor, rows->back().seq});
+    }
+    if (records.empty()) return std::int64_t{0};
     if (auto s = slot.sink->ship(records); !s.ok()) {
         slot.prepared = false;  // reconnect (and re-check the table) next time
         return s.error();
     }
-    const std::int64_t last = rows->back().seq;
-    TOLLGATE_ASSERT(last > *cursor);
-    if (auto s = outbox_.advance(name, last); !s.ok()) return s.error();
+    // The next batch starts after the partition that filled this one, so a
+    // busy partition cannot starve the others.
+    slot.next_partition = p;
+    for (const Touched& t : touched) {
+        TOLLGATE_ASSERT(t.last > t.cursor);
+        if (auto s = outbox_.advance(name, t.partition, t.last); !s.ok()) return s.error();
+    }
     return static_cast<std::int64_t>(records.size());
 }
 

@@ -1,13 +1,23 @@
 // Ships the outbox's usage records to the configured external sinks.
 //
-// One thread per sink loops: read up to batch_max records after the sink's
-// cursor, ship() them, then advance the cursor to the last one. A failure
-// (the sink is down, refuses, or times out) leaves the cursor where it was:
-// the records stay in the outbox, durable, and the same batch is tried again
-// after a backoff that doubles from backoff_initial_ms up to backoff_max_ms.
-// When the outbox is empty the thread sleeps for interval_ms or until wake().
-// Since ship() is idempotent by job id, the crash window between a sink's
-// acknowledgement and the cursor's commit only causes a replay.
+// One thread per sink loops: gather up to batch_max records after the sink's
+// cursors, ship() them in one call, then advance the cursor of each partition
+// the batch drew from to the last record taken from it. A batch visits the
+// partitions in turn, starting after the one that filled the previous batch,
+// so a busy partition cannot starve the others. A failure (the sink is down,
+// refuses, or times out) leaves the cursors where they were: the records stay
+// in the outbox, durable, and are tried again after a backoff that doubles
+// from backoff_initial_ms up to backoff_max_ms. When the outbox is empty the
+// thread sleeps for interval_ms or until wake(). Since ship() is idempotent by
+// job id, the crash window between a sink's acknowledgement and the cursors'
+// commit only causes a replay. An outbox of many partitions costs a cursor
+// read and a page read per partition per batch, even when idle.
+//
+// Before the first batch of any sink, the exporter reads the cursor of every
+// sink in every partition. An outbox that trims what all its known sinks have
+// acknowledged (Redis) learns of a sink from its first cursor read, so every
+// configured sink is known before any of them advances, a sink that is down
+// from the start included.
 //
 // Threads: start(), wake(), stats() and the destructor from any thread.
 // export_pending() runs on the caller's thread and must not be used for a
@@ -74,6 +84,8 @@ class Exporter {
     // One batch to the slot's sink: how many records were acknowledged (0:
     // nothing waits), or the failure.
     core::Result<std::int64_t> ship_batch(Slot& slot);
+    // Reads every sink's cursor of every partition, once (see above).
+    core::Status register_sinks();
     void run(Slot& slot);
     // Sleeps up to `ms`, or less when stopping or, given the wake count seen
     // before, once wake() was called since; false when stopping.
@@ -84,6 +96,9 @@ class Exporter {
     const OnError on_error_;
     std::vector<std::unique_ptr<RemoteSink>> sinks_;
     std::vector<std::unique_ptr<Slot>> slots_;
+
+    std::mutex register_mutex_;  // guards registered_; held while registering
+    bool registered_ = false;
 
     std::mutex mutex_;  // guards the fields below and every Slot's stats
     std::condition_variable cv_;

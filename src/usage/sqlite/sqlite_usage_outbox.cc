@@ -1,6 +1,7 @@
-#include "usage/export/outbox.h"
+#include "usage/sqlite/sqlite_usage_outbox.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/assert.h"
 #include "usage/sqlite/usage_columns.h"
@@ -19,15 +20,20 @@ void check_sink_name(const std::string& sink) {
     TOLLGATE_ASSERT(!sink.empty() && sink.size() <= kSinkNameBytesMax);
 }
 
+// The one partition of this outbox.
+void check_partition(int partition) { TOLLGATE_ASSERT(partition == 0); }
+
 }  // namespace
 
-core::Result<std::unique_ptr<UsageOutbox>> UsageOutbox::open(store::Database& db) {
+core::Result<std::unique_ptr<SqliteUsageOutbox>> SqliteUsageOutbox::open(store::Database& db) {
     core::Status s = db.exec(kSchema);
     if (!s.ok()) return s.error();
-    return std::unique_ptr<UsageOutbox>(new UsageOutbox(db));
+    return std::unique_ptr<SqliteUsageOutbox>(new SqliteUsageOutbox(db));
 }
 
-core::Result<std::vector<OutboxRow>> UsageOutbox::after(std::int64_t after_seq, std::size_t limit) {
+core::Result<std::vector<OutboxRow>> SqliteUsageOutbox::after(int partition, std::int64_t after_seq,
+                                                              std::size_t limit) {
+    check_partition(partition);
     TOLLGATE_ASSERT(after_seq >= 0);
     const std::size_t page_max = std::min(limit, kOutboxPageMax);
     std::vector<OutboxRow> out;
@@ -51,8 +57,9 @@ core::Result<std::vector<OutboxRow>> UsageOutbox::after(std::int64_t after_seq, 
     return out;
 }
 
-core::Result<std::int64_t> UsageOutbox::cursor(const std::string& sink) {
+core::Result<std::int64_t> SqliteUsageOutbox::cursor(const std::string& sink, int partition) {
     check_sink_name(sink);
+    check_partition(partition);
     std::int64_t seq = 0;
     core::Status s = store::transact(db_, [&]() -> core::Status {
         store::Statement st(db_, "SELECT last_seq FROM usage_export_cursors WHERE sink = ?1");
@@ -63,8 +70,9 @@ core::Result<std::int64_t> UsageOutbox::cursor(const std::string& sink) {
     return seq;
 }
 
-core::Status UsageOutbox::advance(const std::string& sink, std::int64_t seq) {
+core::Status SqliteUsageOutbox::advance(const std::string& sink, int partition, std::int64_t seq) {
     check_sink_name(sink);
+    check_partition(partition);
     TOLLGATE_ASSERT(seq >= 0);
     return store::transact(db_, [&]() -> core::Status {
         store::Statement newest(db_, "SELECT coalesce(max(rowid), 0) FROM usage_records");
@@ -85,7 +93,7 @@ core::Status UsageOutbox::advance(const std::string& sink, std::int64_t seq) {
     });
 }
 
-core::Result<std::int64_t> UsageOutbox::pending(const std::string& sink) {
+core::Result<std::int64_t> SqliteUsageOutbox::pending(const std::string& sink) {
     check_sink_name(sink);
     std::int64_t count = 0;
     core::Status s = store::transact(db_, [&]() -> core::Status {

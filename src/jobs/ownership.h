@@ -1,0 +1,34 @@
+// Which gateway instance follows which unfinished job, when several
+// instances share one store (Redis). The embedded deployment has one process
+// and needs none: every unfinished job is its own after a restart.
+//
+// Each instance holds a lease it renews while it runs. A job is owned by the
+// instance that admitted it (or took it over) until it settles. When an
+// instance stops renewing its lease (it crashed, or lost the store), another
+// instance takes its jobs over and recovers them: it re-attaches to each
+// prompt a worker accepted, and fails every other job with its hold voided.
+// The hold's TTL stays the backstop for anything no instance recovers.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tollgate::jobs {
+
+class JobOwnership {
+  public:
+    virtual ~JobOwnership() = default;
+    // This instance follows the job from now on (before the job is stored).
+    virtual core::Status own(const std::string& job_id) = 0;
+    // The job has settled, or was never stored (best effort).
+    virtual void release(const std::string& job_id) = 0;
+    // Jobs whose owner's lease ran out, moved to this instance, at most
+    // `limit`. The first call of a process also returns the jobs this
+    // instance owned in its previous run.
+    virtual core::Result<std::vector<std::string>> take_orphans(std::size_t limit) = 0;
+};
+
+}  // namespace tollgate::jobs
