@@ -24,6 +24,7 @@
 #include "http/api/book_source.h"
 #include "http/api/job_service.h"
 #include "http/api/plan_service.h"
+#include "http/api/redis_rate_limiter.h"
 #include "http/api/webhooks.h"
 #include "http/client/http_client.h"
 #include "http/server/server.h"
@@ -31,6 +32,7 @@
 #include "jobs/redis/redis_job_store.h"
 #include "jobs/redis/redis_ownership.h"
 #include "jobs/redis/redis_settlement.h"
+#include "jobs/redis/redis_webhook_outbox.h"
 #include "jobs/sqlite/sqlite_job_store.h"
 #include "jobs/sqlite/sqlite_webhook_outbox.h"
 #include "ledger/redis/redis_ledger.h"
@@ -119,10 +121,11 @@ struct Gateway::Parts {
     std::unique_ptr<jobs::JobStore> jobs;
     std::unique_ptr<jobs::Settlement> settlement;   // shared store only
     std::unique_ptr<jobs::JobOwnership> ownership;  // shared store only
-    std::unique_ptr<jobs::WebhookOutbox> webhooks;  // embedded store only (for now)
+    std::unique_ptr<jobs::WebhookOutbox> webhooks;
     std::unique_ptr<usage::UsageSink> usage;
     std::unique_ptr<usage::UsageOutbox> outbox;
-    std::unique_ptr<usage::Exporter> exporter;  // null without [usage] export_to
+    std::unique_ptr<http::RedisRateLimiter> rate_limiter;  // shared store only: shared buckets
+    std::unique_ptr<usage::Exporter> exporter;             // null without [usage] export_to
     std::map<std::string, http::WorkflowRoute> routes;
     std::unique_ptr<dispatch::WorkerPools> pools;
     std::unique_ptr<dispatch::HealthMonitor> health;
@@ -163,7 +166,7 @@ core::Status Gateway::open_embedded_store(Parts& p, const core::Clock& clock) {
 }
 
 // The shared store: every part in Redis (one server or a cluster), under the
-// configured key prefix. Webhooks need the embedded store for now.
+// configured key prefix.
 core::Status Gateway::open_shared_store(Parts& p, const core::Clock& clock) {
     const Config& c = p.config;
     auto options = store::redis::parse_redis_url(c.store);
@@ -178,6 +181,7 @@ core::Status Gateway::open_shared_store(Parts& p, const core::Clock& clock) {
     auto jobs = jobs::RedisJobStore::open(*p.redis, c.store_prefix);
     if (!jobs.ok()) return jobs.error();
     p.settlement = std::make_unique<jobs::RedisSettlement>(*p.redis, **jobs, c.store_prefix);
+    p.webhooks = std::make_unique<jobs::RedisWebhookOutbox>(*p.redis, **jobs, c.store_prefix);
     p.jobs = std::move(jobs).value();
     auto usage = usage::RedisUsageSink::open(*p.redis, c.store_prefix);
     if (!usage.ok()) return usage.error();
@@ -185,6 +189,9 @@ core::Status Gateway::open_shared_store(Parts& p, const core::Clock& clock) {
     auto outbox = usage::RedisUsageOutbox::open(*p.redis, c.store_prefix);
     if (!outbox.ok()) return outbox.error();
     p.outbox = std::move(outbox).value();
+    auto rate_limiter = http::RedisRateLimiter::open(*p.redis, clock, c.store_prefix);
+    if (!rate_limiter.ok()) return rate_limiter.error();
+    p.rate_limiter = std::move(rate_limiter).value();
     spdlog::info("store: Redis at {} ({}), key prefix {}", store::redis::redact_url(c.store),
                  p.redis->cluster() ? "cluster" : "one server", c.store_prefix);
     return {};
@@ -342,6 +349,7 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     api_options.workers = p->pools.get();
     api_options.rate_limits = c.rate_limits;
     api_options.rate_limit_accounts_max = c.rate_limit_accounts_max;
+    api_options.shared_limiter = p->rate_limiter.get();  // null: buckets in this process
     p->api = std::make_unique<http::Api>(*p->service, *p->ledger, *p->jobs, clock,
                                          std::move(api_options));
     http::PriceBookSource* books = p->books.get();

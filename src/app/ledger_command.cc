@@ -1,32 +1,17 @@
 #include "app/ledger_command.h"
 
 #include <cstdio>
-#include <filesystem>
-
-#include "core/clock.h"
-#include "ledger/sqlite/sqlite_ledger.h"
-#include "store/sqlite.h"
 
 namespace tollgate::app {
 
-int run_ledger_verify(const std::string& data_dir) {
-    std::string path = (std::filesystem::path(data_dir) / "tollgate.db").string();
-    if (!std::filesystem::exists(path)) {
-        std::fprintf(stderr, "tollgate: no ledger at %s\n", path.c_str());
-        return 2;
-    }
-    auto db = store::Database::open(path);
-    if (!db.ok()) {
-        std::fprintf(stderr, "tollgate: %s\n", db.error().message.c_str());
-        return 2;
-    }
-    auto ledger = ledger::SqliteLedger::open(**db, core::SystemClock::instance());
-    if (!ledger.ok()) {
-        std::fprintf(stderr, "tollgate: %s\n", ledger.error().message.c_str());
+int run_ledger_verify(const StoreLocation& store) {
+    auto opened = open_command_ledger(store, "ledger");
+    if (!opened.ok()) {
+        std::fprintf(stderr, "tollgate: %s\n", opened.error().message.c_str());
         return 2;
     }
     std::int64_t checked = 0;
-    auto mismatches = (*ledger)->verify(&checked);
+    auto mismatches = opened->ledger->verify(&checked);
     if (!mismatches.ok()) {
         std::fprintf(stderr, "tollgate: %s\n", mismatches.error().message.c_str());
         return 2;

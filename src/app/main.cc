@@ -14,6 +14,7 @@
 #include "app/quote_command.h"
 #include "app/reconcile_command.h"
 #include "app/statement_command.h"
+#include "app/store_open.h"
 #include "pricing/quote.h"
 
 namespace {
@@ -24,6 +25,19 @@ int fail(const std::string& message) {
     std::fprintf(stderr, "tollgate: %s\n", message.c_str());
     return 1;
 }
+
+// ledger verify, account statement and reconcile exit 1 for a mismatch or a
+// difference; a config or a store they cannot use is 2, as a store they
+// cannot read.
+int fail_unread(const std::string& message) {
+    std::fprintf(stderr, "tollgate: %s\n", message.c_str());
+    return 2;
+}
+
+// --data-dir of the commands that read the books (app/store_open.h).
+constexpr const char* kDataDirHelp =
+    "read the embedded store DIR/tollgate.db (overrides the config's data_dir; refused when the "
+    "config's store is Redis)";
 
 int serve(const std::string& config_path, const std::string& listen, const std::string& data_dir) {
     auto config = tollgate::app::load_config(config_path);
@@ -98,8 +112,9 @@ int main(int argc, char** argv) {
     ledger_cmd->require_subcommand(1);
     CLI::App* verify_cmd =
         ledger_cmd->add_subcommand("verify", "recompute every account from its entries");
-    verify_cmd->add_option("--config", config_path, "configuration file (for its data_dir)");
-    verify_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
+    CLI::Option* verify_config = verify_cmd->add_option(
+        "--config", config_path, "configuration file naming the store ([server] store, data_dir)");
+    verify_cmd->add_option("--data-dir", data_dir, kDataDirHelp)->type_name("DIR");
 
     tollgate::app::StatementOptions statement;
     CLI::App* account_cmd = app.add_subcommand("account", "inspect an account");
@@ -110,8 +125,9 @@ int main(int argc, char** argv) {
     statement_cmd->add_option("--from", statement.from,
                               "first instant, \"YYYY-MM-DD[ HH:MM]\" in the book's zone");
     statement_cmd->add_option("--to", statement.to, "end (exclusive), same format");
-    statement_cmd->add_option("--config", config_path, "configuration file (data_dir, zone)");
-    statement_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
+    statement_cmd->add_option("--config", config_path,
+                              "configuration file (its store or data_dir, and the book's zone)");
+    statement_cmd->add_option("--data-dir", data_dir, kDataDirHelp)->type_name("DIR");
 
     tollgate::app::ReconcileOptions reconcile;
     CLI::App* reconcile_cmd = app.add_subcommand(
@@ -120,32 +136,42 @@ int main(int argc, char** argv) {
     reconcile_cmd->add_option("--from", reconcile.from, "first UTC day, YYYY-MM-DD")->required();
     reconcile_cmd->add_option("--to", reconcile.to, "end UTC day (exclusive), YYYY-MM-DD")
         ->required();
-    reconcile_cmd->add_option("--config", config_path, "configuration file (data_dir, sinks)");
-    reconcile_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
+    reconcile_cmd->add_option("--config", config_path,
+                              "configuration file (its store or data_dir, and the export sinks)");
+    reconcile_cmd->add_option("--data-dir", data_dir, kDataDirHelp)->type_name("DIR");
 
     CLI11_PARSE(app, argc, argv);
     if (reconcile_cmd->parsed()) {
         auto config = tollgate::app::load_config(config_path);
-        if (!config.ok()) return fail(config.error().message);
-        reconcile.data_dir = data_dir.empty() ? config->data_dir : data_dir;
+        if (!config.ok()) return fail_unread(config.error().message);
+        auto store = tollgate::app::store_location(*config, data_dir);
+        if (!store.ok()) return fail_unread(store.error().message);
+        reconcile.store = std::move(store).value();
         reconcile.sinks = config->usage_export_to;
         return tollgate::app::run_reconcile(reconcile);
     }
     if (statement_cmd->parsed()) {
         auto config = tollgate::app::load_config(config_path);
-        if (!config.ok()) return fail(config.error().message);
-        statement.data_dir = data_dir.empty() ? config->data_dir : data_dir;
+        if (!config.ok()) return fail_unread(config.error().message);
+        auto store = tollgate::app::store_location(*config, data_dir);
+        if (!store.ok()) return fail_unread(store.error().message);
+        statement.store = std::move(store).value();
         statement.zone = config->price_book.time_zone;
         return tollgate::app::run_statement(statement);
     }
     if (serve_cmd->parsed()) return serve(config_path, listen, data_dir);
     if (verify_cmd->parsed()) {
-        if (data_dir.empty()) {
-            auto config = tollgate::app::load_config(config_path);
-            if (!config.ok()) return fail(config.error().message);
-            data_dir = config->data_dir;
+        // --data-dir alone reads that directory's file without any config,
+        // as it always has; with --config (or neither), the config says.
+        if (!data_dir.empty() && verify_config->count() == 0) {
+            return tollgate::app::run_ledger_verify(
+                tollgate::app::StoreLocation::embedded(data_dir));
         }
-        return tollgate::app::run_ledger_verify(data_dir);
+        auto config = tollgate::app::load_config(config_path);
+        if (!config.ok()) return fail_unread(config.error().message);
+        auto store = tollgate::app::store_location(*config, data_dir);
+        if (!store.ok()) return fail_unread(store.error().message);
+        return tollgate::app::run_ledger_verify(*store);
     }
     return tollgate::app::run_quote(q);
 }

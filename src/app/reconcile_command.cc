@@ -1,15 +1,18 @@
 #include "app/reconcile_command.h"
 
 #include <cstdio>
-#include <filesystem>
+#include <limits>
 #include <map>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "app/usage_export.h"
 #include "core/assert.h"
 #include "core/local_time.h"
 #include "core/time_zone.h"
 #include "store/sqlite.h"
+#include "usage/redis/redis_usage_sink.h"
 
 namespace tollgate::app {
 namespace {
@@ -27,8 +30,8 @@ using Totals = std::vector<usage::DayTotal>;
 
 // Totals per (account, day of the job's finish) from the gateway's file:
 // the usage records, and the ledger's captures of jobs.
-core::Status read_local_totals(store::Database& db, std::int64_t from_ms, std::int64_t to_ms,
-                               Totals* records, Totals* captures) {
+core::Status read_sql_totals(store::Database& db, std::int64_t from_ms, std::int64_t to_ms,
+                             Totals* records, Totals* captures) {
     return store::transact(db, [&]() -> core::Status {
         auto read = [&](const char* sql, Totals* out) {
             store::Statement st(db, sql);
@@ -55,6 +58,115 @@ core::Status read_local_totals(store::Database& db, std::int64_t from_ms, std::i
             captures);
         return {};
     });
+}
+
+core::Status read_embedded_totals(const StoreLocation& where, std::int64_t from_ms,
+                                  std::int64_t to_ms, Totals* records, Totals* captures) {
+    store::Database::Options options;
+    options.group_commit = false;
+    auto db = open_command_database(where, "database", options);
+    if (!db.ok()) return db.error();
+    return read_sql_totals(**db, from_ms, to_ms, records, captures);
+}
+
+// Totals per (account, day) being summed, one job at a time.
+class DayTotals {
+  public:
+    void add(const std::string& account_id, std::int64_t ms, std::int64_t tokens) {
+        const std::int64_t day = ms / usage::kMsPerDay;
+        usage::DayTotal& t = by_day_[{account_id, day}];
+        t.account_id = account_id;
+        t.day = day;
+        t.tokens += tokens;
+        ++t.jobs;
+    }
+    // By account, then day.
+    Totals list() const {
+        Totals out;
+        out.reserve(by_day_.size());
+        for (const auto& [key, total] : by_day_) out.push_back(total);
+        return out;
+    }
+
+  private:
+    std::map<std::pair<std::string, std::int64_t>, usage::DayTotal> by_day_;
+};
+
+// One account of the shared store, as read_sql_totals() sums it: its usage
+// records, then its capture entries, each dated by its job's record (or, when
+// there is none, which would be a fault, by its own time).
+core::Status read_account_totals(ledger::Ledger& ledger, usage::UsageSink& usage,
+                                 const std::string& account_id, std::int64_t from_ms,
+                                 std::int64_t to_ms, DayTotals* records, DayTotals* captures) {
+    auto in_range = [&](std::int64_t ms) { return ms >= from_ms && ms < to_ms; };
+    auto listed = usage.for_account(account_id);
+    if (!listed.ok()) return listed.error();
+    std::unordered_map<std::string, std::int64_t> finished_ms;  // by job id
+    for (const usage::UsageRecord& r : *listed) {
+        finished_ms.emplace(r.job_id, r.finished_ms);
+        if (in_range(r.finished_ms)) records->add(account_id, r.finished_ms, r.tokens);
+    }
+    std::int64_t after_id = 0;
+    for (;;) {
+        auto page = ledger.entries_page(account_id, std::numeric_limits<std::int64_t>::min(),
+                                        std::numeric_limits<std::int64_t>::max(), after_id,
+                                        ledger::kEntriesPageMax);
+        if (!page.ok()) {
+            // An id whose account's creation a crash interrupted: no entries.
+            if (page.error().code == "unknown_account") return {};
+            return page.error();
+        }
+        for (const ledger::Entry& e : page->entries) {
+            if (e.kind != "capture") continue;
+            std::int64_t ms = e.created_ms;
+            if (auto known = finished_ms.find(e.hold_key); known != finished_ms.end()) {
+                ms = known->second;
+            } else {
+                // A job that ended after its account's records were read has
+                // its record now (one script writes both): counted with its
+                // capture. A record of another account only dates the capture.
+                auto found = usage.find(e.hold_key);
+                if (!found.ok()) return found.error();
+                if (found->has_value()) {
+                    const usage::UsageRecord& r = **found;
+                    ms = r.finished_ms;
+                    if (r.account_id == account_id) {
+                        finished_ms.emplace(r.job_id, r.finished_ms);
+                        if (in_range(ms)) records->add(account_id, ms, r.tokens);
+                    }
+                }
+            }
+            if (in_range(ms)) captures->add(account_id, ms, e.tokens.value);
+        }
+        if (!page->next_after_id) return {};
+        after_id = *page->next_after_id;
+    }
+}
+
+// The same totals from the shared store (Redis), account by account.
+core::Status read_shared_totals(const StoreLocation& where, std::int64_t from_ms,
+                                std::int64_t to_ms, Totals* records, Totals* captures) {
+    auto opened = open_command_ledger(where, "database");
+    if (!opened.ok()) return opened.error();
+    auto usage = usage::RedisUsageSink::open(*opened->redis, where.prefix);
+    if (!usage.ok()) return usage.error();
+    DayTotals record_totals, capture_totals;
+    std::unordered_set<std::string> seen;
+    std::string cursor;
+    do {
+        auto page = opened->ledger->account_ids(cursor, ledger::kAccountIdsPageMax);
+        if (!page.ok()) return page.error();
+        for (const std::string& id : page->ids) {
+            if (!seen.insert(id).second) continue;  // listed twice (see account_ids())
+            core::Status read = read_account_totals(*opened->ledger, **usage, id, from_ms, to_ms,
+                                                    &record_totals, &capture_totals);
+            if (!read.ok()) return read;
+        }
+        cursor = std::move(page->next_cursor);
+    } while (!cursor.empty());
+    *records = record_totals.list();
+    *captures = capture_totals.list();
+    return {};
 }
 
 }  // namespace
@@ -102,16 +214,11 @@ int run_reconcile(const ReconcileOptions& o) {
     const std::int64_t from_ms = *from * usage::kMsPerDay;
     const std::int64_t to_ms = *to * usage::kMsPerDay;
 
-    const std::string path = (std::filesystem::path(o.data_dir) / "tollgate.db").string();
-    if (!std::filesystem::exists(path)) return fail("no database at " + path);
-    store::Database::Options db_options;
-    db_options.group_commit = false;
-    auto db = store::Database::open(path, db_options);
-    if (!db.ok()) return fail(db.error().message);
     Totals records, captures;
-    if (auto s = read_local_totals(**db, from_ms, to_ms, &records, &captures); !s.ok()) {
-        return fail(s.error().message);
-    }
+    core::Status read = o.store.shared()
+                            ? read_shared_totals(o.store, from_ms, to_ms, &records, &captures)
+                            : read_embedded_totals(o.store, from_ms, to_ms, &records, &captures);
+    if (!read.ok()) return fail(read.error().message);
 
     std::vector<std::string> differences =
         compare_day_totals("ledger captured", captures, "usage records charged", records, false);

@@ -11,18 +11,29 @@
 // Every difference is printed on stdout, one line each. The exit code is 0
 // when everything agrees, 1 on any difference, 2 when something could not be
 // read (a sink down, a bad option).
+//
+// The ledger and the usage records are read from the store the configuration
+// names (app/store_open.h). The SQLite file is read in one transaction, by
+// SQL. Redis is read account by account (Ledger::account_ids()): each
+// account's usage records, then its capture entries, each capture dated by
+// its job's record. That is no snapshot across accounts; within an account, a
+// job that ends between the two reads shows its capture and its record both
+// (the record is looked up by job id), so a job ending meanwhile is no
+// difference. An account with more than usage::kUsageScanRecordsMax records
+// cannot be read this way (exit 2).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "app/store_open.h"
 #include "usage/export/remote_sink.h"
 
 namespace tollgate::app {
 
 struct ReconcileOptions {
-    std::string data_dir;
+    StoreLocation store;
     std::vector<std::string> sinks;  // [usage] export_to
     std::string from, to;            // "YYYY-MM-DD", UTC days; to is exclusive
 };

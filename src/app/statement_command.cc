@@ -1,13 +1,9 @@
 #include "app/statement_command.h"
 
 #include <cstdio>
-#include <filesystem>
 #include <limits>
 
-#include "core/clock.h"
 #include "core/local_time.h"
-#include "ledger/sqlite/sqlite_ledger.h"
-#include "store/sqlite.h"
 
 namespace tollgate::app {
 namespace {
@@ -55,21 +51,18 @@ int run_statement(const StatementOptions& o) {
         if (!to.ok()) return fail("--to: " + to.error().message);
         to_ms = *to;
     }
-    const std::string path = (std::filesystem::path(o.data_dir) / "tollgate.db").string();
-    if (!std::filesystem::exists(path)) return fail("no ledger at " + path);
-    auto db = store::Database::open(path);
-    if (!db.ok()) return fail(db.error().message);
-    auto ledger = ledger::SqliteLedger::open(**db, core::SystemClock::instance());
-    if (!ledger.ok()) return fail(ledger.error().message);
-    auto account = (*ledger)->account(o.account_id);
+    auto opened = open_command_ledger(o.store, "ledger");
+    if (!opened.ok()) return fail(opened.error().message);
+    ledger::Ledger& ledger = *opened->ledger;
+    auto account = ledger.account(o.account_id);
     if (!account.ok()) return fail(account.error().message);
     if (!account->has_value()) return fail("no account " + o.account_id);
 
     std::string out = statement_header();
     std::int64_t after_id = 0;
     for (;;) {
-        auto page = (*ledger)->entries_page(o.account_id, from_ms, to_ms, after_id,
-                                            ledger::kEntriesPageMax);
+        auto page =
+            ledger.entries_page(o.account_id, from_ms, to_ms, after_id, ledger::kEntriesPageMax);
         if (!page.ok()) return fail(page.error().message);
         for (const ledger::Entry& e : page->entries) out += statement_row(e, o.zone);
         std::fwrite(out.data(), 1, out.size(), stdout);

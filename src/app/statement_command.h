@@ -1,20 +1,22 @@
 // `tollgate account statement`: one account's ledger entries between two
 // instants, as CSV on stdout (one header row, then one row per entry, oldest
 // first), paged through the ledger so any length of history streams in
-// bounded memory.
+// bounded memory. It reads the store the configuration names
+// (app/store_open.h): the SQLite file or Redis.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "app/store_open.h"
 #include "core/time_zone.h"
 #include "ledger/ledger.h"
 
 namespace tollgate::app {
 
 struct StatementOptions {
-    std::string data_dir;
+    StoreLocation store;
     std::string account_id;
     std::string from;  // "YYYY-MM-DD[ HH:MM[:SS]]" on the book's clock; empty = the beginning
     std::string to;    // exclusive; empty = now

@@ -7,8 +7,9 @@
 // one script in the account's shard:
 // - admit: the Idempotency-Key check, the unfinished-jobs limit, the hold,
 //   the job (inserted dispatched) and the key's record, all or nothing;
-// - end: the capture or void of the hold, the job's final state and its
-//   usage record (into the shard's outbox), all or nothing.
+// - end: the capture or void of the hold, the job's final state, its usage
+//   record (into the shard's outbox) and its webhook delivery, all or
+//   nothing.
 // Everything else JobService does around them (duplicate detection, the
 // duplicates attached to a job, the busy refusal) runs as separate atomic
 // steps, each idempotent, with recovery as the backstop.
@@ -21,6 +22,7 @@
 #include "core/result.h"
 #include "jobs/job.h"
 #include "jobs/job_store.h"
+#include "jobs/webhook_outbox.h"
 #include "usage/usage_record.h"
 
 namespace tollgate::jobs {
@@ -62,6 +64,8 @@ struct EndStep {
     // False for a duplicate that reused another job's result: no money moves.
     bool has_hold = true;
     usage::UsageRecord usage;
+    // The job's webhook delivery, queued in the same step; none without a webhook_url.
+    std::optional<WebhookDelivery> webhook;
 };
 
 enum class EndOutcome {

@@ -55,6 +55,8 @@ inline constexpr std::int64_t kGrantsListMax = 1'000;
 inline constexpr std::int64_t kSubscriptionsPageMax = 10'000;
 // entries_page() returns at most this many entries per page.
 inline constexpr std::size_t kEntriesPageMax = 1'000;
+// account_ids() returns about this many ids per page at most.
+inline constexpr std::size_t kAccountIdsPageMax = 1'000;
 // expired_open_holds() returns at most this many holds per call.
 inline constexpr std::size_t kExpiredHoldsPageMax = 1'000;
 // The longest hold TTL a reserve() may ask for (a week). A hold must outlive
@@ -147,6 +149,13 @@ struct Entry {
     // The account's available balance in tokens right after this entry,
     // stored when the entry was written; negative under credit.
     std::int64_t balance_after = 0;
+};
+
+// One page of account ids (see account_ids()).
+struct AccountIdPage {
+    std::vector<std::string> ids;
+    // Pass as the cursor of the next call; empty when this page is the last.
+    std::string next_cursor;
 };
 
 // One page of an account's entries (see entries_page()).
@@ -293,6 +302,20 @@ class Ledger {
     virtual core::Result<bool> account_exists(const std::string& account_id) = 0;
     // nullopt for an unknown account.
     virtual core::Result<std::optional<AccountInfo>> account(const std::string& account_id) = 0;
+    // Every account's id, a page at a time, for tools that go over all
+    // accounts (reconcile): start with cursor "" and pass each page's
+    // next_cursor until it comes back empty. A page holds at most
+    // min(limit, kAccountIdsPageMax) ids on SQLite (by id), and about that
+    // many on Redis (an SSCAN of its account index, whose COUNT is a hint:
+    // a set small enough for Redis's compact encoding comes back whole); a
+    // page may be empty while more follow. Every account that exists for the
+    // whole walk is listed at least once. On Redis an id may come more than
+    // once (SSCAN during a rehash), so a caller that counts skips the ids it
+    // has seen; and the index may hold the id of an account whose creation a
+    // crash interrupted, for which account() answers nullopt. Errors:
+    // "invalid_limit" (0); on Redis "invalid_cursor" (not a number).
+    virtual core::Result<AccountIdPage> account_ids(const std::string& cursor,
+                                                    std::size_t limit) = 0;
     // Sets (or, with "", clears) the account's tenant. False for an unknown
     // account; error "invalid_tenant" when longer than kTenantBytesMax.
     virtual core::Result<bool> set_tenant(const std::string& account_id,

@@ -12,6 +12,7 @@
 #include "jobs/redis/redis_job_store.h"
 #include "jobs/redis/redis_ownership.h"
 #include "jobs/redis/redis_settlement.h"
+#include "jobs/redis/redis_webhook_outbox.h"
 #include "ledger/redis/redis_ledger.h"
 #include "store/redis/redis_client.h"
 #include "support/redis_server.h"
@@ -39,6 +40,7 @@ struct Instance {
     std::unique_ptr<jobs::RedisSettlement> settlement;
     std::unique_ptr<jobs::RedisOwnership> ownership;
     std::unique_ptr<usage::RedisUsageSink> usage;
+    std::unique_ptr<jobs::RedisWebhookOutbox> webhooks;
     std::unique_ptr<PlanService> plans;
     std::unique_ptr<dispatch::Dispatcher> dispatcher;
     std::unique_ptr<JobService> service;
@@ -77,6 +79,7 @@ class RedisJobServiceTest : public ::testing::Test {
         in->ownership =
             jobs::RedisOwnership::start(*in->client, prefix_, instance_id, lease_ms_).value();
         in->usage = usage::RedisUsageSink::open(*in->client, prefix_).value();
+        in->webhooks = std::make_unique<jobs::RedisWebhookOutbox>(*in->client, *in->jobs, prefix_);
         in->plans = std::make_unique<PlanService>(*in->ledger, *in->jobs, *in->usage, clock_);
         in->dispatcher = std::make_unique<dispatch::Dispatcher>(
             2, clock_, 64,
@@ -92,6 +95,9 @@ class RedisJobServiceTest : public ::testing::Test {
         deps.atomically = [](const std::function<core::Status()>& fn) { return fn(); };
         deps.settlement = in->settlement.get();
         deps.ownership = in->ownership.get();
+        deps.webhooks = in->webhooks.get();
+        deps.webhook_secret = "webhook-secret";
+        deps.webhook_reach = Reach::Anywhere;
         deps.clock = &clock_;
         deps.data_dir = dir_.file("data");
         deps.results_dir = dir_.file("results");
@@ -307,6 +313,40 @@ TEST_F(RedisJobServiceTest, AStoppedInstancesJobsAreTakenOverAndVoided) {
     EXPECT_EQ(balance().available().value, 100);
     EXPECT_EQ(b_->service->recover_unfinished().value(), 0);  // taken once
     release();
+}
+
+TEST_F(RedisJobServiceTest, AJobsWebhookIsQueuedWithItsEndAndDeliveredByOneInstance) {
+    ASSERT_TRUE(a_->ledger->grant(account_, core::Tokens(100), "t").ok());
+    b_ = start("instance-b");
+    auto r = a_->service->submit(account_, {"person", "", "", ""}, png(800, 600), "",
+                                 "http://127.0.0.1:9/hook");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_EQ(r->outcome, SubmitOutcome::Accepted);
+    wait_final(*a_, r->job_id);
+    auto queued = b_->webhooks->for_job(r->job_id);
+    ASSERT_TRUE(queued.ok());
+    ASSERT_TRUE(queued->has_value());
+    EXPECT_EQ((*queued)->state, jobs::DeliveryState::Pending);
+    EXPECT_NE((*queued)->payload_json.find("job.succeeded"), std::string::npos);
+    // Either instance may deliver it; the first to ask claims it.
+    const std::int64_t now = clock_.now_ms();
+    auto due_a = a_->webhooks->due(now, 10);
+    ASSERT_TRUE(due_a.ok());
+    ASSERT_EQ(due_a->size(), 1u);
+    EXPECT_EQ(b_->webhooks->due(now, 10)->size(), 0u);
+    EXPECT_EQ(b_->webhooks->next_due_ms().value(), now + jobs::kWebhookClaimMs);
+    jobs::DeliveryAttempt done{due_a->front().id, jobs::DeliveryState::Delivered, 0, 204, "", now};
+    ASSERT_TRUE(a_->webhooks->record_attempt(done).ok());
+    EXPECT_EQ(b_->webhooks->for_job(r->job_id)->value().state, jobs::DeliveryState::Delivered);
+    EXPECT_EQ(b_->webhooks->record_attempt(done).error().code, "webhook_not_pending");
+    EXPECT_FALSE(b_->webhooks->next_due_ms()->has_value());
+    // A claim that runs out (the instance died mid-delivery) makes it due again.
+    auto other = a_->service->submit(account_, {"person", "", "", ""}, png(800, 600), "",
+                                     "http://127.0.0.1:9/hook");
+    ASSERT_TRUE(other.ok());
+    wait_final(*a_, other->job_id);
+    ASSERT_EQ(a_->webhooks->due(now, 10)->size(), 1u);
+    EXPECT_EQ(b_->webhooks->due(now + jobs::kWebhookClaimMs, 10)->size(), 1u);
 }
 
 }  // namespace

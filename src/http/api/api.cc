@@ -94,7 +94,11 @@ Api::Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs,
       jobs_(jobs),
       clock_(clock),
       options_(std::move(options)),
-      limiter_(clock, static_cast<std::size_t>(options_.rate_limit_accounts_max)) {}
+      own_limiter_(options_.shared_limiter != nullptr
+                       ? nullptr
+                       : std::make_unique<RateLimiter>(
+                             clock, static_cast<std::size_t>(options_.rate_limit_accounts_max))),
+      limiter_(options_.shared_limiter != nullptr ? *options_.shared_limiter : *own_limiter_) {}
 
 Response Api::handle(const Request& request) {
     const std::vector<std::string> seg = segments(request.path);

@@ -15,6 +15,7 @@
 // Threads: handle() is called concurrently from the server's I/O threads.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -43,6 +44,10 @@ struct ApiOptions {
     pricing::RateLimits rate_limits = {};
     // Accounts whose buckets are kept in memory at once.
     int rate_limit_accounts_max = 100'000;
+    // The limiter every instance on a shared store asks (RedisRateLimiter),
+    // so they share each account's budget; it must outlive the Api. Null: an
+    // in-memory RateLimiter of the Api's own (rate_limit_accounts_max).
+    AccountRateLimiter* shared_limiter = nullptr;
 };
 
 // The caller of a /v1 route, from its API key.
@@ -100,7 +105,8 @@ class Api {
     jobs::JobStore& jobs_;
     const core::Clock& clock_;
     ApiOptions options_;
-    RateLimiter limiter_;
+    std::unique_ptr<RateLimiter> own_limiter_;  // null with a shared limiter
+    AccountRateLimiter& limiter_;               // the shared one, or own_limiter_
 };
 
 }  // namespace tollgate::http

@@ -793,7 +793,10 @@ core::Status JobService::admit_through_settlement(
 core::Status JobService::end_through_settlement(const jobs::Job& final_job, bool has_hold,
                                                 const usage::UsageRecord& record,
                                                 std::vector<jobs::Job>& attached) {
-    auto ended = deps_.settlement->end({final_job, has_hold, record});
+    jobs::EndStep step{final_job, has_hold, record, std::nullopt};
+    if (!final_job.webhook_url.empty() && deps_.webhooks != nullptr)
+        step.webhook = webhook_delivery(final_job, final_job.state, final_job.finished_ms);
+    auto ended = deps_.settlement->end(step);
     if (!ended.ok()) return ended.error();
     if (*ended == jobs::EndOutcome::HoldNotOpen) {
         return core::make_error("hold_not_open", "hold for " + final_job.id + " is not open");

@@ -80,27 +80,38 @@ RateLimiter::RateLimiter(const core::Clock& clock, std::size_t accounts_max)
 
 std::int64_t RateLimiter::now_ms() const { return clock_.steady_us() / 1000; }
 
+std::optional<RateDecision> rate_too_large(const AccountLimits& limits, std::int64_t upload_bytes) {
+    if (limits.upload_bytes.unlimited() || upload_bytes <= limits.upload_bytes.capacity()) {
+        return std::nullopt;
+    }
+    RateDecision d;
+    d.verdict = RateVerdict::TooLarge;
+    d.limit = kBytesLimit;
+    d.burst = limits.upload_bytes.capacity();
+    return d;
+}
+
+RateDecision rate_after_waits(std::int64_t requests_wait_ms, std::int64_t bytes_wait_ms) {
+    TOLLGATE_ASSERT(requests_wait_ms >= 0 && bytes_wait_ms >= 0);
+    RateDecision d;
+    if (requests_wait_ms == 0 && bytes_wait_ms == 0) return d;
+    d.verdict = RateVerdict::Limited;
+    d.limit = requests_wait_ms >= bytes_wait_ms ? kRequestsLimit : kBytesLimit;
+    d.retry_after_s = retry_after_seconds(std::max(requests_wait_ms, bytes_wait_ms));
+    return d;
+}
+
 RateDecision RateLimiter::decide(const Entry* entry, const AccountLimits& limits,
                                  std::int64_t upload_bytes) {
-    RateDecision d;
-    if (!limits.upload_bytes.unlimited() && upload_bytes > limits.upload_bytes.capacity()) {
-        d.verdict = RateVerdict::TooLarge;
-        d.limit = kBytesLimit;
-        d.burst = limits.upload_bytes.capacity();
-        return d;
-    }
-    if (entry == nullptr) return d;  // full buckets cover anything up to their bursts
+    if (auto too_large = rate_too_large(limits, upload_bytes)) return *too_large;
+    if (entry == nullptr) return {};  // full buckets cover anything up to their bursts
     const std::int64_t requests_wait =
         limits.requests.unlimited() ? 0 : entry->requests.wait_ms(limits.requests, 1);
     const std::int64_t bytes_wait =
         limits.upload_bytes.unlimited()
             ? 0
             : entry->upload_bytes.wait_ms(limits.upload_bytes, upload_bytes);
-    if (requests_wait == 0 && bytes_wait == 0) return d;
-    d.verdict = RateVerdict::Limited;
-    d.limit = requests_wait >= bytes_wait ? kRequestsLimit : kBytesLimit;
-    d.retry_after_s = retry_after_seconds(std::max(requests_wait, bytes_wait));
-    return d;
+    return rate_after_waits(requests_wait, bytes_wait);
 }
 
 RateDecision RateLimiter::take(const std::string& account_id, const AccountLimits& limits,

@@ -1,6 +1,11 @@
 // Per-account rate limits: a token bucket of requests and one of upload
 // bytes for each account, refilled at a per-minute rate up to a burst.
 //
+// AccountRateLimiter is what the API asks; RateLimiter (here) keeps the
+// buckets in this process's memory, RedisRateLimiter (redis_rate_limiter.h)
+// keeps them on the shared store, so that gateway instances sharing it share
+// each account's budget. Both answer alike for the same calls and times.
+//
 // Key invariant: a request is admitted only when both of its account's
 // buckets cover it, and then takes from both; a refused request takes
 // nothing. Arithmetic is in integers only: a bucket counts in units of
@@ -21,6 +26,7 @@
 #include <cstdint>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -92,18 +98,42 @@ struct RateDecision {
 // Whole seconds to wait for `wait_ms` (> 0), rounded up.
 std::int64_t retry_after_seconds(std::int64_t wait_ms);
 
-class RateLimiter {
+// TooLarge when `upload_bytes` exceeds the byte bucket's burst (it would
+// never fit), else nullopt. Decided before any bucket is looked at.
+std::optional<RateDecision> rate_too_large(const AccountLimits& limits, std::int64_t upload_bytes);
+// The decision for buckets that cover a request after `requests_wait_ms`
+// and `bytes_wait_ms` (>= 0): Allowed when both are 0, else Limited by the
+// longer wait (the request bucket's on a tie).
+RateDecision rate_after_waits(std::int64_t requests_wait_ms, std::int64_t bytes_wait_ms);
+
+// Per-account limits as the API asks for them. An implementation answers
+// exactly as the token buckets above would: a new account's buckets are full,
+// a bucket refills at its rate up to its burst, a lowered burst cuts the
+// level, a bucket whose limit was off starts full when it comes on, and a
+// request is taken from both buckets or from neither.
+class AccountRateLimiter {
+  public:
+    virtual ~AccountRateLimiter() = default;
+    // Takes one request and `upload_bytes` (>= 0) from the account's
+    // buckets under `limits`, from both or from neither. Limits all off:
+    // Allowed, and the account's buckets are forgotten.
+    virtual RateDecision take(const std::string& account_id, const AccountLimits& limits,
+                              std::int64_t upload_bytes) = 0;
+    // What take() would answer now, taking nothing and tracking nothing.
+    virtual RateDecision check(const std::string& account_id, const AccountLimits& limits,
+                               std::int64_t upload_bytes) const = 0;
+};
+
+// The buckets in this process's memory: each gateway instance counts alone.
+class RateLimiter final : public AccountRateLimiter {
   public:
     // accounts_max: 1 .. core::limits::kRateLimitAccountsMax.
     RateLimiter(const core::Clock& clock, std::size_t accounts_max);
 
-    // Takes one request and `upload_bytes` (>= 0) from the account's
-    // buckets under `limits`, from both or from neither.
     RateDecision take(const std::string& account_id, const AccountLimits& limits,
-                      std::int64_t upload_bytes);
-    // What take() would answer now, taking nothing and tracking nothing.
+                      std::int64_t upload_bytes) override;
     RateDecision check(const std::string& account_id, const AccountLimits& limits,
-                       std::int64_t upload_bytes) const;
+                       std::int64_t upload_bytes) const override;
 
     std::size_t tracked_accounts() const;
     bool tracked_for_test(const std::string& account_id) const;

@@ -66,8 +66,8 @@ std::int64_t webhook_backoff_ms(const WebhookPolicy& policy, int attempts_made) 
     return std::min(wait, policy.backoff_max_ms);
 }
 
-core::Status queue_webhook(jobs::WebhookOutbox& outbox, const jobs::Job& ended,
-                           jobs::JobState state, std::int64_t now_ms) {
+jobs::WebhookDelivery webhook_delivery(const jobs::Job& ended, jobs::JobState state,
+                                       std::int64_t now_ms) {
     TOLLGATE_ASSERT(!ended.webhook_url.empty() && jobs::is_final(state));
     const bool succeeded = state == jobs::JobState::Succeeded;
     nlohmann::json event = {{"event", succeeded ? "job.succeeded" : "job.failed"},
@@ -91,7 +91,12 @@ core::Status queue_webhook(jobs::WebhookOutbox& outbox, const jobs::Job& ended,
     delivery.payload_json = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     delivery.next_attempt_ms = now_ms;
     delivery.created_ms = now_ms;
-    return outbox.enqueue(delivery);
+    return delivery;
+}
+
+core::Status queue_webhook(jobs::WebhookOutbox& outbox, const jobs::Job& ended,
+                           jobs::JobState state, std::int64_t now_ms) {
+    return outbox.enqueue(webhook_delivery(ended, state, now_ms));
 }
 
 WebhookDeliverer::WebhookDeliverer(jobs::WebhookOutbox& outbox, HttpClient& client,

@@ -61,8 +61,11 @@ std::string webhook_signature_header(std::string_view key, std::int64_t t_s, std
 // doubled per earlier failure, at most backoff_max_ms.
 std::int64_t webhook_backoff_ms(const WebhookPolicy& policy, int attempts_made);
 
-// Queues the delivery of `ended`'s end (state `state`) to its webhook_url,
-// due at once. Call inside the transaction that settles the job.
+// The delivery of `ended`'s end event (state `state`) to its webhook_url,
+// due at now_ms.
+jobs::WebhookDelivery webhook_delivery(const jobs::Job& ended, jobs::JobState state,
+                                       std::int64_t now_ms);
+// Queues that delivery. Call inside the transaction that settles the job.
 core::Status queue_webhook(jobs::WebhookOutbox& outbox, const jobs::Job& ended,
                            jobs::JobState state, std::int64_t now_ms);
 

@@ -38,6 +38,19 @@ local function job_transition(abase, sbase, account, id, to, fields)
   end
   return 'ok', from
 end
+local function webhook_enqueue(abase, sbase, account, shard, id, fields)
+  local key = abase .. 'webhook:' .. id
+  if redis.call('EXISTS', key) == 1 then return 'exists' end
+  local next_ms = nil
+  for i = 1, #fields, 2 do if fields[i] == 'next_attempt_ms' then next_ms = fields[i + 1] end end
+  if next_ms == nil then error('webhook record: next_attempt_ms') end
+  local n = redis.call('INCR', sbase .. 'webhook_seq')
+  local number = string.format('%d', n * 64 + shard)
+  redis.call('HSET', key, 'id', number, unpack(fields))
+  redis.call('ZADD', sbase .. 'webhooks_due', next_ms, account .. '\t' .. id)
+  redis.call('HSET', sbase .. 'webhook_ids', number, account .. '\t' .. id)
+  return 'ok'
+end
 )lua";
 }
 

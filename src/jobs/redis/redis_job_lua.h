@@ -13,6 +13,9 @@
 //     failure_reason, finished_ms), flat; checks the state machine
 //     (jobs/job.h can_transition) and leaves the unfinished indexes when
 //     `to` is final.
+//   webhook_enqueue(abase, sbase, account, shard, id, fields) -> 'ok' |
+//     'exists': queues job `id`'s webhook delivery (redis_webhook_outbox.h;
+//     fields from webhook_fields()), numbered in its shard.
 // abase is the account's key base "P{sN}:a:", sbase the shard's "P{sN}:".
 #pragma once
 

@@ -6,6 +6,7 @@
 
 #include "core/assert.h"
 #include "jobs/redis/redis_job_lua.h"
+#include "jobs/redis/redis_webhook_outbox.h"
 #include "ledger/redis/redis_ledger.h"
 #include "ledger/redis/redis_scripts.h"
 #include "store/redis/redis_keys.h"
@@ -61,9 +62,10 @@ const store::redis::Script& end_script() {
                                              usage::usage_lua_prelude() + R"lua(
 local abase, sbase, account, id, to = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local has_hold, reason, now, record = ARGV[6] == '1', ARGV[7], arg_num(8), ARGV[9]
-local finished_ms, execution_ms = arg_num(10), arg_num(11)
-local fields = {}
-for i = 12, #ARGV do fields[#fields + 1] = ARGV[i] end
+local finished_ms, execution_ms, shard, nf = arg_num(10), arg_num(11), arg_num(12), arg_num(13)
+local fields, webhook = {}, {}
+for i = 14, 13 + nf do fields[#fields + 1] = ARGV[i] end
+for i = 14 + nf, #ARGV do webhook[#webhook + 1] = ARGV[i] end
 local state = redis.call('HGET', abase .. 'job:' .. id, 'state')
 if state == false or JOB_NEXT[state] == nil or not JOB_NEXT[state][to] then
   return {'job_not_open'}
@@ -78,6 +80,9 @@ if has_hold then
 end
 check(job_transition(abase, sbase, account, id, to, fields) == 'ok', 'the job ends once')
 usage_append(sbase, abase, id, record, finished_ms, execution_ms)
+if #webhook > 0 then
+  check(webhook_enqueue(abase, sbase, account, shard, id, webhook) == 'ok', 'a job ends with one delivery')
+end
 return {'ended'}
 )lua");
     return script;
@@ -169,11 +174,22 @@ core::Result<EndOutcome> RedisSettlement::end(const EndStep& step) {
                                      std::to_string(job.finished_ms),
                                      record,
                                      std::to_string(step.usage.finished_ms),
-                                     std::to_string(step.usage.execution_ms)};
-    for (std::string& f : transition_fields(job)) args.push_back(std::move(f));
+                                     std::to_string(step.usage.execution_ms),
+                                     std::to_string(store::redis::shard_of(job.account_id))};
+    std::vector<std::string> fields = transition_fields(job);
+    args.push_back(std::to_string(fields.size()));
+    for (std::string& f : fields) args.push_back(std::move(f));
+    if (step.webhook) {
+        TOLLGATE_ASSERT(step.webhook->job_id == job.id &&
+                        step.webhook->account_id == job.account_id);
+        for (std::string& f : webhook_fields(*step.webhook)) args.push_back(std::move(f));
+    }
     // Every key the script touches, all in the account's slot.
     std::vector<std::string> keys = ledger::redis_account_keys(prefix_, job.account_id);
     keys.push_back(store::redis::account_base(prefix_, job.account_id) + "job:" + job.id);
+    if (step.webhook) {
+        keys.push_back(store::redis::account_base(prefix_, job.account_id) + "webhook:" + job.id);
+    }
     for (std::string& k : usage::usage_append_keys(prefix_, job.account_id))
         keys.push_back(std::move(k));
     auto r = client_.eval(end_script(), keys, args);

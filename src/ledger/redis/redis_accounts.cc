@@ -2,7 +2,9 @@
 // created_ms, the cached sums, credit_limit, the sequences): every script
 // takes "the acct hash exists" to mean "the account exists". The Paccounts
 // index is written first, so a crash in between leaves an id that verify()
-// finds without a record, never an account nothing lists.
+// finds without a record, never an account nothing lists. account_ids()
+// pages through that index with SSCAN, its cursor the page's cursor.
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 #include <vector>
@@ -66,6 +68,34 @@ core::Result<std::optional<AccountInfo>> RedisLedger::account(const std::string&
     if (!created_ms) return malformed(acct + " created_ms");
     return std::optional<AccountInfo>(
         AccountInfo{account_id, r->elements[0].text, r->elements[1].text, *created_ms});
+}
+
+core::Result<AccountIdPage> RedisLedger::account_ids(const std::string& cursor, std::size_t limit) {
+    if (limit == 0) return core::make_error("invalid_limit", "a page holds at least one id");
+    // SSCAN starts (and ends) at cursor 0, which callers see as "".
+    const std::string scan = cursor.empty() ? "0" : cursor;
+    if (scan.size() > 20 ||
+        !std::all_of(scan.begin(), scan.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return core::make_error("invalid_cursor", "an account id cursor is a number");
+    }
+    const std::string index = global_key("accounts");
+    const std::size_t count = std::min(limit, kAccountIdsPageMax);
+    auto r = client_.command(index, {"SSCAN", index, scan, "COUNT", std::to_string(count)});
+    if (!r.ok()) return r.error();
+    if (r->type != Reply::Type::Array || r->elements.size() != 2 ||
+        r->elements[0].type != Reply::Type::String || r->elements[1].type != Reply::Type::Array) {
+        return core::make_error("storage_error", "unexpected reply to SSCAN " + index);
+    }
+    AccountIdPage page;
+    page.ids.reserve(r->elements[1].elements.size());
+    for (Reply& id : r->elements[1].elements) {
+        if (id.type != Reply::Type::String) {
+            return core::make_error("storage_error", "unexpected reply to SSCAN " + index);
+        }
+        page.ids.push_back(std::move(id.text));
+    }
+    if (r->elements[0].text != "0") page.next_cursor = std::move(r->elements[0].text);
+    return page;
 }
 
 core::Result<bool> RedisLedger::set_tenant(const std::string& account_id,

@@ -93,6 +93,7 @@ class RedisLedger final : public Ledger {
     core::Result<std::string> create_account(const std::string& name) override;
     core::Result<bool> account_exists(const std::string& account_id) override;
     core::Result<std::optional<AccountInfo>> account(const std::string& account_id) override;
+    core::Result<AccountIdPage> account_ids(const std::string& cursor, std::size_t limit) override;
     core::Result<bool> set_tenant(const std::string& account_id,
                                   const std::string& tenant) override;
     using Ledger::create_api_key;

@@ -6,6 +6,8 @@
 // recomputes them.
 #include "ledger/sqlite/sqlite_ledger.h"
 
+#include <algorithm>
+
 #include "core/assert.h"
 #include "core/ids.h"
 #include "core/limits.h"
@@ -58,6 +60,31 @@ core::Result<std::optional<AccountInfo>> SqliteLedger::account(const std::string
     });
     if (!s.ok()) return s.error();
     return out;
+}
+
+core::Result<AccountIdPage> SqliteLedger::account_ids(const std::string& cursor,
+                                                      std::size_t limit) {
+    if (limit == 0) return core::make_error("invalid_limit", "a page holds at least one id");
+    const std::size_t page_max = std::min(limit, kAccountIdsPageMax);
+    AccountIdPage page;
+    core::Status s = store::transact(db_, [&]() -> core::Status {
+        // The cursor is the last id of the page before; ids are never empty.
+        // One row more than the page tells whether another page follows.
+        store::Statement st(db_, "SELECT id FROM accounts WHERE id > ?1 ORDER BY id LIMIT ?2");
+        st.bind(1, cursor).bind(2, static_cast<std::int64_t>(page_max) + 1);
+        while (st.step()) {
+            if (page.ids.size() == page_max) {
+                page.next_cursor = page.ids.back();
+                break;
+            }
+            page.ids.push_back(st.column_text(0));
+        }
+        return {};
+    });
+    if (!s.ok()) return s.error();
+    TOLLGATE_ASSERT(page.ids.size() <= page_max);
+    TOLLGATE_ASSERT(page.next_cursor.empty() || page.ids.size() == page_max);
+    return page;
 }
 
 core::Result<bool> SqliteLedger::set_tenant(const std::string& account_id,
