@@ -20,6 +20,10 @@ using json = nlohmann::json;
 class IsolationTest : public testing_support::GatewayFixture {
   protected:
     void SetUp() override {
+        // Two accounts' jobs in flight at once: room for both whatever the
+        // dispatcher thread has taken yet (a queue of one refused the second
+        // as busy when the first was still queued).
+        queue_capacity_ = 8;
         GatewayFixture::SetUp();
         neighbour_ = ledger_->create_account("neighbour").value();
         stranger_ = ledger_->create_account("stranger").value();

@@ -315,6 +315,48 @@ TEST_F(RedisJobServiceTest, AStoppedInstancesJobsAreTakenOverAndVoided) {
     release();
 }
 
+TEST_F(RedisJobServiceTest, DuplicatesOfAJobWhoseOwnerDiedAfterItEndedAreEndedByTheTakeover) {
+    lease_ms_ = 1'000;
+    a_->dispatcher->stop();
+    a_ = start("instance-a");
+    ASSERT_TRUE(a_->ledger->grant(account_, core::Tokens(100), "t").ok());
+    block();
+    auto r = submit(*a_);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->outcome, SubmitOutcome::Accepted);
+    jobs::Job first = a_->jobs->get(r->job_id).value().value();
+    // A duplicate attached to it, as admission stores one.
+    jobs::Job dup = first;
+    dup.id = "job_dup_1";
+    dup.tokens = 0;
+    dup.state = jobs::JobState::Admitted;
+    dup.dedupe_kind = jobs::DedupeKind::Exact;
+    dup.dedupe_of = first.id;
+    dup.dedupe_reused = true;
+    ASSERT_TRUE(a_->jobs->insert(dup).ok());
+    ASSERT_TRUE(a_->jobs->transition(dup.id, jobs::JobState::Dispatched, dup).ok());
+    // The first job's end commits, then its instance dies before ending the duplicate.
+    jobs::Job ended = first;
+    ended.state = jobs::JobState::Failed;
+    ended.failure_reason = "execution_failed: boom";
+    ended.finished_ms = clock_.now_ms();
+    usage::UsageRecord record;
+    record.job_id = first.id;
+    record.account_id = account_;
+    record.outcome = "failed";
+    ASSERT_EQ(a_->settlement->end({ended, true, record, std::nullopt}).value(),
+              jobs::EndOutcome::Ended);
+    a_->ownership->stop_renewing();
+    b_ = start("instance-b");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1'300));
+    ASSERT_TRUE(b_->service->recover_unfinished().ok());
+    jobs::Job after = b_->jobs->get(dup.id).value().value();
+    EXPECT_EQ(after.state, jobs::JobState::Failed);
+    EXPECT_NE(after.failure_reason.find(first.id), std::string::npos);
+    EXPECT_EQ(b_->jobs->count_unfinished(account_).value(), 0);
+    release();
+}
+
 TEST_F(RedisJobServiceTest, AJobsWebhookIsQueuedWithItsEndAndDeliveredByOneInstance) {
     ASSERT_TRUE(a_->ledger->grant(account_, core::Tokens(100), "t").ok());
     b_ = start("instance-b");

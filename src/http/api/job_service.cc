@@ -671,9 +671,16 @@ core::Result<std::vector<jobs::Job>> JobService::jobs_to_recover() {
         if (!job.ok()) return job.error();
         if (job->has_value() && !jobs::is_final((*job)->state)) {
             out.push_back(std::move(**job));
-        } else {
-            deps_.ownership->release(id);  // settled before its owner stopped
+            continue;
         }
+        // Settled before its owner stopped; the owner may have died before
+        // it ended the duplicates attached to it, which no instance follows.
+        if (job->has_value() && !(*job)->dedupe_reused) {
+            std::vector<jobs::Job> ended;
+            if (core::Status s = settle_attached(**job, ended); !s.ok()) return s.error();
+            announce(ended);
+        }
+        deps_.ownership->release(id);
     }
     return out;
 }

@@ -122,7 +122,13 @@ core::Result<int> WebhookDeliverer::run_due(std::size_t limit) {
     int attempted = 0;
     for (const jobs::WebhookDelivery& delivery : *due) {
         core::Status s = attempt(delivery);
-        if (!s.ok()) return s.error();
+        if (!s.ok() && s.error().code == "webhook_not_pending") {
+            // Several instances share a store: another one recorded this
+            // delivery's attempt first (its claim ran out meanwhile).
+            spdlog::info("webhook for job {}: recorded by another instance", delivery.job_id);
+        } else if (!s.ok()) {
+            return s.error();
+        }
         ++attempted;
     }
     return attempted;

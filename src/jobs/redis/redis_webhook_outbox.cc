@@ -116,10 +116,13 @@ return out
     std::vector<WebhookDelivery> out;
     if (limit == 0) return out;
     const std::string claimed_until = std::to_string(now_ms + kWebhookClaimMs);
-    for (int shard = 0; shard < store::redis::kRedisShards; ++shard) {
+    // Shard by shard, claiming only what is still wanted, so nothing is
+    // claimed and left waiting; a busy shard is served first, then the next.
+    for (int shard = 0; shard < store::redis::kRedisShards && out.size() < limit; ++shard) {
         const std::string due_key = store::redis::shard_base(prefix_, shard) + "webhooks_due";
-        auto members = client_.eval(claim, {due_key},
-                                    {std::to_string(now_ms), std::to_string(limit), claimed_until});
+        auto members = client_.eval(
+            claim, {due_key},
+            {std::to_string(now_ms), std::to_string(limit - out.size()), claimed_until});
         if (!members.ok()) return members.error();
         for (const Reply& m : members->elements) {
             auto [account, job] = split_member(m.text);
@@ -135,8 +138,7 @@ return out
     std::sort(out.begin(), out.end(), [](const WebhookDelivery& a, const WebhookDelivery& b) {
         return std::tie(a.next_attempt_ms, a.id) < std::tie(b.next_attempt_ms, b.id);
     });
-    // Claimed but not returned: due again once the claim runs out.
-    if (out.size() > limit) out.resize(limit);
+    TOLLGATE_ASSERT(out.size() <= limit);
     return out;
 }
 
