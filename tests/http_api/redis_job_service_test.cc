@@ -49,6 +49,7 @@ struct Instance {
 class RedisJobServiceTest : public ::testing::Test {
   protected:
     void SetUp() override {
+        start_logging();
         ASSERT_TRUE(redis_server().ok()) << redis_server().error();
         auto book = pricing::parse_price_book(kTestBook, "book.toml");
         ASSERT_TRUE(book.ok());
