@@ -126,11 +126,15 @@ class UsageExportTest(GatewayCase):
         self.wait_exported((3, 30))
 
         self.clickhouse.stop()
+        down_at = time.time()
         self.run_jobs(key, 2)  # the gateway serves and charges while the sink is down
         self.assertEqual(self.balance(key)["captured"], 50)
         time.sleep(1)  # several failed tries, backing off
         with open(os.path.join(self.dir, "tollgate.log")) as log:
             self.assertIn("records wait in the outbox", log.read())
+        # Down for 30 s in all, the exporter retrying all along.
+        time.sleep(max(0.0, 30 - (time.time() - down_at)))
+        self.assertIsNone(self.exported())  # still down
 
         self.clickhouse.start()
         self.wait_exported((5, 50))
