@@ -206,7 +206,7 @@ TEST_P(ReconcileCommandTest, ACaptureCountsOnTheDayItsJobFinished) {
 // Only Redis indexes an account before making it.
 class RedisReconcileCommandTest : public ReconcileCommandTest {};
 INSTANTIATE_TEST_SUITE_P(Backend, RedisReconcileCommandTest, ::testing::Values("redis"),
-                         testing_support::backend_name);
+                         ::tollgate::testing::backend_param_name);
 
 TEST_P(RedisReconcileCommandTest, AnAccountIdWithoutItsAccountIsSkipped) {
     // What a crash between the index and the record leaves (redis_accounts.cc).
@@ -288,7 +288,7 @@ TOLLGATE_BOOKS_BACKENDS(StoreLocationTest);
 
 TEST_P(StoreLocationTest, TheConfigNamesTheStore) {
     if (redis()) {
-        EXPECT_EQ(store_.redis_url, testing_support::books_redis_server().url());
+        EXPECT_EQ(store_.redis_url, tollgate::testing::shared_redis_server().url());
         EXPECT_EQ(store_.prefix, prefix_);
     } else {
         EXPECT_EQ(store_.sqlite_path(), dir_.file("data/tollgate.db"));

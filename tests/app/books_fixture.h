@@ -28,7 +28,7 @@
 #include "store/redis/redis_client.h"
 #include "store/redis/redis_keys.h"
 #include "store/sqlite.h"
-#include "support/redis_server.h"
+#include "support/redis_test_store.h"
 #include "support/temp_dir.h"
 #include "usage/redis/redis_usage_lua.h"
 #include "usage/redis/redis_usage_sink.h"
@@ -39,19 +39,6 @@ namespace tollgate::app::testing_support {
 // 2026-11-30 12:00:00 UTC: the manual clock's start.
 inline constexpr std::int64_t kNov30Noon = 20'787ll * 86'400'000 + 12ll * 3'600'000;
 inline constexpr std::int64_t kHourMs = 3'600'000;
-
-// The Redis server of this test binary, started on first use (from a test's
-// SetUp, on the main thread, which outlives it) and stopped at exit.
-inline tollgate::testing::RedisServer& books_redis_server() {
-    static auto server = std::make_unique<tollgate::testing::RedisServer>();
-    return *server;
-}
-
-// A key prefix no other test of any binary uses.
-inline std::string unique_books_prefix() {
-    static std::atomic<int> tests{0};
-    return "app" + std::to_string(++tests) + "_" + std::to_string(::getpid()) + ":";
-}
 
 // What a command returned and printed.
 struct CommandRun {
@@ -81,7 +68,7 @@ class BooksTest : public ::testing::TestWithParam<std::string> {
         std::ofstream(dir_.file("pricing.toml")) << kMinimalBook;
         std::string server = "[server]\ndata_dir = \"data\"\n";
         if (redis()) {
-            tollgate::testing::RedisServer& redis_server = books_redis_server();
+            tollgate::testing::RedisServer& redis_server = tollgate::testing::shared_redis_server();
             if (!redis_server.ok()) FAIL() << "no Redis server: " << redis_server.error();
             server +=
                 "store = \"" + redis_server.url() + "\"\nstore_prefix = \"" + prefix_ + "\"\n";
@@ -181,7 +168,7 @@ class BooksTest : public ::testing::TestWithParam<std::string> {
     }
 
     tollgate::testing::TempDir dir_;
-    std::string prefix_ = unique_books_prefix();
+    std::string prefix_ = tollgate::testing::unique_redis_prefix("app");
     std::string config_path_;
     Config config_;
     StoreLocation store_;
@@ -192,12 +179,8 @@ class BooksTest : public ::testing::TestWithParam<std::string> {
     std::unique_ptr<usage::UsageSink> usage_;
 };
 
-inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
-    return info.param;
-}
-
 #define TOLLGATE_BOOKS_BACKENDS(suite)                                              \
     INSTANTIATE_TEST_SUITE_P(Backends, suite, ::testing::Values("sqlite", "redis"), \
-                             ::tollgate::app::testing_support::backend_name)
+                             ::tollgate::testing::backend_param_name)
 
 }  // namespace tollgate::app::testing_support

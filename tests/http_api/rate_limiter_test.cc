@@ -15,7 +15,7 @@
 
 #include "core/limits.h"
 #include "http/api/redis_rate_limiter.h"
-#include "http_api/rate_limiter_fixture.h"
+#include "support/redis_test_store.h"
 
 namespace tollgate::http {
 namespace {
@@ -34,7 +34,7 @@ class RateLimiterTest : public ::testing::TestWithParam<std::string> {
             memory_ = std::make_unique<RateLimiter>(clock_, 1000);
             limiter_ = memory_.get();
         } else if (GetParam() == "redis") {
-            client_ = rate_redis_client();
+            client_ = testing::shared_redis_client();
             ASSERT_NE(client_, nullptr);
             auto opened = RedisRateLimiter::open(*client_, clock_, prefix_);
             ASSERT_TRUE(opened.ok()) << opened.error().message;
@@ -73,7 +73,7 @@ class RateLimiterTest : public ::testing::TestWithParam<std::string> {
     }
 
     core::ManualClock clock_{1'700'000'000'000};
-    const std::string prefix_ = rate_redis_prefix();
+    const std::string prefix_ = testing::unique_redis_prefix("rl");
     std::unique_ptr<RateLimiter> memory_;
     std::unique_ptr<store::redis::Client> client_;
     std::unique_ptr<RedisRateLimiter> redis_;
@@ -82,9 +82,7 @@ class RateLimiterTest : public ::testing::TestWithParam<std::string> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, RateLimiterTest, ::testing::Values("memory", "redis"),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                             return info.param;
-                         });
+                         ::tollgate::testing::backend_param_name);
 
 TEST(RetryAfterTest, WholeSecondsRoundedUp) {
     EXPECT_EQ(retry_after_seconds(1), 1);

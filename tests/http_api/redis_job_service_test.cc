@@ -15,22 +15,12 @@
 #include "jobs/redis/redis_webhook_outbox.h"
 #include "ledger/redis/redis_ledger.h"
 #include "store/redis/redis_client.h"
-#include "support/redis_server.h"
+#include "support/redis_test_store.h"
 #include "usage/redis/redis_usage_outbox.h"
 #include "usage/redis/redis_usage_sink.h"
 
 namespace tollgate::http::testing_support {
 namespace {
-
-testing::RedisServer& redis_server() {
-    static std::unique_ptr<testing::RedisServer> server = std::make_unique<testing::RedisServer>();
-    return *server;
-}
-
-std::string fresh_prefix() {
-    static std::atomic<int> n{0};
-    return "s" + std::to_string(++n) + "_" + std::to_string(::getpid()) + ":";
-}
 
 // One gateway instance's stores and service, on the shared Redis.
 struct Instance {
@@ -50,7 +40,8 @@ class RedisJobServiceTest : public ::testing::Test {
   protected:
     void SetUp() override {
         start_logging();
-        ASSERT_TRUE(redis_server().ok()) << redis_server().error();
+        ASSERT_TRUE(::tollgate::testing::shared_redis_server().ok())
+            << ::tollgate::testing::shared_redis_server().error();
         auto book = pricing::parse_price_book(kTestBook, "book.toml");
         ASSERT_TRUE(book.ok());
         books_ = std::make_unique<PriceBookSource>(
@@ -71,9 +62,8 @@ class RedisJobServiceTest : public ::testing::Test {
 
     std::unique_ptr<Instance> start(const std::string& instance_id) {
         auto in = std::make_unique<Instance>();
-        auto options = store::redis::parse_redis_url(redis_server().url());
-        EXPECT_TRUE(options.ok());
-        in->client = store::redis::Client::connect(*options).value();
+        in->client = ::tollgate::testing::shared_redis_client();
+        EXPECT_TRUE(in->client);
         in->ledger = ledger::RedisLedger::open(*in->client, clock_, prefix_).value();
         in->jobs = jobs::RedisJobStore::open(*in->client, prefix_).value();
         in->settlement = std::make_unique<jobs::RedisSettlement>(*in->client, *in->jobs, prefix_);
@@ -161,7 +151,7 @@ class RedisJobServiceTest : public ::testing::Test {
 
     ::tollgate::testing::TempDir dir_;
     core::ManualClock clock_{utc_ms(2026, 11, 28, 12, 0)};
-    std::string prefix_ = fresh_prefix();
+    std::string prefix_ = ::tollgate::testing::unique_redis_prefix("s");
     std::int64_t lease_ms_ = 10'000;
     int account_jobs_max_ = 0;
     std::unique_ptr<PriceBookSource> books_;

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "core/limits.h"
-#include "http_api/rate_limiter_fixture.h"
 #include "store/redis/redis_keys.h"
 #include "support/redis_server.h"
+#include "support/redis_test_store.h"
 
 namespace tollgate::http {
 namespace {
@@ -34,7 +34,7 @@ class RedisRateLimiterTest : public ::testing::Test {
   protected:
     Instance start() {
         Instance in;
-        in.client = rate_redis_client();
+        in.client = testing::shared_redis_client();
         if (in.client == nullptr) return in;
         auto opened = RedisRateLimiter::open(*in.client, clock_, prefix_);
         EXPECT_TRUE(opened.ok()) << opened.error().message;
@@ -51,7 +51,7 @@ class RedisRateLimiterTest : public ::testing::Test {
     }
 
     core::ManualClock clock_{kStartMs};
-    const std::string prefix_ = rate_redis_prefix();
+    const std::string prefix_ = testing::unique_redis_prefix("rl");
 };
 
 TEST_F(RedisRateLimiterTest, TheKeySitsInTheAccountsShard) {

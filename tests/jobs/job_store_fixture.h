@@ -26,7 +26,7 @@
 #include "jobs/sqlite/sqlite_job_store.h"
 #include "store/redis/redis_client.h"
 #include "store/sqlite.h"
-#include "support/redis_server.h"
+#include "support/redis_test_store.h"
 #include "support/temp_dir.h"
 
 namespace tollgate::jobs {
@@ -35,29 +35,9 @@ namespace tollgate::jobs {
 // and a branch in JobStoreTest::open().
 inline const auto kJobStoreBackends = ::testing::Values("sqlite", "redis");
 
-// Names each instance after its backend: Backends/Suite.Test/sqlite.
-inline std::string job_store_backend_name(const ::testing::TestParamInfo<std::string>& info) {
-    return info.param;
-}
-
 #define TOLLGATE_JOB_STORE_BACKENDS(suite)                                         \
     INSTANTIATE_TEST_SUITE_P(Backends, suite, ::tollgate::jobs::kJobStoreBackends, \
-                             ::tollgate::jobs::job_store_backend_name)
-
-// The Redis server of this test binary, started on first use and stopped when
-// the binary exits. Each test keeps to its own key prefix on it. First used
-// from a test's SetUp, so on the main thread, which outlives the server (its
-// PR_SET_PDEATHSIG follows the thread that started it).
-inline testing::RedisServer& job_store_redis_server() {
-    static std::unique_ptr<testing::RedisServer> server = std::make_unique<testing::RedisServer>();
-    return *server;
-}
-
-// A key prefix no other test of any binary uses: "j<n>_<pid>:".
-inline std::string unique_job_store_prefix() {
-    static std::atomic<int> tests{0};
-    return "j" + std::to_string(++tests) + "_" + std::to_string(::getpid()) + ":";
-}
+                             ::tollgate::testing::backend_param_name)
 
 class JobStoreTest : public ::testing::TestWithParam<std::string> {
   public:
@@ -85,13 +65,8 @@ class JobStoreTest : public ::testing::TestWithParam<std::string> {
             ASSERT_TRUE(store.ok()) << store.error().message;
             store_ = std::move(store).value();
         } else if (name == "redis") {
-            testing::RedisServer& server = job_store_redis_server();
-            if (!server.ok()) FAIL() << "no Redis server: " << server.error();
-            auto options = store::redis::parse_redis_url(server.url());
-            ASSERT_TRUE(options.ok()) << options.error().message;
-            auto client = store::redis::Client::connect(*options);
-            ASSERT_TRUE(client.ok()) << client.error().message;
-            client_ = std::move(client).value();
+            client_ = testing::shared_redis_client();
+            ASSERT_TRUE(client_);
             auto store = RedisJobStore::open(*client_, redis_prefix_);
             ASSERT_TRUE(store.ok()) << store.error().message;
             store_ = std::move(store).value();
@@ -286,7 +261,7 @@ class JobStoreTest : public ::testing::TestWithParam<std::string> {
 
     testing::TempDir dir_;
     // Redis: this test's key prefix.
-    std::string redis_prefix_ = unique_job_store_prefix();
+    std::string redis_prefix_ = testing::unique_redis_prefix("j");
     // Declared before store_, which uses them: destroyed after it.
     std::unique_ptr<store::Database> db_;           // SQLite only
     std::unique_ptr<store::redis::Client> client_;  // Redis only

@@ -23,7 +23,7 @@
 #include "ledger/redis/redis_ledger.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "store/redis/redis_client.h"
-#include "support/redis_server.h"
+#include "support/redis_test_store.h"
 #include "support/temp_dir.h"
 
 namespace tollgate::ledger {
@@ -32,29 +32,9 @@ namespace tollgate::ledger {
 // here and a branch in LedgerTest::open().
 inline const auto kBackends = ::testing::Values("sqlite", "redis");
 
-// Names each instance after its backend: Backends/Suite.Test/sqlite.
-inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
-    return info.param;
-}
-
 #define TOLLGATE_LEDGER_BACKENDS(suite)                                      \
     INSTANTIATE_TEST_SUITE_P(Backends, suite, ::tollgate::ledger::kBackends, \
-                             ::tollgate::ledger::backend_name)
-
-// The Redis server of this test binary, started on first use and stopped when
-// the binary exits. Each test keeps to its own key prefix on it. First used
-// from a test's SetUp, so on the main thread, which outlives the server (its
-// PR_SET_PDEATHSIG follows the thread that started it).
-inline testing::RedisServer& shared_redis_server() {
-    static std::unique_ptr<testing::RedisServer> server = std::make_unique<testing::RedisServer>();
-    return *server;
-}
-
-// A key prefix no other test of any binary uses: "t<n>_<pid>:".
-inline std::string unique_redis_prefix() {
-    static std::atomic<int> tests{0};
-    return "t" + std::to_string(++tests) + "_" + std::to_string(::getpid()) + ":";
-}
+                             ::tollgate::testing::backend_param_name)
 
 class LedgerTest : public ::testing::TestWithParam<std::string> {
   public:
@@ -87,13 +67,8 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
             ASSERT_TRUE(ledger.ok()) << ledger.error().message;
             ledger_ = std::move(ledger).value();
         } else if (name == "redis") {
-            testing::RedisServer& server = shared_redis_server();
-            if (!server.ok()) FAIL() << "no Redis server: " << server.error();
-            auto options = store::redis::parse_redis_url(server.url());
-            ASSERT_TRUE(options.ok()) << options.error().message;
-            auto client = store::redis::Client::connect(*options);
-            ASSERT_TRUE(client.ok()) << client.error().message;
-            client_ = std::move(client).value();
+            client_ = testing::shared_redis_client();
+            ASSERT_TRUE(client_);
             auto ledger = RedisLedger::open(*client_, clock_, redis_prefix_);
             ASSERT_TRUE(ledger.ok()) << ledger.error().message;
             ledger_ = std::move(ledger).value();
@@ -213,7 +188,7 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
     std::string sqlite_path_ = dir_.file("ledger.db");
     store::Database::Options sqlite_options_;
     // Redis: this test's key prefix.
-    std::string redis_prefix_ = unique_redis_prefix();
+    std::string redis_prefix_ = testing::unique_redis_prefix("t");
 
     core::ManualClock clock_{kStartMs};
     // Declared before ledger_, which uses them: destroyed after it.

@@ -23,7 +23,7 @@
 #include "store/redis/redis_client.h"
 #include "store/redis/redis_keys.h"
 #include "store/sqlite.h"
-#include "support/redis_server.h"
+#include "support/redis_test_store.h"
 #include "support/temp_dir.h"
 #include "usage/export/outbox.h"
 #include "usage/redis/redis_usage_lua.h"
@@ -36,28 +36,9 @@ namespace tollgate::usage {
 
 inline const auto kUsageBackends = ::testing::Values("sqlite", "redis");
 
-// Names each instance after its backend: Backends/Suite.Test/sqlite.
-inline std::string usage_backend_name(const ::testing::TestParamInfo<std::string>& info) {
-    return info.param;
-}
-
 #define TOLLGATE_USAGE_BACKENDS(suite)                                           \
     INSTANTIATE_TEST_SUITE_P(Backends, suite, ::tollgate::usage::kUsageBackends, \
-                             ::tollgate::usage::usage_backend_name)
-
-// The Redis server of this test binary, started on first use (from a test's
-// SetUp, on the main thread, which outlives it) and stopped when the binary
-// exits. Each test keeps to its own key prefix on it.
-inline testing::RedisServer& shared_redis_server() {
-    static std::unique_ptr<testing::RedisServer> server = std::make_unique<testing::RedisServer>();
-    return *server;
-}
-
-// A key prefix no other test of any binary uses: "u<n>_<pid>:".
-inline std::string unique_redis_prefix() {
-    static std::atomic<int> tests{0};
-    return "u" + std::to_string(++tests) + "_" + std::to_string(::getpid()) + ":";
-}
+                             ::tollgate::testing::backend_param_name)
 
 // `count` account ids ("acct_<n>") of distinct shards, in increasing shard order.
 inline std::vector<std::string> accounts_in_distinct_shards(std::size_t count) {
@@ -100,13 +81,8 @@ class UsageTest : public ::testing::TestWithParam<std::string> {
             ASSERT_TRUE(outbox.ok()) << outbox.error().message;
             outbox_ = std::move(outbox).value();
         } else if (name == "redis") {
-            testing::RedisServer& server = shared_redis_server();
-            if (!server.ok()) FAIL() << "no Redis server: " << server.error();
-            auto options = store::redis::parse_redis_url(server.url());
-            ASSERT_TRUE(options.ok()) << options.error().message;
-            auto client = store::redis::Client::connect(*options);
-            ASSERT_TRUE(client.ok()) << client.error().message;
-            client_ = std::move(client).value();
+            client_ = testing::shared_redis_client();
+            ASSERT_TRUE(client_);
             auto sink = RedisUsageSink::open(*client_, redis_prefix_);
             ASSERT_TRUE(sink.ok()) << sink.error().message;
             redis_sink_ = sink->get();
@@ -152,7 +128,7 @@ class UsageTest : public ::testing::TestWithParam<std::string> {
     }
 
     testing::TempDir dir_;
-    std::string redis_prefix_ = unique_redis_prefix();
+    std::string redis_prefix_ = testing::unique_redis_prefix("u");
     // Declared before the sink and outbox, which use them: destroyed after them.
     std::unique_ptr<store::Database> db_;           // SQLite only
     std::unique_ptr<store::redis::Client> client_;  // Redis only
