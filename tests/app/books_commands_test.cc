@@ -153,7 +153,7 @@ class ReconcileCommandTest : public BooksTest {
             ASSERT_NO_FATAL_FAILURE(raw({"HDEL", account_key(alice_, "usage"), "job_a"}));
             ASSERT_NO_FATAL_FAILURE(raw({"ZREM", account_key(alice_, "usage_by_time"), "job_a"}));
             ASSERT_NO_FATAL_FAILURE(raw({"HDEL", account_key(alice_, "usage_exec"), "job_a"}));
-            ASSERT_NO_FATAL_FAILURE(raw({"DEL", usage::usage_job_index_key(prefix_, "job_a")}));
+            ASSERT_NO_FATAL_FAILURE(raw({"DEL", store::redis::owner_key(prefix_, "job_a")}));
         } else {
             ASSERT_TRUE(db_->exec("DELETE FROM usage_records WHERE job_id = 'job_a'").ok());
         }

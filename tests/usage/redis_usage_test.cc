@@ -120,7 +120,7 @@ TEST_F(RedisUsageBackendTest, UsageAppendIsIdempotentByJobId) {
     EXPECT_EQ(rows[0].seq, 1);
     EXPECT_EQ(rows[0].record, r);
     // The sink reads what the script wrote once its index is set.
-    const std::string index = usage_job_index_key(redis_prefix_, "job_1");
+    const std::string index = store::redis::owner_key(redis_prefix_, "job_1");
     redis(index, {"SET", index, "acct_1"});
     EXPECT_EQ(sink_->find("job_1").value(), std::optional<UsageRecord>(r));
 }
@@ -210,7 +210,7 @@ TEST_F(RedisUsageBackendTest, ReadsBeyondTheBoundAreRefusedNotCut) {
 
 TEST_F(RedisUsageBackendTest, AnIndexWithoutItsRecordFindsNothingUntilTheWriteCompletes) {
     // As if a writer died between the index and its script.
-    const std::string index = usage_job_index_key(redis_prefix_, "job_1");
+    const std::string index = store::redis::owner_key(redis_prefix_, "job_1");
     redis(index, {"SET", index, "acct_1"});
     EXPECT_FALSE(sink_->find("job_1").value().has_value());
     write(sample_record("job_1", 10));
@@ -231,7 +231,7 @@ TEST_F(RedisUsageBackendTest, AnOversizedRecordIsRefusedWithoutAnyWrite) {
     auto s = sink_->write(r);
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().code, "invalid_usage_record");
-    const std::string index = usage_job_index_key(redis_prefix_, "job_1");
+    const std::string index = store::redis::owner_key(redis_prefix_, "job_1");
     EXPECT_EQ(redis(index, {"EXISTS", index}).integer, 0);
     EXPECT_EQ(outbox_->pending("mem://a").value(), 0);
 }

@@ -194,7 +194,7 @@ core::Result<std::unique_ptr<RedisJobStore>> RedisJobStore::open(store::redis::C
 core::Status RedisJobStore::index_new_job(const Job& j) {
     const std::string member = j.account_id + "\t" + j.id;
     const std::string created = std::to_string(j.created_ms);
-    const std::string index = prefix_ + "job:" + j.id;
+    const std::string index = store::redis::owner_key(prefix_, j.id);
     auto claimed = client_.command(index, {"SET", index, j.account_id, "NX", "GET"});
     if (!claimed.ok()) return claimed.error();
     if (!claimed->is_nil() && claimed->text != j.account_id)
@@ -242,7 +242,7 @@ std::string RedisJobStore::shard_base(const std::string& account_id) const {
 }
 
 core::Result<std::optional<std::string>> RedisJobStore::job_account(const std::string& job_id) {
-    const std::string index = prefix_ + "job:" + job_id;
+    const std::string index = store::redis::owner_key(prefix_, job_id);
     auto r = client_.command(index, {"GET", index});
     if (!r.ok()) return r.error();
     if (r->is_nil()) return std::optional<std::string>();

@@ -15,7 +15,9 @@
 //                         unfinished jobs, by created_ms (recovery)
 // Indexes across shards, each written before the record it leads to and
 // checked against that record when read (a stale entry is skipped):
-//   Pjob:<id>             string: the job's account (SET NX; immutable)
+//   Powner:<id>           string: the job's account (SET NX; immutable;
+//                         store::redis::owner_key, shared with its hold,
+//                         usage record and webhook delivery)
 //   Ptenant:<t>:jobs      sorted set: "<account>\t<job id>" by created_ms
 //   Ptenant:<t>:dk:<key>  sorted set: the same, for one dedupe key
 //   Pattached:<id>        sorted set: "<account>\t<job id>" of the jobs

@@ -93,10 +93,8 @@ return {'ended'}
 core::Result<AdmitDone> RedisSettlement::admit(const AdmitStep& step) {
     const Job& job = step.job;
     TOLLGATE_ASSERT(job.state == JobState::Admitted && job.tokens > 0 && !job.dedupe_reused);
+    // Also the hold's index: both are the job id's owner.
     if (core::Status s = jobs_.index_new_job(job); !s.ok()) return s.error();
-    const std::string hold_index = ledger::redis_hold_index_key(prefix_, job.id);
-    auto claimed = client_.command(hold_index, {"SET", hold_index, job.account_id, "NX"});
-    if (!claimed.ok()) return claimed.error();
     if (step.hold_ttl_ms > 0) {
         const std::string expiring = ledger::redis_holds_expiring_key(prefix_);
         auto added = client_.command(
@@ -161,9 +159,7 @@ core::Result<EndOutcome> RedisSettlement::end(const EndStep& step) {
     if (record.size() > usage::kUsageRecordBytesMax)
         return core::make_error("invalid_usage_record",
                                 "the usage record of " + job.id + " is too large");
-    const std::string usage_index = usage::usage_job_index_key(prefix_, job.id);
-    auto indexed = client_.command(usage_index, {"SET", usage_index, job.account_id, "NX"});
-    if (!indexed.ok()) return indexed.error();
+    // The record's index is the job id's owner, set when the job was stored.
     std::vector<std::string> args = {store::redis::account_base(prefix_, job.account_id),
                                      jobs_.shard_base(job.account_id),
                                      job.account_id,

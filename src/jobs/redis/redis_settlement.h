@@ -3,10 +3,11 @@
 // store's (jobs/redis/redis_job_lua.h) and the usage outbox's
 // (usage/redis). See jobs/settlement.h for what each step covers.
 //
-// Before a script runs, the cross-shard index entries its records need are
-// written (the job's and the hold's account, the hold's TTL, the usage
-// record's account), as every Redis backend does: a crash in between leaves
-// an entry pointing at nothing, which readers skip.
+// Before the admission script runs, the cross-shard index entries its
+// records need are written (the job id's owner, which is also its hold's,
+// usage record's and delivery's, and the hold's TTL), as every Redis backend
+// does: a crash in between leaves an entry pointing at nothing, which readers
+// skip.
 #pragma once
 
 #include <memory>

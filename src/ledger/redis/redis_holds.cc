@@ -1,7 +1,7 @@
 // Redis ledger: reserve, capture, void and reading holds (the scripts are in
 // redis_lua_ops.cc).
 //
-// A hold's account is found through the index P hold:<key>, set (NX) before
+// A hold's account is found through the index P owner:<key>, set (NX) before
 // the reserve script runs: a key already indexed to another account is
 // refused as reused without touching that account. A hold with a TTL enters
 // P holds_expiring before its script too, and leaves it after it settles; an
@@ -14,6 +14,7 @@
 #include "ledger/redis/redis_reply.h"
 #include "ledger/redis/redis_scripts.h"
 #include "ledger/rules.h"
+#include "store/redis/redis_keys.h"
 
 namespace tollgate::ledger {
 
@@ -38,7 +39,7 @@ core::Result<ReserveResult> RedisLedger::reserve(const std::string& account_id, 
     auto limit = check_terms(terms);
     if (!limit.ok()) return limit.error();
     const std::int64_t now_ms = clock_.now_ms();
-    const std::string index = redis_hold_index_key(prefix_, key);
+    const std::string index = store::redis::owner_key(prefix_, key);
     auto claimed = client_.command(index, {"SET", index, account_id, "NX", "GET"});
     if (!claimed.ok()) return claimed.error();
     if (!claimed->is_nil() && claimed->text != account_id) {

@@ -25,10 +25,6 @@ std::vector<std::string> redis_account_keys(const std::string& prefix,
             base + "entries", base + "adjkeys", base + "subs", base + "keys"};
 }
 
-std::string redis_hold_index_key(const std::string& prefix, const std::string& hold_key) {
-    return prefix + "hold:" + hold_key;
-}
-
 std::string redis_holds_expiring_key(const std::string& prefix) {
     return prefix + "holds_expiring";
 }
@@ -38,7 +34,7 @@ std::vector<std::string> RedisLedger::account_keys(const std::string& account_id
 }
 
 core::Result<std::optional<std::string>> RedisLedger::hold_account(const std::string& key) {
-    const std::string index = redis_hold_index_key(prefix_, key);
+    const std::string index = store::redis::owner_key(prefix_, key);
     auto r = client_.command(index, {"GET", index});
     if (!r.ok()) return r.error();
     if (r->is_nil()) return std::optional<std::string>();

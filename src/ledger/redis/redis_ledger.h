@@ -36,7 +36,9 @@
 // entry (skipped on read), never a record nothing can find. Only the
 // entries of settled holds are removed (after their settling script):
 //   Paccounts        set: every account id (verify(), all accounts)
-//   Phold:<key>      string: the account of hold <key> (SET NX; immutable)
+//   Powner:<key>     string: the account of hold <key> (SET NX; immutable;
+//                    shared with the job, usage record and webhook of that
+//                    id: store::redis::owner_key)
 //   Papikey:<sha>    string: "<account>\t<key id>" of an API key's secret
 //   Pholds_expiring  sorted set: hold keys by TTL end (expired_open_holds)
 //   Pgrants_due      sorted set: "<account>\t<grant id>" by expiry (expire_due)
@@ -74,11 +76,11 @@ static_assert(kUnlimitedCreditTokens * 2 < kRedisExactTokensMax);
 
 // Key names other Redis backends need when their scripts move an account's
 // money in the same step as their own records (jobs/redis): the account's
-// keys in the order every ledger script takes them, the hold index, and the
-// sorted set of holds with a TTL.
+// keys in the order every ledger script takes them, and the sorted set of
+// holds with a TTL. A hold's account is its key's owner
+// (store::redis::owner_key).
 std::vector<std::string> redis_account_keys(const std::string& prefix,
                                             const std::string& account_id);
-std::string redis_hold_index_key(const std::string& prefix, const std::string& hold_key);
 std::string redis_holds_expiring_key(const std::string& prefix);
 
 class RedisLedger final : public Ledger {

@@ -34,4 +34,8 @@ std::string account_base(std::string_view prefix, std::string_view account_id) {
     return shard_base(prefix, shard_of(account_id)) + std::string(account_id) + ":";
 }
 
+std::string owner_key(std::string_view prefix, std::string_view id) {
+    return std::string(prefix) + "owner:" + std::string(id);
+}
+
 }  // namespace tollgate::store::redis

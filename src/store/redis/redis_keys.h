@@ -30,5 +30,10 @@ int shard_of(std::string_view account_id);
 std::string shard_base(std::string_view prefix, int shard);
 // "P{sN}:a:" for account a of shard N.
 std::string account_base(std::string_view prefix, std::string_view account_id);
+// "Powner:<id>": the account that a job id, and the hold, usage record and
+// webhook delivery keyed by it, belong to. One index for all of them, in a
+// slot of its own: written (SET NX) before the first record it leads to,
+// never changed, and checked against the record when read.
+std::string owner_key(std::string_view prefix, std::string_view id);
 
 }  // namespace tollgate::store::redis

@@ -39,10 +39,6 @@ std::vector<std::string> usage_append_keys(std::string_view prefix, std::string_
             usage_seq_key(prefix, shard), usage_stream_key(prefix, shard)};
 }
 
-std::string usage_job_index_key(std::string_view prefix, std::string_view job_id) {
-    return std::string(prefix) + "usage_job:" + std::string(job_id);
-}
-
 std::string usage_seq_key(std::string_view prefix, int shard) {
     return store::redis::shard_base(prefix, shard) + "usage_seq";
 }

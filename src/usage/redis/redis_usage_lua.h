@@ -12,7 +12,8 @@
 //                          fields job (the job id) and r (the record)
 //   P{sN}:usage_cursors    hash: sink name -> last seq it acknowledged
 //   P{sN}:usage_sinks      set: every sink that read or advanced a cursor
-//   Pusage_job:<job id>    string: the job's account (SET NX, immutable)
+//   Powner:<job id>        string: the job's account (SET NX, immutable;
+//                          store::redis::owner_key, shared with its job and hold)
 // A record and its entries are written by one script in the account's shard
 // slot, so they exist together or not at all. The job index lives in a slot
 // of its own, so no script can write it: each writer sets it (SET NX) before
@@ -48,16 +49,12 @@ namespace tollgate::usage {
 // usage_by_time and its execution_ms in usage_exec, and returns 1. It raises
 // an error before any write when an argument has the wrong type. The keys it
 // touches are usage_append_keys(); a script must declare them (all in the
-// account's slot) and set usage_job_index_key() before it runs.
+// account's slot) and set store::redis::owner_key() before it runs.
 const char* usage_lua_prelude();
 
 // The keys usage_append() touches for an account, in this order: P{sN}:a:usage,
 // P{sN}:a:usage_by_time, P{sN}:a:usage_exec, P{sN}:usage_seq, P{sN}:usage.
 std::vector<std::string> usage_append_keys(std::string_view prefix, std::string_view account_id);
-
-// "Pusage_job:<job id>": the job's account, written SET NX before the script
-// that appends its record.
-std::string usage_job_index_key(std::string_view prefix, std::string_view job_id);
 
 // The shard-level keys of partition (shard) `shard`.
 std::string usage_seq_key(std::string_view prefix, int shard);

@@ -71,7 +71,7 @@ core::Status RedisUsageSink::write(const UsageRecord& r) {
     }
     // The index first (see redis_usage_lua.h). GET answers the account it
     // already named, if any.
-    const std::string index = usage_job_index_key(prefix_, r.job_id);
+    const std::string index = store::redis::owner_key(prefix_, r.job_id);
     auto named = client_.command(index, {"SET", index, r.account_id, "NX", "GET"});
     if (!named.ok()) return named.error();
     if (!named->is_nil()) {
@@ -93,7 +93,7 @@ core::Status RedisUsageSink::write(const UsageRecord& r) {
 }
 
 core::Result<std::optional<UsageRecord>> RedisUsageSink::find(const std::string& job_id) {
-    const std::string index = usage_job_index_key(prefix_, job_id);
+    const std::string index = store::redis::owner_key(prefix_, job_id);
     auto account = client_.command(index, {"GET", index});
     if (!account.ok()) return account.error();
     if (account->is_nil()) return std::optional<UsageRecord>();
