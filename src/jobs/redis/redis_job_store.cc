@@ -14,6 +14,7 @@
 
 #include "core/assert.h"
 #include "jobs/redis/redis_job_lua.h"
+#include "store/redis/redis_text.h"
 
 namespace tollgate::jobs {
 
@@ -24,11 +25,19 @@ namespace {
 // Index entries read per cross-account query at most, stale ones included.
 constexpr std::size_t kIndexScanMax = 4'096;
 
+// Figures the store wrote itself: one that does not read back is a broken
+// invariant, as a failed CHECK would be on SQLite.
 std::int64_t to_int64(const std::string& text) {
-    std::int64_t v = 0;
-    const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-    TOLLGATE_ASSERT(r.ec == std::errc() && r.ptr == text.data() + text.size());
-    return v;
+    auto v = store::redis::parse_int64(text);
+    TOLLGATE_ASSERT(v.has_value());
+    return *v;
+}
+
+// An index member the store wrote itself (see to_int64).
+std::pair<std::string, std::string> member_parts(const std::string& member) {
+    auto parts = store::redis::split_member(member);
+    TOLLGATE_ASSERT(parts.has_value());
+    return *parts;
 }
 
 std::string phash_text(const std::optional<std::uint64_t>& h) {
@@ -111,13 +120,6 @@ DedupeCandidate candidate_from(const Job& j) {
     c.phash = j.phash;
     c.created_ms = j.created_ms;
     return c;
-}
-
-// The account and job id of an index entry "<account>\t<job id>".
-std::pair<std::string, std::string> split_member(const std::string& member) {
-    const std::size_t tab = member.find('\t');
-    TOLLGATE_ASSERT(tab != std::string::npos);
-    return {member.substr(0, tab), member.substr(tab + 1)};
 }
 
 }  // namespace
@@ -302,7 +304,7 @@ core::Result<std::vector<Job>> RedisJobStore::unfinished() {
             client_.command(key, {"ZRANGE", key, "0", std::to_string(kRedisUnfinishedMax - 1)});
         if (!members.ok()) return members.error();
         for (const Reply& m : members->elements) {
-            auto [account, id] = split_member(m.text);
+            auto [account, id] = member_parts(m.text);
             auto job = read_job(account, id);
             if (!job.ok()) return job.error();
             if (job->has_value() && !is_final((*job)->state)) out.push_back(std::move(**job));
@@ -366,12 +368,9 @@ core::Result<std::vector<Job>> RedisJobStore::read_members(const std::string& in
     if (!members.ok()) return members.error();
     std::vector<Job> out;
     for (const Reply& m : members->elements) {
-        std::string account, id;
-        if (m.text.find('\t') == std::string::npos) {
-            return core::make_error("storage_error", "index " + index + " holds " + m.text);
-        }
-        std::tie(account, id) = split_member(m.text);
-        auto job = read_job(account, id);
+        auto parts = store::redis::split_member(m.text);
+        if (!parts) return store::redis::malformed_record(index + " member " + m.text);
+        auto job = read_job(parts->first, parts->second);
         if (!job.ok()) return job.error();
         if (job->has_value()) out.push_back(std::move(**job));
     }

@@ -2,13 +2,13 @@
 #include "jobs/redis/redis_webhook_outbox.h"
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <tuple>
 
 #include "core/assert.h"
 #include "jobs/redis/redis_job_lua.h"
 #include "store/redis/redis_keys.h"
+#include "store/redis/redis_text.h"
 
 namespace tollgate::jobs {
 
@@ -19,11 +19,19 @@ namespace {
 // webhook_enqueue numbers deliveries n * 64 + shard.
 static_assert(store::redis::kRedisShards == 64);
 
+// Figures the store wrote itself: one that does not read back is a broken
+// invariant, as a failed CHECK would be on SQLite.
 std::int64_t to_int64(const std::string& text) {
-    std::int64_t v = 0;
-    const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-    TOLLGATE_ASSERT(r.ec == std::errc() && r.ptr == text.data() + text.size());
-    return v;
+    auto v = store::redis::parse_int64(text);
+    TOLLGATE_ASSERT(v.has_value());
+    return *v;
+}
+
+// An index member the store wrote itself (see to_int64).
+std::pair<std::string, std::string> member_parts(const std::string& member) {
+    auto parts = store::redis::split_member(member);
+    TOLLGATE_ASSERT(parts.has_value());
+    return *parts;
 }
 
 WebhookDelivery delivery_from(const Reply& flat) {
@@ -47,13 +55,6 @@ WebhookDelivery delivery_from(const Reply& flat) {
     d.finished_ms = to_int64(f["finished_ms"]);
     return d;
 }
-
-std::pair<std::string, std::string> split_member(const std::string& member) {
-    const std::size_t tab = member.find('\t');
-    TOLLGATE_ASSERT(tab != std::string::npos);
-    return {member.substr(0, tab), member.substr(tab + 1)};
-}
-
 }  // namespace
 
 std::vector<std::string> webhook_fields(const WebhookDelivery& d) {
@@ -125,7 +126,7 @@ return out
             {std::to_string(now_ms), std::to_string(limit - out.size()), claimed_until});
         if (!members.ok()) return members.error();
         for (const Reply& m : members->elements) {
-            auto [account, job] = split_member(m.text);
+            auto [account, job] = member_parts(m.text);
             auto d = read(account, job);
             if (!d.ok()) return d.error();
             if (d->has_value() && (*d)->state == DeliveryState::Pending) {

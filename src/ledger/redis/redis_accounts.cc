@@ -5,29 +5,18 @@
 // finds without a record, never an account nothing lists. account_ids()
 // pages through that index with SSCAN, its cursor the page's cursor.
 #include <algorithm>
-#include <charconv>
 #include <string_view>
 #include <vector>
 
 #include "core/ids.h"
 #include "ledger/redis/redis_ledger.h"
 #include "ledger/rules.h"
+#include "store/redis/redis_text.h"
 
 namespace tollgate::ledger {
 namespace {
 
 using store::redis::Reply;
-
-std::optional<std::int64_t> parse_int(std::string_view text) {
-    std::int64_t n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return n;
-}
-
-core::Error malformed(const std::string& what) {
-    return core::make_error("storage_error", "malformed Redis record: " + what);
-}
 
 }  // namespace
 
@@ -62,10 +51,11 @@ core::Result<std::optional<AccountInfo>> RedisLedger::account(const std::string&
     const std::string acct = account_base(account_id) + "acct";
     auto r = client_.command(acct, {"HMGET", acct, "name", "tenant", "created_ms"});
     if (!r.ok()) return r.error();
-    if (r->type != Reply::Type::Array || r->elements.size() != 3) return malformed(acct);
+    if (r->type != Reply::Type::Array || r->elements.size() != 3)
+        return store::redis::malformed_record(acct);
     if (r->elements[0].is_nil()) return std::optional<AccountInfo>();
-    auto created_ms = parse_int(r->elements[2].text);
-    if (!created_ms) return malformed(acct + " created_ms");
+    auto created_ms = store::redis::parse_int64(r->elements[2].text);
+    if (!created_ms) return store::redis::malformed_record(acct + " created_ms");
     return std::optional<AccountInfo>(
         AccountInfo{account_id, r->elements[0].text, r->elements[1].text, *created_ms});
 }

@@ -12,7 +12,6 @@
 // written (SET NX) before the record; an index whose record is missing (a
 // crash in between) or names another hash finds nothing.
 #include <algorithm>
-#include <charconv>
 #include <string_view>
 #include <utility>
 
@@ -20,22 +19,13 @@
 #include "core/hash.h"
 #include "core/ids.h"
 #include "ledger/redis/redis_ledger.h"
+#include "ledger/rules.h"
+#include "store/redis/redis_text.h"
 
 namespace tollgate::ledger {
 namespace {
 
 using store::redis::Reply;
-
-std::optional<std::int64_t> parse_int(std::string_view text) {
-    std::int64_t n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return n;
-}
-
-core::Error malformed(const std::string& what) {
-    return core::make_error("storage_error", "malformed Redis record: " + what);
-}
 
 struct KeyRecord {
     std::string scopes;
@@ -64,12 +54,12 @@ std::optional<KeyRecord> decode(std::string_view text) {
     if (lines.size() != 5) return std::nullopt;
     KeyRecord k;
     k.scopes = std::string(lines[0]);
-    auto created = parse_int(lines[1]);
+    auto created = store::redis::parse_int64(lines[1]);
     if (!created) return std::nullopt;
     k.created_ms = *created;
     auto optional_int = [](std::string_view line, std::optional<std::int64_t>& out) {
         if (line.empty()) return true;  // "" = none
-        out = parse_int(line);
+        out = store::redis::parse_int64(line);
         return out.has_value();
     };
     if (!optional_int(lines[2], k.expires_ms) || !optional_int(lines[3], k.revoked_ms)) {
@@ -146,7 +136,7 @@ return 'created'
                                                      std::to_string(kApiKeysPerAccountMax) +
                                                      " active keys; revoke one first");
     }
-    return malformed("create_api_key script replied " + r->text);
+    return store::redis::malformed_record("create_api_key script replied " + r->text);
 }
 
 core::Result<std::optional<ApiKeyInfo>> RedisLedger::find_api_key(const std::string& secret) {
@@ -157,7 +147,7 @@ core::Result<std::optional<ApiKeyInfo>> RedisLedger::find_api_key(const std::str
     if (!r.ok()) return r.error();
     if (r->is_nil()) return std::optional<ApiKeyInfo>();
     const std::size_t tab = r->text.find('\t');
-    if (tab == std::string::npos) return malformed(index);
+    if (tab == std::string::npos) return store::redis::malformed_record(index);
     const std::string account_id = r->text.substr(0, tab);
     std::string key_id = r->text.substr(tab + 1);
 
@@ -166,7 +156,7 @@ core::Result<std::optional<ApiKeyInfo>> RedisLedger::find_api_key(const std::str
     if (!rec.ok()) return rec.error();
     if (rec->is_nil()) return std::optional<ApiKeyInfo>();  // index written, record not
     auto record = decode(rec->text);
-    if (!record) return malformed(keys + " " + key_id);
+    if (!record) return store::redis::malformed_record(keys + " " + key_id);
     if (!core::constant_time_equal(record->sha256, sha)) return std::optional<ApiKeyInfo>();
     return std::optional<ApiKeyInfo>(to_info(std::move(key_id), account_id, *record));
 }
@@ -192,11 +182,12 @@ core::Result<std::vector<ApiKeyInfo>> RedisLedger::api_keys(const std::string& a
     const std::string hash = account_base(account_id) + "keys";
     auto r = client_.command(hash, {"HGETALL", hash});
     if (!r.ok()) return r.error();
-    if (r->type != Reply::Type::Array || r->elements.size() % 2 != 0) return malformed(hash);
+    if (r->type != Reply::Type::Array || r->elements.size() % 2 != 0)
+        return store::redis::malformed_record(hash);
     std::vector<ApiKeyInfo> keys;
     for (std::size_t i = 0; i < r->elements.size(); i += 2) {
         auto record = decode(r->elements[i + 1].text);
-        if (!record) return malformed(hash + " " + r->elements[i].text);
+        if (!record) return store::redis::malformed_record(hash + " " + r->elements[i].text);
         keys.push_back(to_info(r->elements[i].text, account_id, *record));
     }
     // Newest first, as SQLite's ORDER BY created_ms DESC, id DESC (byte order).
@@ -224,16 +215,18 @@ return {'revoked', ARGV[2]}
 )lua");
     auto r = run(kScript, account_id, {key_id, std::to_string(clock_.now_ms())});
     if (!r.ok()) return r.error();
-    if (r->type != Reply::Type::Array || r->elements.empty()) return malformed("revoke reply");
+    if (r->type != Reply::Type::Array || r->elements.empty())
+        return store::redis::malformed_record("revoke reply");
     const std::string& outcome = r->elements[0].text;
     if (outcome == "unknown_key") return RevokeResult{RevokeOutcome::UnknownKey};
     std::optional<std::int64_t> revoked_ms;
-    if (r->elements.size() == 2) revoked_ms = parse_int(r->elements[1].text);
-    if (!revoked_ms) return malformed(account_base(account_id) + "keys " + key_id);
+    if (r->elements.size() == 2) revoked_ms = store::redis::parse_int64(r->elements[1].text);
+    if (!revoked_ms)
+        return store::redis::malformed_record(account_base(account_id) + "keys " + key_id);
     if (outcome == "already_revoked")
         return RevokeResult{RevokeOutcome::AlreadyRevoked, *revoked_ms};
     if (outcome == "revoked") return RevokeResult{RevokeOutcome::Revoked, *revoked_ms};
-    return malformed("revoke_api_key script replied " + outcome);
+    return store::redis::malformed_record("revoke_api_key script replied " + outcome);
 }
 
 }  // namespace tollgate::ledger

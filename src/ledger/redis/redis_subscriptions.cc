@@ -10,12 +10,12 @@
 // cancelled record can be re-activated at any time), so each entry is checked
 // against its record on read.
 #include <algorithm>
-#include <charconv>
 #include <string_view>
 
 #include "core/assert.h"
 #include "ledger/redis/redis_ledger.h"
 #include "ledger/rules.h"
+#include "store/redis/redis_text.h"
 
 namespace tollgate::ledger {
 namespace {
@@ -25,26 +25,15 @@ using store::redis::Reply;
 // Psubs is read this many entries per ZRANGEBYLEX.
 constexpr std::size_t kIndexChunk = 1'000;
 
-std::optional<std::int64_t> parse_int(std::string_view text) {
-    std::int64_t n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return n;
-}
-
-core::Error malformed(const std::string& what) {
-    return core::make_error("storage_error", "malformed Redis record: " + what);
-}
-
 std::optional<Subscription> read_subscription(const std::string& account_id,
                                               const std::string& plan, std::string_view record) {
     const std::size_t tab = record.find('\t');
     if (tab == std::string_view::npos) return std::nullopt;
-    auto subscribed_ms = parse_int(record.substr(0, tab));
+    auto subscribed_ms = store::redis::parse_int64(record.substr(0, tab));
     if (!subscribed_ms) return std::nullopt;
     Subscription sub{account_id, plan, *subscribed_ms, std::nullopt};
     if (tab + 1 < record.size()) {
-        sub.cancelled_ms = parse_int(record.substr(tab + 1));
+        sub.cancelled_ms = store::redis::parse_int64(record.substr(tab + 1));
         if (!sub.cancelled_ms) return std::nullopt;
     }
     return sub;
@@ -79,7 +68,7 @@ return record
         return core::make_error("unknown_account", "no such account");
     }
     auto sub = read_subscription(account_id, plan, r->text);
-    if (!sub) return malformed(account_base(account_id) + "subs " + plan);
+    if (!sub) return store::redis::malformed_record(account_base(account_id) + "subs " + plan);
     TOLLGATE_ASSERT(!sub->cancelled_ms.has_value());
     return *sub;
 }
@@ -104,12 +93,13 @@ core::Result<std::vector<Subscription>> RedisLedger::subscriptions(const std::st
     const std::string hash = account_base(account_id) + "subs";
     auto r = client_.command(hash, {"HGETALL", hash});
     if (!r.ok()) return r.error();
-    if (r->type != Reply::Type::Array || r->elements.size() % 2 != 0) return malformed(hash);
+    if (r->type != Reply::Type::Array || r->elements.size() % 2 != 0)
+        return store::redis::malformed_record(hash);
     std::vector<Subscription> out;
     for (std::size_t i = 0; i < r->elements.size(); i += 2) {
         const std::string& plan = r->elements[i].text;
         auto sub = read_subscription(account_id, plan, r->elements[i + 1].text);
-        if (!sub) return malformed(hash + " " + plan);
+        if (!sub) return store::redis::malformed_record(hash + " " + plan);
         out.push_back(std::move(*sub));
     }
     // By plan in byte order, as SQLite's ORDER BY plan.
@@ -139,13 +129,14 @@ core::Result<std::vector<Subscription>> RedisLedger::active_subscriptions(
         auto r = client_.command(
             index, {"ZRANGEBYLEX", index, from, "+", "LIMIT", "0", std::to_string(kIndexChunk)});
         if (!r.ok()) return r.error();
-        if (r->type != Reply::Type::Array) return malformed(index);
+        if (r->type != Reply::Type::Array) return store::redis::malformed_record(index);
         const std::vector<Reply>& entries = r->elements;
         // One HMGET per run of entries of the same account.
         for (std::size_t i = 0; i < entries.size();) {
             const std::string& first = entries[i].text;
             const std::size_t tab = first.find('\t');
-            if (tab == std::string::npos) return malformed(index + " " + first);
+            if (tab == std::string::npos)
+                return store::redis::malformed_record(index + " " + first);
             const std::string account_id = first.substr(0, tab);
             const std::string hash = account_base(account_id) + "subs";
             std::vector<std::string> argv{"HMGET", hash};
@@ -158,13 +149,13 @@ core::Result<std::vector<Subscription>> RedisLedger::active_subscriptions(
             auto records = client_.command(hash, argv);
             if (!records.ok()) return records.error();
             if (records->type != Reply::Type::Array || records->elements.size() != end - i)
-                return malformed(hash);
+                return store::redis::malformed_record(hash);
             for (std::size_t k = 0; k < records->elements.size(); ++k) {
                 const std::string& plan = argv[k + 2];
                 const Reply& record = records->elements[k];
                 if (record.is_nil()) continue;  // added before a record that never came
                 auto sub = read_subscription(account_id, plan, record.text);
-                if (!sub) return malformed(hash + " " + plan);
+                if (!sub) return store::redis::malformed_record(hash + " " + plan);
                 if (sub->cancelled_ms) continue;
                 out.push_back(std::move(*sub));
                 if (static_cast<std::int64_t>(out.size()) == kSubscriptionsPageMax) return out;

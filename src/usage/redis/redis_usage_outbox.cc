@@ -16,11 +16,11 @@
 #include "usage/redis/redis_usage_outbox.h"
 
 #include <algorithm>
-#include <charconv>
 #include <utility>
 
 #include "core/assert.h"
 #include "store/redis/redis_keys.h"
+#include "store/redis/redis_text.h"
 #include "usage/redis/redis_usage_lua.h"
 #include "usage/usage_record_codec.h"
 
@@ -94,18 +94,11 @@ void check_partition(int partition) {
 core::Error unexpected(const std::string& what) {
     return core::make_error("redis_error", "unexpected reply to " + what);
 }
-
-bool parse_int(std::string_view text, std::int64_t* out) {
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, *out);
-    return ec == std::errc() && ptr == end && !text.empty();
-}
-
 // A seq stored as a decimal (nil: 0), or an error naming where it was.
 core::Result<std::int64_t> read_seq(const Reply& r, const std::string& where) {
     if (r.is_nil()) return std::int64_t{0};
     std::int64_t seq = 0;
-    if (r.type != Reply::Type::String || !parse_int(r.text, &seq) || seq < 0) {
+    if (r.type != Reply::Type::String || !store::redis::parse_int64(r.text, &seq) || seq < 0) {
         return core::make_error("redis_error", where + " does not hold a seq");
     }
     return seq;
@@ -125,7 +118,7 @@ core::Result<OutboxRow> read_entry(const Reply& entry, const std::string& stream
     OutboxRow row;
     const std::size_t dash = id.find('-');
     if (dash == std::string::npos || id.substr(dash) != "-1" ||
-        !parse_int(std::string_view(id).substr(0, dash), &row.seq) || row.seq < 1) {
+        !store::redis::parse_int64(std::string_view(id).substr(0, dash), &row.seq) || row.seq < 1) {
         return invalid("the id is not <seq>-1");
     }
     const std::vector<Reply>& fields = entry.elements[1].elements;

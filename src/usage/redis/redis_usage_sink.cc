@@ -11,11 +11,11 @@
 #include "usage/redis/redis_usage_sink.h"
 
 #include <algorithm>
-#include <charconv>
 #include <utility>
 
 #include "core/assert.h"
 #include "store/redis/redis_keys.h"
+#include "store/redis/redis_text.h"
 #include "usage/usage_record_codec.h"
 
 namespace tollgate::usage {
@@ -42,13 +42,6 @@ core::Error unexpected(const std::string& what) {
 core::Error corrupt(const std::string& what) {
     return core::make_error("invalid_usage_record", what);
 }
-
-bool parse_int(std::string_view text, std::int64_t* out) {
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, *out);
-    return ec == std::errc() && ptr == end && !text.empty();
-}
-
 }  // namespace
 
 core::Result<std::unique_ptr<RedisUsageSink>> RedisUsageSink::open(store::redis::Client& client,
@@ -182,7 +175,7 @@ core::Result<std::int64_t> RedisUsageSink::execution_ms_since(const std::string&
         for (std::size_t i = 0; i < end - at; ++i) {
             const Reply& v = values->elements[i];
             std::int64_t ms = 0;
-            if (v.type != Reply::Type::String || !parse_int(v.text, &ms) ||
+            if (v.type != Reply::Type::String || !store::redis::parse_int64(v.text, &ms) ||
                 __builtin_add_overflow(total, ms, &total)) {
                 return corrupt(key + ": job " + (*ids)[at + i] + " has no readable execution time");
             }
