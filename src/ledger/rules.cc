@@ -58,6 +58,16 @@ core::Status check_account_name(const std::string& name) {
     return {};
 }
 
+core::Status check_api_key_spec(const ApiKeySpec& spec, std::int64_t now_ms) {
+    if (spec.scopes.empty()) {
+        return core::make_error("invalid_scopes", "a key needs at least one scope");
+    }
+    if (spec.expires_ms && *spec.expires_ms <= now_ms) {
+        return core::make_error("invalid_expiry", "a key's expiry must be in the future");
+    }
+    return {};
+}
+
 core::Status check_plan(const std::string& plan) {
     if (plan.empty() || plan.size() > kPlanBytesMax)
         return core::make_error("invalid_plan", "plan name must be 1 to 200 bytes");

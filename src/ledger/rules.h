@@ -22,6 +22,8 @@ core::Status check_adjustment(std::int64_t tokens, const std::string& reason,
 core::Status check_refund(core::Tokens tokens, const std::string& reason);
 // "invalid_name".
 core::Status check_account_name(const std::string& name);
+// "invalid_scopes" (none), "invalid_expiry" (not after now_ms).
+core::Status check_api_key_spec(const ApiKeySpec& spec, std::int64_t now_ms);
 // "invalid_plan".
 core::Status check_plan(const std::string& plan);
 

@@ -85,13 +85,8 @@ ApiKeyInfo to_info(std::string id, const std::string& account_id, const KeyRecor
 }  // namespace
 
 core::Result<NewApiKey> RedisLedger::create_api_key(const ApiKeySpec& spec) {
-    if (spec.scopes.empty()) {
-        return core::make_error("invalid_scopes", "a key needs at least one scope");
-    }
     const std::int64_t now = clock_.now_ms();
-    if (spec.expires_ms && *spec.expires_ms <= now) {
-        return core::make_error("invalid_expiry", "a key's expiry must be in the future");
-    }
+    if (core::Status valid = check_api_key_spec(spec, now); !valid.ok()) return valid.error();
     NewApiKey key;
     // 32 random bytes from the CSPRNG; the "tg_" prefix makes leaked keys
     // easy to scan for.
