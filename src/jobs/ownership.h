@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,14 @@ class JobOwnership {
     // `limit`. The first call of a process also returns the jobs this
     // instance owned in its previous run.
     virtual core::Result<std::vector<std::string>> take_orphans(std::size_t limit) = 0;
+
+    // A short lock across instances, for a step that one store script cannot
+    // hold (duplicate detection, then admission). A token when this instance
+    // holds `name` now, until unlock() or ttl_ms at most; "" when another
+    // holder has it.
+    virtual core::Result<std::string> try_lock(const std::string& name, std::int64_t ttl_ms) = 0;
+    // Frees the lock if `token` still holds it (best effort: the TTL frees it otherwise).
+    virtual void unlock(const std::string& name, const std::string& token) = 0;
 };
 
 }  // namespace tollgate::jobs

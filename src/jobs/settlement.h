@@ -10,9 +10,10 @@
 // - end: the capture or void of the hold, the job's final state, its usage
 //   record (into the shard's outbox) and its webhook delivery, all or
 //   nothing.
-// Everything else JobService does around them (duplicate detection, the
-// duplicates attached to a job, the busy refusal) runs as separate atomic
-// steps, each idempotent, with recovery as the backstop.
+// Everything else JobService does around them (duplicate detection, under a
+// lock on the dedupe key; the end of each duplicate, an end step without a
+// hold; the busy refusal) runs as separate atomic steps, each idempotent,
+// with recovery as the backstop.
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "http_api/fixture.h"
@@ -95,7 +96,7 @@ class RedisJobServiceTest : public ::testing::Test {
         std::filesystem::create_directories(deps.results_dir);
         deps.account_jobs_max = account_jobs_max_;
         deps.result_url_secret = "secret";
-        deps.dedupe.policy = jobs::DedupePolicy::Allow;
+        deps.dedupe.policy = dedupe_policy_;
         deps.dedupe.near_policy = jobs::NearDedupePolicy::Allow;
         in->service = std::make_unique<JobService>(std::move(deps));
         return in;
@@ -154,6 +155,7 @@ class RedisJobServiceTest : public ::testing::Test {
     std::string prefix_ = ::tollgate::testing::unique_redis_prefix("s");
     std::int64_t lease_ms_ = 10'000;
     int account_jobs_max_ = 0;
+    jobs::DedupePolicy dedupe_policy_ = jobs::DedupePolicy::Allow;
     std::unique_ptr<PriceBookSource> books_;
     std::map<std::string, WorkflowRoute> routes_;
     std::unique_ptr<Instance> a_, b_;
@@ -281,6 +283,53 @@ TEST_F(RedisJobServiceTest, TwoInstancesAdmitExactlyWhatTheBalanceCovers) {
     EXPECT_EQ(refused.load(), 80 - kCovered);
     EXPECT_EQ(balance().available().value, 0);
     release();
+}
+
+TEST_F(RedisJobServiceTest, IdenticalRequestsOnBothInstancesAtOnceAreHeldAndChargedOnce) {
+    dedupe_policy_ = jobs::DedupePolicy::Reuse;
+    a_->dispatcher->stop();
+    a_ = start("instance-a");
+    b_ = start("instance-b");
+    ASSERT_TRUE(a_->ledger->grant(account_, core::Tokens(1'000), "t").ok());
+    block();  // the first job stays in flight: every other one attaches to it
+    constexpr int kThreads = 8, kEach = 5;
+    std::atomic<int> accepted{0}, other{0};
+    std::mutex ids_mu;
+    std::set<std::string> dispatched;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            Instance& in = t % 2 == 0 ? *a_ : *b_;
+            for (int i = 0; i < kEach; ++i) {
+                auto r = submit(in);
+                if (!r.ok() || r->outcome != SubmitOutcome::Accepted) {
+                    ++other;
+                    continue;
+                }
+                ++accepted;
+                if (r->dedupe.action == jobs::DedupeAction::Proceed) {
+                    std::lock_guard lock(ids_mu);
+                    dispatched.insert(r->job_id);
+                }
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(other.load(), 0);
+    EXPECT_EQ(accepted.load(), kThreads * kEach);
+    ASSERT_EQ(dispatched.size(), 1u);  // one hold, one dispatch
+    const std::int64_t price = a_->jobs->get(*dispatched.begin()).value().value().tokens;
+    EXPECT_EQ(balance().held.value, price);
+    EXPECT_EQ(a_->jobs->count_attached(*dispatched.begin()).value(), kThreads * kEach - 1);
+    release();
+    jobs::Job first = wait_final(*a_, *dispatched.begin());
+    EXPECT_EQ(first.state, jobs::JobState::Succeeded);
+    for (int i = 0; i < 400 && a_->jobs->count_unfinished(account_).value() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(a_->jobs->count_unfinished(account_).value(), 0);
+    EXPECT_EQ(balance().held.value, 0);
+    EXPECT_EQ(balance().available().value, 1'000 - price);  // charged once
+    EXPECT_EQ(verify(), "");
 }
 
 TEST_F(RedisJobServiceTest, AStoppedInstancesJobsAreTakenOverAndVoided) {

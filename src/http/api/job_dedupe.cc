@@ -4,7 +4,9 @@
 // Admission looks for an earlier job inside the admission transaction, so
 // two identical requests at once are serialised by the store: the second
 // sees the first's job row (dispatched, in flight) and attaches to it instead
-// of holding and dispatching again. The decision itself is jobs::decide().
+// of holding and dispatching again. The shared store has no transaction
+// around both steps, so there a lock on the dedupe key across instances
+// serialises them (lock_duplicates). The decision itself is jobs::decide().
 //
 // A duplicate that reuses a result (policy reuse) is a job row without a hold
 // and with 0 tokens. If the earlier job had succeeded it is written succeeded
@@ -21,6 +23,9 @@
 // it would be a second source of truth next to the jobs table.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <thread>
+
 #include "core/assert.h"
 #include "http/api/job_service.h"
 #include "http/api/job_usage.h"
@@ -28,6 +33,35 @@
 #include "http/api/webhooks.h"
 
 namespace tollgate::http {
+core::Result<JobService::DedupeLock> JobService::lock_duplicates(const jobs::Job& job) {
+    const jobs::DedupeSettings& settings = deps_.dedupe;
+    // One SQLite transaction serialises the embedded store already. Near
+    // duplicates share no key to lock: on the shared store, two near
+    // duplicates at the same moment may both be admitted and charged.
+    if (deps_.ownership == nullptr || settings.policy == jobs::DedupePolicy::Allow ||
+        job.dedupe_key.empty()) {
+        return DedupeLock{};
+    }
+    const jobs::DedupeScopeKey scope{settings.scope, job.account_id, job.tenant};
+    DedupeLock lock;
+    lock.name = (scope.whole_tenant() ? "dk:t:" + scope.tenant : "dk:a:" + scope.account_id) + ":" +
+                job.dedupe_key;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kDedupeLockWaitMs);
+    for (;;) {
+        auto token = deps_.ownership->try_lock(lock.name, kDedupeLockTtlMs);
+        if (!token.ok()) return token.error();
+        if (!token->empty()) {
+            lock.token = std::move(token).value();
+            return lock;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return core::make_error("busy", "an identical request is being admitted; try again");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(kDedupeLockPollMs));
+    }
+}
+
 core::Result<jobs::DedupeDecision> JobService::find_duplicate(const jobs::Job& job) const {
     const jobs::DedupeSettings& settings = deps_.dedupe;
     const jobs::DedupeScopeKey scope{settings.scope, job.account_id, job.tenant};
@@ -106,19 +140,10 @@ core::Status JobService::admit_duplicate(jobs::Job& job, const std::string& idem
     if (d.action == jobs::DedupeAction::Reuse) {
         job.result_path = earlier.result_path;
         job.finished_ms = job.created_ms;
-        if (core::Status s = deps_.jobs->transition(job.id, jobs::JobState::Succeeded, job);
-            !s.ok()) {
-            return s;
-        }
+        auto ended = end_duplicate(job, jobs::JobState::Succeeded);
+        if (!ended.ok()) return ended.error();
+        TOLLGATE_ASSERT(*ended);  // stored just now: nothing else ended it
         job.state = jobs::JobState::Succeeded;
-        if (core::Status s =
-                deps_.usage->write(job_usage(job, job.state, 0, nullptr /* nothing ran */));
-            !s.ok())
-            return s;
-        if (!job.webhook_url.empty() && deps_.webhooks != nullptr) {
-            core::Status w = queue_webhook(*deps_.webhooks, job, job.state, job.finished_ms);
-            if (!w.ok()) return w;
-        }
     }
     auto balance = deps_.ledger->balance(job.account_id);
     if (!balance.ok()) return balance.error();
@@ -146,17 +171,36 @@ core::Status JobService::settle_attached(const jobs::Job& settled, std::vector<j
             end.failure_reason = "the job it duplicates (" + settled.id +
                                  ") ended without a result: " + settled.failure_reason;
         }
-        if (core::Status t = deps_.jobs->transition(job.id, settled.state, end); !t.ok()) return t;
+        auto done = end_duplicate(end, settled.state);
+        if (!done.ok()) return done.error();
+        if (!*done) continue;  // another instance ended it first (shared store)
         end.state = settled.state;
-        if (core::Status u = deps_.usage->write(job_usage(end, end.state, 0, nullptr)); !u.ok())
-            return u;
-        if (!end.webhook_url.empty() && deps_.webhooks != nullptr) {
-            core::Status w = queue_webhook(*deps_.webhooks, end, end.state, end.finished_ms);
-            if (!w.ok()) return w;
-        }
         ended.push_back(std::move(end));
     }
     return {};
+}
+
+core::Result<bool> JobService::end_duplicate(const jobs::Job& job, jobs::JobState state) {
+    TOLLGATE_ASSERT(job.dedupe_reused && job.tokens == 0 && jobs::is_final(state));
+    jobs::Job end = job;
+    end.state = state;
+    const usage::UsageRecord record = job_usage(end, state, 0, nullptr /* nothing ran */);
+    if (deps_.settlement != nullptr) {
+        jobs::EndStep step{end, false /* nothing held */, record, std::nullopt};
+        if (!end.webhook_url.empty() && deps_.webhooks != nullptr)
+            step.webhook = webhook_delivery(end, state, end.finished_ms);
+        auto ended = deps_.settlement->end(step);
+        if (!ended.ok()) return ended.error();
+        TOLLGATE_ASSERT(*ended != jobs::EndOutcome::HoldNotOpen);  // none was looked at
+        return *ended == jobs::EndOutcome::Ended;
+    }
+    if (core::Status t = deps_.jobs->transition(job.id, state, job); !t.ok()) return t.error();
+    if (core::Status u = deps_.usage->write(record); !u.ok()) return u.error();
+    if (!end.webhook_url.empty() && deps_.webhooks != nullptr) {
+        core::Status w = queue_webhook(*deps_.webhooks, end, state, end.finished_ms);
+        if (!w.ok()) return w.error();
+    }
+    return true;
 }
 
 void JobService::announce(const std::vector<jobs::Job>& ended) {

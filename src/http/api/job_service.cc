@@ -68,19 +68,19 @@ core::Status write_durable_file(const std::string& path, std::string_view bytes)
     return {};
 }
 
-// Untracks a job when the scope ends, unless kept.
-class TrackGuard {
+// Undoes a step (untracks a job, frees a lock) when the scope ends, unless kept.
+class ScopeGuard {
   public:
-    explicit TrackGuard(std::function<void()> untrack) : untrack_(std::move(untrack)) {}
-    TrackGuard(const TrackGuard&) = delete;
-    TrackGuard& operator=(const TrackGuard&) = delete;
-    ~TrackGuard() {
-        if (!kept_) untrack_();
+    explicit ScopeGuard(std::function<void()> undo) : undo_(std::move(undo)) {}
+    ScopeGuard(const ScopeGuard&) = delete;
+    ScopeGuard& operator=(const ScopeGuard&) = delete;
+    ~ScopeGuard() {
+        if (!kept_) undo_();
     }
     void keep() { kept_ = true; }
 
   private:
-    std::function<void()> untrack_;
+    std::function<void()> undo_;
     bool kept_ = false;
 };
 // How a result file is named in its job row: relative to the data dir when
@@ -319,12 +319,18 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         result.outcome = SubmitOutcome::TenantBusy;
         return result;
     }
-    TrackGuard tracked([this, id = job.id] { untrack(id); });
+    ScopeGuard tracked([this, id = job.id] { untrack(id); });
     // Owned before it is stored, so an instance that dies after storing it
     // leaves it to another one.
     if (deps_.ownership != nullptr) {
         if (core::Status s = deps_.ownership->own(job.id); !s.ok()) return s.error();
     }
+    auto dedupe_lock = lock_duplicates(job);
+    if (!dedupe_lock.ok()) return dedupe_lock.error();
+    ScopeGuard unlocked([this, &dedupe_lock] {
+        if (!dedupe_lock->token.empty())
+            deps_.ownership->unlock(dedupe_lock->name, dedupe_lock->token);
+    });
 
     // The key check, the hold, the job row and the key's record commit
     // together: two concurrent requests with one key admit one job.
@@ -460,7 +466,7 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     // From here the job's settlement untracks it.
     tracked.keep();
     if (!dispatch(job, std::move(spec), priority)) {
-        TrackGuard untracked([this, id = job.id] { untrack(id); });
+        ScopeGuard untracked([this, id = job.id] { untrack(id); });
         // The key's record goes with the refused job, so a retry with the same
         // key is admitted afresh.
         // The client hears of this refusal in the answer, not by webhook.
@@ -483,7 +489,7 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
 }
 
 void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcome) {
-    TrackGuard tracked([this, id = job.id] { untrack(id); });
+    ScopeGuard tracked([this, id = job.id] { untrack(id); });
     const auto flag = cancel_flag(job.id);
     if (outcome.kind == dispatch::JobOutcomeKind::Cancelled || (flag && flag->load())) {
         const std::string reason = outcome.kind == dispatch::JobOutcomeKind::Cancelled

@@ -155,6 +155,14 @@ inline constexpr std::size_t kRecoveredJobsMax = 10'000;
 // voids it.
 inline constexpr std::int64_t kHoldGraceMs = 60'000;
 
+// The shared store's lock on a dedupe key (lock_duplicates) lives this long
+// at most, should its holder die; a request waits for it this long at most
+// (past its life, so a dead holder's lock has gone), polling every
+// kDedupeLockPollMs, before it is refused as busy.
+inline constexpr std::int64_t kDedupeLockTtlMs = 5'000;
+inline constexpr std::int64_t kDedupeLockWaitMs = 6'000;
+inline constexpr std::int64_t kDedupeLockPollMs = 2;
+
 // Idempotency-Key values are 1..kIdempotencyKeyBytesMax printable ASCII bytes.
 inline constexpr std::size_t kIdempotencyKeyBytesMax = 255;
 
@@ -255,6 +263,16 @@ class JobService {
     jobs::Job new_job(const std::string& account_id, const std::string& tenant,
                       const JobRequest& request, const PricedImage& priced, std::string_view bytes,
                       const std::string& webhook_url) const;
+    // On the shared store, where duplicate detection and admission are two
+    // steps, a lock across instances on `job`'s dedupe key taken before both
+    // (waiting for another holder, kDedupeLockWaitMs at most), so of two
+    // identical requests the second finds the first's job. An empty token
+    // when no lock is needed (embedded store, or exact duplicates allowed).
+    struct DedupeLock {
+        std::string name;
+        std::string token;
+    };
+    core::Result<DedupeLock> lock_duplicates(const jobs::Job& job);
     // Duplicate detection for `job`, inside the admission transaction.
     core::Result<jobs::DedupeDecision> find_duplicate(const jobs::Job& job) const;
     // Admits `job` as a duplicate that reuses result.dedupe.of's result (Reuse
@@ -267,6 +285,12 @@ class JobService {
     // path or failure reason): settles the duplicates attached to it the same
     // way, appending them to `ended` for announce().
     core::Status settle_attached(const jobs::Job& settled, std::vector<jobs::Job>& ended);
+    // Ends a duplicate that reused another job's result (no hold) in `state`:
+    // its final state, its usage record (0 tokens) and its webhook delivery,
+    // in the caller's transaction, or on the shared store as one settlement
+    // step. False when it had ended already (shared store: another instance
+    // ended it first).
+    core::Result<bool> end_duplicate(const jobs::Job& job, jobs::JobState state);
     // After that transaction committed: the ended jobs' final events, and a
     // wake-up for webhooks queued for them.
     void announce(const std::vector<jobs::Job>& ended);

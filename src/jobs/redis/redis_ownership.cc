@@ -115,4 +115,25 @@ return out
     return out;
 }
 
+core::Result<std::string> RedisOwnership::try_lock(const std::string& name, std::int64_t ttl_ms) {
+    TOLLGATE_ASSERT(!name.empty() && ttl_ms > 0 && ttl_ms <= kLeaseMsMax);
+    const std::string lock = prefix_ + "lock:" + name;
+    // Unique per call, so a holder whose lock ran out cannot free the next one's.
+    const std::string token = me_ + ":" + std::to_string(++locks_taken_);
+    auto r = client_.command(lock, {"SET", lock, token, "NX", "PX", std::to_string(ttl_ms)});
+    if (!r.ok()) return r.error();
+    return r->is_nil() ? std::string() : token;
+}
+
+void RedisOwnership::unlock(const std::string& name, const std::string& token) {
+    TOLLGATE_ASSERT(!token.empty());
+    static const store::redis::Script script(R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua");
+    const std::string lock = prefix_ + "lock:" + name;
+    auto r = client_.eval(script, {lock}, {token});
+    if (!r.ok()) spdlog::warn("cannot free lock {}: {}", name, r.error().message);
+}
+
 }  // namespace tollgate::jobs

@@ -3,6 +3,8 @@
 //   P{leases}:instances      set: every instance id seen
 //   P{leases}:lease:<id>     string with a TTL: the instance is alive
 //   P{leases}:follows:<id>   set: the job ids the instance follows
+//   Plock:<name>             string with a TTL: who holds a short lock
+//                            (try_lock), "<instance>:<n>"
 // A heartbeat thread renews this instance's lease every lease_ms / 3.
 #pragma once
 
@@ -40,6 +42,8 @@ class RedisOwnership final : public JobOwnership {
     core::Status own(const std::string& job_id) override;
     void release(const std::string& job_id) override;
     core::Result<std::vector<std::string>> take_orphans(std::size_t limit) override;
+    core::Result<std::string> try_lock(const std::string& name, std::int64_t ttl_ms) override;
+    void unlock(const std::string& name, const std::string& token) override;
 
   private:
     RedisOwnership(store::redis::Client& client, std::string prefix, std::string instance_id,
@@ -53,6 +57,7 @@ class RedisOwnership final : public JobOwnership {
     const std::string me_;
     const std::int64_t lease_ms_;
     std::atomic<bool> took_own_{false};
+    std::atomic<std::uint64_t> locks_taken_{0};
     std::mutex mu_;
     std::condition_variable cv_;
     bool stopping_ = false;
