@@ -481,6 +481,39 @@ core::Status parse_usage(const toml::table& root, const std::string& source, Con
                     &c.usage_export_backoff_max_ms);
 }
 
+core::Status parse_reports(const toml::table& root, const std::string& source, Config& c) {
+    const toml::table* r = root["reports"].as_table();
+    if (r == nullptr) return {};
+    const std::string t = "reports";
+    core::Status s = check_keys(*r,
+                                {"currency", "token_value_micros", "gpu_second_cost_micros",
+                                 "calibration_tokens_per_gpu_second"},
+                                source, t);
+    if (!s.ok()) return s;
+    usage::ReportPrices& p = c.report_prices;
+    if (!(s = read_string(*r, "currency", source, t, &p.currency)).ok()) return s;
+    if (p.currency.size() > 8 ||
+        p.currency.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos) {
+        return config_error(source, r->get("currency")->source(),
+                            "reports.currency must be a code of up to 8 capital letters (USD)");
+    }
+    for (auto [key, out] : {std::pair{"token_value_micros", &p.token_value_micros},
+                            std::pair{"gpu_second_cost_micros", &p.gpu_second_cost_micros}}) {
+        if (!(s = read_int(*r, key, 0, usage::kReportPriceMicrosMax, source, t, out)).ok())
+            return s;
+    }
+    if (const toml::node* n = r->get("calibration_tokens_per_gpu_second"); n != nullptr) {
+        auto v = n->value<double>();
+        if (!(n->is_floating_point() || n->is_integer()) || !v || !(*v > 0) || *v > 1e6) {
+            return config_error(source, n->source(),
+                                "reports.calibration_tokens_per_gpu_second must be a number "
+                                "above 0 and at most 1000000");
+        }
+        c.calibration_tokens_per_gpu_second = *v;
+    }
+    return {};
+}
+
 core::Result<Config> parse_config(std::string_view toml_text, const std::string& source_path) {
     toml::table root;
     try {
@@ -494,7 +527,7 @@ core::Result<Config> parse_config(std::string_view toml_text, const std::string&
     if (base_dir.empty()) base_dir = ".";
     core::Status s = check_keys(root,
                                 {"server", "dispatch", "pricing", "workflows", "results",
-                                 "webhooks", "dedupe", "rate_limits", "usage"},
+                                 "webhooks", "dedupe", "rate_limits", "usage", "reports"},
                                 source_path, "(top level)");
     if (!s.ok()) return s.error();
     if (!(s = parse_server(root, source_path, base_dir, c)).ok()) return s.error();
@@ -505,6 +538,7 @@ core::Result<Config> parse_config(std::string_view toml_text, const std::string&
     if (!(s = parse_dedupe(root, source_path, c)).ok()) return s.error();
     if (!(s = parse_rate_limits(root, source_path, c)).ok()) return s.error();
     if (!(s = parse_usage(root, source_path, c)).ok()) return s.error();
+    if (!(s = parse_reports(root, source_path, c)).ok()) return s.error();
     if (!(s = parse_workflows(root, source_path, base_dir, c)).ok()) return s.error();
     auto book = pricing::load_price_book(c.price_book_path);
     if (!book.ok()) return book.error();

@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "jobs/dedupe.h"
 #include "pricing/price_book.h"
+#include "usage/reports.h"
 
 namespace tollgate::app {
 
@@ -87,6 +88,11 @@ struct Config {
     int usage_export_batch_max = 1000;
     std::int64_t usage_export_interval_ms = 1000;
     std::int64_t usage_export_backoff_max_ms = 30'000;
+    // [reports]: what a token and a GPU-second are worth (millionths of
+    // `currency`), for revenue against GPU cost; and the tokens per
+    // GPU-second `tollgate calibrate` aims prices at (0: --target must say).
+    usage::ReportPrices report_prices;
+    double calibration_tokens_per_gpu_second = 0;
 };
 
 core::Result<Config> load_config(const std::string& path);

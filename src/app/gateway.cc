@@ -12,7 +12,9 @@
 #include <set>
 #include <thread>
 
+#include "app/report_source.h"
 #include "app/secrets.h"
+#include "app/store_open.h"
 #include "app/usage_export.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/health_monitor.h"
@@ -126,6 +128,8 @@ struct Gateway::Parts {
     std::unique_ptr<usage::UsageOutbox> outbox;
     std::unique_ptr<http::RedisRateLimiter> rate_limiter;  // shared store only: shared buckets
     std::unique_ptr<usage::Exporter> exporter;             // null without [usage] export_to
+    ReportStore reports;  // what /admin/reports reads (no source: none answers them)
+    http::Metrics metrics;
     std::map<std::string, http::WorkflowRoute> routes;
     std::unique_ptr<dispatch::WorkerPools> pools;
     std::unique_ptr<dispatch::HealthMonitor> health;
@@ -141,10 +145,32 @@ struct Gateway::Parts {
     std::unique_ptr<http::Server> server;
 };
 
+http::LiveGauges Gateway::live_gauges(Parts& p) {
+    http::LiveGauges g;
+    g.jobs_in_flight = p.service->jobs_in_flight();
+    if (p.pools) {
+        for (const dispatch::WorkerStatus& w : p.pools->status()) {
+            g.workers.push_back({w.url, w.healthy, w.draining, w.leases, w.jobs_max, w.queue_depth,
+                                 w.vram_used_bytes, w.vram_total_bytes});
+        }
+    }
+    if (p.exporter) {
+        for (const usage::ExportStats& s : p.exporter->stats()) {
+            auto pending = p.outbox->pending(s.sink);
+            g.sinks.push_back({s.sink, pending.ok() ? *pending : -1, s.shipped, s.failing_for});
+        }
+    }
+    if (auto open = p.ledger->open_holds(); open.ok() && open->has_value()) {
+        g.holds_open = (*open)->holds;
+        g.tokens_held = (*open)->tokens;
+    }
+    return g;
+}
+
 // The embedded store: ledger, jobs, usage and webhooks in one SQLite file.
 core::Status Gateway::open_embedded_store(Parts& p, const core::Clock& clock) {
     const Config& c = p.config;
-    auto db = store::Database::open((std::filesystem::path(c.data_dir) / "tollgate.db").string());
+    auto db = store::Database::open(StoreLocation::embedded(c.data_dir).sqlite_path());
     if (!db.ok()) return db.error();
     p.db = std::move(db).value();
     auto ledger = ledger::SqliteLedger::open(*p.db, clock);
@@ -216,6 +242,17 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     auto exporter = start_usage_export(c, *p->outbox);
     if (!exporter.ok()) return exporter.error();
     p->exporter = std::move(exporter).value();
+    auto reports =
+        open_report_store(c.shared_store() ? StoreLocation::redis(c.store, c.store_prefix)
+                                           : StoreLocation::embedded(c.data_dir),
+                          c.usage_export_to);
+    if (!reports.ok()) return reports.error();
+    p->reports = std::move(reports).value();
+    if (p->reports.source) {
+        spdlog::info("reports read {}", p->reports.name);
+    } else {
+        spdlog::warn("no usage store answers reports: /admin/reports needs [usage] export_to");
+    }
     // Secrets not in the config are made once and kept in the data dir, so
     // result links and webhook signing keys survive restarts.
     std::string url_secret = c.result_url_secret, webhook_secret = c.webhook_secret;
@@ -324,6 +361,7 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     deps.on_webhook_queued = [parts]() {
         if (parts->webhook_worker) parts->webhook_worker->wake();
     };
+    deps.metrics = &p->metrics;
     p->service = std::make_unique<http::JobService>(std::move(deps));
     p->http_client = http::make_http_client(webhook_reach);
     http::WebhookPolicy policy{c.webhook_attempts_max, c.webhook_backoff_initial_ms,
@@ -350,6 +388,10 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     api_options.rate_limits = c.rate_limits;
     api_options.rate_limit_accounts_max = c.rate_limit_accounts_max;
     api_options.shared_limiter = p->rate_limiter.get();  // null: buckets in this process
+    api_options.reports = p->reports.source.get();
+    api_options.metrics = &p->metrics;
+    api_options.live_gauges = [parts]() { return live_gauges(*parts); };
+    api_options.report_prices = c.report_prices;
     p->api = std::make_unique<http::Api>(*p->service, *p->ledger, *p->jobs, clock,
                                          std::move(api_options));
     http::PriceBookSource* books = p->books.get();

@@ -13,6 +13,7 @@
 #include "app/config.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "http/api/metrics.h"
 
 namespace tollgate::app {
 
@@ -32,6 +33,8 @@ class Gateway {
     static void start_warm_up(Parts& p, const core::Clock& clock);
     static core::Status open_embedded_store(Parts& p, const core::Clock& clock);
     static core::Status open_shared_store(Parts& p, const core::Clock& clock);
+    // What /metrics reads at each scrape: jobs in flight, workers, sinks, open holds.
+    static http::LiveGauges live_gauges(Parts& p);
     std::unique_ptr<Parts> parts_;
 };
 

@@ -1,5 +1,5 @@
 // tollgate: the command line. Subcommands: serve (SIGHUP reloads the price
-// book), quote, ledger verify, account statement, reconcile.
+// book), quote, ledger verify, account statement, reconcile, calibrate, forecast.
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +10,7 @@
 
 #include "app/config.h"
 #include "app/gateway.h"
+#include "app/insight_command.h"
 #include "app/ledger_command.h"
 #include "app/quote_command.h"
 #include "app/reconcile_command.h"
@@ -140,7 +141,36 @@ int main(int argc, char** argv) {
                               "configuration file (its store or data_dir, and the export sinks)");
     reconcile_cmd->add_option("--data-dir", data_dir, kDataDirHelp)->type_name("DIR");
 
+    tollgate::app::CalibrateRequest calibrate;
+    std::string calibrate_write;
+    CLI::App* calibrate_cmd = app.add_subcommand(
+        "calibrate", "fit GPU time per workflow and suggest prices that reach a target");
+    calibrate_cmd->add_option("--workflow", calibrate.workflows, "workflow (default: all)");
+    calibrate_cmd->add_option("--days", calibrate.days, "history to fit, in days (30)");
+    calibrate_cmd->add_option("--target", calibrate.target_tokens_per_gpu_second,
+                              "tokens per GPU-second (default: [reports] in the config)");
+    calibrate_cmd->add_option("--write", calibrate_write, "write the suggested book here (TOML)");
+    calibrate_cmd->add_option("--config", config_path, "configuration file");
+    calibrate_cmd->add_option("--data-dir", data_dir, kDataDirHelp)->type_name("DIR");
+
+    tollgate::app::ForecastRequest forecast;
+    CLI::App* forecast_cmd =
+        app.add_subcommand("forecast", "hourly demand and workers per pool for the next 7 days");
+    forecast_cmd->add_option("--weeks", forecast.weeks, "history, in weeks (8)");
+    forecast_cmd->add_option("--utilization", forecast.target_utilization,
+                             "target share of time each worker is busy (0.7)");
+    forecast_cmd->add_option("--config", config_path, "configuration file");
+    forecast_cmd->add_option("--data-dir", data_dir, kDataDirHelp)->type_name("DIR");
+
     CLI11_PARSE(app, argc, argv);
+    if (calibrate_cmd->parsed() || forecast_cmd->parsed()) {
+        auto config = tollgate::app::load_config(config_path);
+        if (!config.ok()) return fail_unread(config.error().message);
+        auto store = tollgate::app::store_location(*config, data_dir);
+        if (!store.ok()) return fail_unread(store.error().message);
+        if (forecast_cmd->parsed()) return tollgate::app::run_forecast(*config, *store, forecast);
+        return tollgate::app::run_calibrate(*config, *store, calibrate, calibrate_write);
+    }
     if (reconcile_cmd->parsed()) {
         auto config = tollgate::app::load_config(config_path);
         if (!config.ok()) return fail_unread(config.error().message);

@@ -401,6 +401,15 @@ class Ledger {
     // each hold (the jobs layer) voids it together with its job.
     virtual core::Result<std::vector<Hold>> expired_open_holds(std::int64_t now_ms,
                                                                std::size_t limit) = 0;
+    // The open holds with a TTL (every job's) and their tokens, for
+    // /metrics; nullopt where that would read every account (Redis).
+    struct OpenHolds {
+        std::int64_t holds = 0;
+        std::int64_t tokens = 0;
+    };
+    virtual core::Result<std::optional<OpenHolds>> open_holds() {
+        return std::optional<OpenHolds>();
+    }
 
     // Adds (tokens > 0) or removes (tokens < 0) tokens and returns the id of
     // the one adjustment entry. Adding makes a never-expiring grant of source

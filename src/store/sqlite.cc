@@ -73,9 +73,9 @@ core::Result<std::unique_ptr<Database>> Database::open(const std::string& path,
                                                        const Options& options) {
     TOLLGATE_ASSERT(options.batch_operations_max >= 1);
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                             nullptr);
+    const int flags =
+        options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
     if (rc != SQLITE_OK) {
         std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
         sqlite3_close(db);
@@ -94,6 +94,13 @@ core::Result<std::unique_ptr<Database>> Database::open(const std::string& path,
     // sorts and statement journals stay in memory: on disk each one was a
     // file created, written and unlinked (about one per two jobs under load),
     // and every statement here is bounded.
+    if (options.read_only) {
+        core::Status s = out->exec(
+            "PRAGMA query_only=ON; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824; "
+            "PRAGMA temp_store=MEMORY;");
+        if (!s.ok()) return s.error();
+        return out;
+    }
     core::Status s = out->exec(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
         "PRAGMA wal_autocheckpoint=10000; PRAGMA cache_size=-65536; "
@@ -464,6 +471,8 @@ std::string Statement::column_text(int index) const {
                        static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
 }
 
+int Statement::column_count() const { return sqlite3_column_count(stmt_); }
+
 bool Statement::column_is_null(int index) const {
     return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
 }
@@ -471,7 +480,7 @@ bool Statement::column_is_null(int index) const {
 Transaction::Transaction(Database& db) : db_(db), lock_(db.mutex_) {
     if (db_.depth_++ == 0) {
         db_.failed_ = false;
-        int rc = db_.exec_quietly("BEGIN IMMEDIATE");
+        int rc = db_.exec_quietly(db_.read_only_ ? "BEGIN" : "BEGIN IMMEDIATE");
         if (rc != SQLITE_OK) {
             --db_.depth_;
             done_ = true;

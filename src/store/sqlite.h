@@ -77,6 +77,7 @@ class Statement {
     std::int64_t column_int64(int index) const;
     std::string column_text(int index) const;
     bool column_is_null(int index) const;
+    int column_count() const;
 
   private:
     Database& db_;
@@ -103,6 +104,11 @@ class Database {
         // Bound on the operations one batch takes from the queue. The queue
         // itself holds at most one operation per blocked caller.
         int batch_operations_max = 256;
+        // A reader beside the process's writing connection (reports): opened
+        // read-only on a file that exists, without group commit; its
+        // transactions are deferred (BEGIN), so each reads one snapshot and
+        // never takes the write lock.
+        bool read_only = false;
     };
 
     // Counters since open, for tests and benchmarks.
@@ -160,7 +166,10 @@ class Database {
   private:
     struct Op;
     Database(sqlite3* db, std::string path, const Options& options)
-        : db_(db), path_(std::move(path)), batch_operations_max_(options.batch_operations_max) {}
+        : db_(db),
+          path_(std::move(path)),
+          batch_operations_max_(options.batch_operations_max),
+          read_only_(options.read_only) {}
     friend class Transaction;
     friend class Statement;
 
@@ -194,6 +203,7 @@ class Database {
     sqlite3* db_;
     std::string path_;
     const int batch_operations_max_;
+    const bool read_only_;
 
     // The connection's transaction state; guarded by mutex_.
     std::recursive_mutex mutex_;

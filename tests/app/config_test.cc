@@ -113,6 +113,35 @@ TEST_F(ConfigTest, RateLimitsDefaultToNoneAndAreBounded) {
     }
 }
 
+TEST_F(ConfigTest, ReportsSayWhatTokensAndGpuTimeAreWorth) {
+    auto defaults = parse(kMinimal);
+    ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+    EXPECT_EQ(defaults->report_prices.token_value_micros, 0);
+    EXPECT_EQ(defaults->calibration_tokens_per_gpu_second, 0);
+    auto set = parse(std::string(kMinimal) +
+                     "[reports]\ncurrency = \"EUR\"\ntoken_value_micros = 1000\n"
+                     "gpu_second_cost_micros = 300\ncalibration_tokens_per_gpu_second = 7.5\n");
+    ASSERT_TRUE(set.ok()) << set.error().message;
+    EXPECT_EQ(set->report_prices.currency, "EUR");
+    EXPECT_EQ(set->report_prices.token_value_micros, 1000);
+    EXPECT_EQ(set->report_prices.gpu_second_cost_micros, 300);
+    EXPECT_EQ(set->calibration_tokens_per_gpu_second, 7.5);
+    EXPECT_EQ(parse(std::string(kMinimal) + "[reports]\ncalibration_tokens_per_gpu_second = 8\n")
+                  ->calibration_tokens_per_gpu_second,
+              8.0);
+    for (const char* bad :
+         {"currency = \"usd\"", "currency = \"DOLLARSXX\"", "currency = 1",
+          "token_value_micros = -1", "token_value_micros = 1000000000001",
+          "gpu_second_cost_micros = 1.5", "calibration_tokens_per_gpu_second = 0",
+          "calibration_tokens_per_gpu_second = -2", "calibration_tokens_per_gpu_second = \"8\"",
+          "calibration_tokens_per_gpu_second = 1e7", "token_value = 1"}) {
+        auto c = parse(std::string(kMinimal) + "[reports]\n" + bad + "\n");
+        ASSERT_FALSE(c.ok()) << bad;
+        EXPECT_NE(c.error().message.find("tollgate.toml:11"), std::string::npos)
+            << c.error().message;
+    }
+}
+
 TEST_F(ConfigTest, UsageExportNamesItsSinksAndIsBounded) {
     auto defaults = parse(kMinimal);
     ASSERT_TRUE(defaults.ok()) << defaults.error().message;

@@ -2,13 +2,15 @@
 // sink URL as an operator writes it in [usage] export_to (parse_sink_url,
 // parse_clickhouse_url, redact_password); the rest is a ClickHouse server's
 // answer to the totals query (TabSeparated), read by
-// ClickHouseSink::day_totals(), and also a record's failure reason written as
-// a JSONEachRow line by clickhouse_row().
+// ClickHouseSink::day_totals() and as a report's rows (parse_tab_separated,
+// SqlReportSource), and also a record's failure reason written as a
+// JSONEachRow line by clickhouse_row().
 //
 // Checks: a parsed URL's name holds no password and fits its bound; a
 // ClickHouse address has a host, a port and a database of [A-Za-z0-9_]; the
 // totals are a list or a sink_error, never a crash; a row is one line of
 // printable JSON framing whatever bytes it carries.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -66,6 +68,19 @@ void check_answer(std::string_view body) {
     std::size_t lines = 0;
     for (char c : body) lines += c == '\n' ? 1 : 0;
     TOLLGATE_ASSERT(totals->size() <= lines + 1);
+
+    // The same answer read as a report's rows: one row per line at most, and
+    // each hourly cell read whole, or an error that says which.
+    if (auto rows = usage::parse_tab_separated(body, 3)) {
+        TOLLGATE_ASSERT(rows->size() <= std::min<std::size_t>(lines, 4));
+    }
+    auto hourly = sink.reports()->hourly({0, 1});
+    if (hourly.ok()) {
+        TOLLGATE_ASSERT(hourly->size() <= lines);
+    } else {
+        const std::string& code = hourly.error().code;
+        TOLLGATE_ASSERT(code == "report_error" || code == "report_too_large");
+    }
 
     usage::UsageRecord r;
     r.job_id = "job_1";

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,7 +14,6 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 #include <string>
 #include <thread>
 
@@ -29,6 +29,7 @@
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "store/sqlite.h"
 #include "support/temp_dir.h"
+#include "usage/sqlite/sqlite_reports.h"
 #include "usage/sqlite/sqlite_usage_sink.h"
 
 namespace tollgate::http::testing_support {
@@ -164,11 +165,29 @@ class GatewayFixture : public ::testing::Test {
         deps.webhook_secret = kWebhookSecret;
         deps.on_webhook_queued = [this]() { ++webhooks_queued_; };
         deps.webhook_reach = webhook_reach_;
+        deps.metrics = &metrics_;
         service_ = std::make_unique<JobService>(std::move(deps));
         ApiOptions options;
         options.admin_token = "admin-secret";
         options.rate_limits = rate_limits_;
         options.rate_limit_accounts_max = rate_limit_accounts_max_;
+        // Reports read the file on a read-only connection, as the gateway's do.
+        store::Database::Options reader;
+        reader.group_commit = false;
+        reader.read_only = true;
+        reader_ = store::Database::open(dir_.file("t.db"), reader).value();
+        reports_ = usage::sqlite_report_source(*reader_);
+        options.reports = reports_.get();
+        options.metrics = &metrics_;
+        options.live_gauges = [this]() {
+            LiveGauges g;
+            g.jobs_in_flight = service_->jobs_in_flight();
+            auto open = ledger_->open_holds().value();
+            g.holds_open = open->holds;
+            g.tokens_held = open->tokens;
+            return g;
+        };
+        options.report_prices = report_prices_;
         api_ = std::make_unique<Api>(*service_, *ledger_, *jobs_, clock_, std::move(options));
         account_ = ledger_->create_account("a").value();
     }
@@ -298,6 +317,10 @@ class GatewayFixture : public ::testing::Test {
     std::unique_ptr<HookedJobStore> service_jobs_;  // what the service reads jobs through
     std::unique_ptr<usage::SqliteUsageSink> usage_;
     std::unique_ptr<jobs::SqliteWebhookOutbox> webhooks_;
+    Metrics metrics_;  // before the service and the Api, which count into it
+    std::unique_ptr<store::Database> reader_;
+    std::unique_ptr<usage::UsageReportSource> reports_;
+    usage::ReportPrices report_prices_{1'000, 300, "USD"};
     std::unique_ptr<PriceBookSource> books_;
     std::unique_ptr<PlanService> plans_;
     std::map<std::string, WorkflowRoute> routes_;

@@ -57,6 +57,22 @@ class WalkthroughTest(GatewayCase):
         self.assertGreaterEqual(row[9], 40, "comfysim runs at least --cost-base-s 0.05 s")
         self.assertEqual(row[10], "succeeded")
 
+        # What the operator sees: the reports and the metrics say the same.
+        hourly = self.admin("GET", "/admin/reports/hourly")
+        self.assertEqual(hourly.status, 200, hourly.body)
+        hours = hourly.json()["hours"]
+        self.assertEqual([(h["workflow"], h["jobs"], h["tokens"]) for h in hours],
+                         [("person", 1, 10)])
+        metrics = self.admin("GET", "/metrics")
+        self.assertEqual(metrics.status, 200, metrics.body)
+        samples = dict(line.rsplit(" ", 1) for line in metrics.body.decode().splitlines()
+                       if line and not line.startswith("#"))
+        self.assertEqual(float(samples["tollgate_jobs_admitted_total"]), 1)
+        self.assertEqual(float(samples['tollgate_tokens_total{movement="captured"}']), 10)
+        self.assertEqual(float(samples["tollgate_holds_open"]), 0)
+        self.assertEqual(float(samples['tollgate_worker_healthy{worker="%s"}' % self.person_url]),
+                         1)
+
         # The ledger balances: cached figures equal what the entries add up to.
         verify = subprocess.run([TOLLGATE_BIN, "ledger", "verify", "--data-dir",
                                  os.path.join(self.dir, "data")], capture_output=True, timeout=30)

@@ -223,3 +223,44 @@ TEST_P(SqliteTest, StatementsAreReusedResetAndUnbound) {
 
 }  // namespace
 }  // namespace tollgate::store
+
+namespace tollgate::store {
+namespace {
+
+// A reader beside the writer (reports): it sees what committed, takes no
+// write lock while it reads, and cannot write.
+TEST(SqliteReaderTest, AReadOnlyConnectionReadsCommitsWithoutHoldingUpTheWriter) {
+    testing::TempDir dir;
+    auto writer = Database::open(dir.file("a.db")).value();
+    ASSERT_TRUE(writer->exec("CREATE TABLE t (x INTEGER)").ok());
+    Database::Options options;
+    options.group_commit = false;
+    options.read_only = true;
+    auto reader = Database::open(dir.file("a.db"), options).value();
+    EXPECT_EQ(count(*reader), 0);
+    // The writer commits while the reader is inside a read transaction.
+    std::int64_t seen_inside = -1;
+    ASSERT_TRUE(transact(*reader, [&]() -> core::Status {
+                    Statement st(*reader, "SELECT count(*) FROM t");
+                    st.step();
+                    seen_inside = st.column_int64(0);
+                    EXPECT_TRUE(transact(*writer, [&]() -> core::Status {
+                                    Statement(*writer, "INSERT INTO t VALUES (1)").run();
+                                    return {};
+                                }).ok());
+                    return {};
+                }).ok());
+    EXPECT_EQ(seen_inside, 0);
+    EXPECT_EQ(count(*reader), 1);
+    auto wrote = transact(*reader, [&]() -> core::Status {
+        Statement(*reader, "INSERT INTO t VALUES (2)").run();
+        return {};
+    });
+    EXPECT_FALSE(wrote.ok());
+    EXPECT_EQ(count(*writer), 1);
+    auto missing = Database::open(dir.file("none.db"), options);
+    EXPECT_FALSE(missing.ok());  // never created
+}
+
+}  // namespace
+}  // namespace tollgate::store

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -101,8 +102,50 @@ Api::Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs,
       limiter_(options_.shared_limiter != nullptr ? *options_.shared_limiter : *own_limiter_) {}
 
 Response Api::handle(const Request& request) {
+    if (options_.metrics == nullptr) return route(request);
+    const auto started = std::chrono::steady_clock::now();
+    Response response = route(request);
+    const std::string route_name = route_template(request.path);
+    options_.metrics->count_request(route_name, request.method, response.status);
+    if (route_name == "/v1/quote" && response.status == 200) {
+        options_.metrics->quote.observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - started)
+                                               .count());
+    }
+    return response;
+}
+
+bool Api::admin_authorized(const Request& request) {
+    // Both sides hashed first, so the comparison takes the same time whatever
+    // the token's length.
+    std::string token = bearer_token(request);
+    if (options_.admin_token.empty() || token.empty() ||
+        !core::constant_time_equal(core::sha256_hex(token),
+                                   core::sha256_hex(options_.admin_token))) {
+        spdlog::warn("admin: refused {} {} from {}: no valid admin token", request.method,
+                     log_path(request), request.remote_address);
+        return false;
+    }
+    return true;
+}
+
+Response Api::get_metrics(const Request& request) {
+    if (options_.metrics == nullptr) return not_found();
+    if (!admin_authorized(request)) {
+        return error_response("unauthorized", "/metrics needs the admin token");
+    }
+    if (request.method != "GET") return error_response("method_not_allowed", "use GET");
+    Response r;
+    r.status = 200;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = options_.metrics->render(options_.live_gauges ? options_.live_gauges() : LiveGauges{});
+    return r;
+}
+
+Response Api::route(const Request& request) {
     const std::vector<std::string> seg = segments(request.path);
     if (request.path == "/healthz") return json_response(200, {{"status", "ok"}});
+    if (request.path == "/metrics") return get_metrics(request);
     if (!seg.empty() && seg[0] == "admin") return admin(request);
     if (seg.empty() || seg[0] != "v1") return not_found();
     // A signed result link is its own credential: no API key.
@@ -359,25 +402,11 @@ Response Api::result_file(const jobs::Job& j) {
 Response Api::get_statement(const Request& request, const std::string& account_id) {
     auto query = parse_query(request.query);
     auto book = service_.books().current();
-    // An instant: unix milliseconds, or a date/time on the book's clock.
-    auto instant = [&](const std::string& text,
-                       std::int64_t fallback) -> core::Result<std::int64_t> {
-        if (text.empty()) return fallback;
-        if (text.find_first_not_of("0123456789") == std::string::npos) {
-            std::int64_t ms = 0;
-            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-            if (ec != std::errc() || end != text.data() + text.size()) {
-                return core::make_error("invalid_time",
-                                        "time " + core::quote_input(text) + " is out of range");
-            }
-            return ms;
-        }
-        return core::parse_local_time_ms(text, book->time_zone);
-    };
-    auto from = instant(query["from"], 0);
-    if (!from.ok()) return error_response("invalid_time", from.error().message);
-    auto to = instant(query["to"], std::numeric_limits<std::int64_t>::max());
-    if (!to.ok()) return error_response("invalid_time", to.error().message);
+    auto from = parse_instant_ms(query["from"], 0, book->time_zone);
+    if (!from.ok()) return error_response(from.error());
+    auto to =
+        parse_instant_ms(query["to"], std::numeric_limits<std::int64_t>::max(), book->time_zone);
+    if (!to.ok()) return error_response(to.error());
     std::int64_t after = 0;
     std::int64_t limit = 100;
     for (auto [name, out, max] :
@@ -471,14 +500,7 @@ Response Api::get_account(const std::string& account_id) {
 }
 
 Response Api::admin(const Request& request) {
-    // Both sides hashed first, so the comparison takes the same time whatever
-    // the token's length.
-    std::string token = bearer_token(request);
-    if (options_.admin_token.empty() || token.empty() ||
-        !core::constant_time_equal(core::sha256_hex(token),
-                                   core::sha256_hex(options_.admin_token))) {
-        spdlog::warn("admin: refused {} {} from {}: no valid admin token", request.method,
-                     log_path(request), request.remote_address);
+    if (!admin_authorized(request)) {
         return error_response("unauthorized", "admin routes need the admin token");
     }
     const std::vector<std::string> seg = segments(request.path);
@@ -513,6 +535,7 @@ Response Api::admin(const Request& request) {
         if (!*removed) return error_response("not_found", "no active subscription to that plan");
         return json_response(200, {{"account_id", seg[2]}, {"plan", seg[4]}, {"active", false}});
     }
+    if (seg.size() == 3 && seg[1] == "reports") return admin_report(request, seg[2]);
     if (seg.size() == 2 && seg[1] == "workers") {
         return m == "GET" ? admin_workers() : error_response("method_not_allowed", "use GET");
     }

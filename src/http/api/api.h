@@ -15,6 +15,7 @@
 // Threads: handle() is called concurrently from the server's I/O threads.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,11 +25,13 @@
 #include "dispatch/worker_pools.h"
 #include "http/api/job_service.h"
 #include "http/api/json_requests.h"
+#include "http/api/metrics.h"
 #include "http/api/rate_limiter.h"
 #include "http/server/server.h"
 #include "jobs/job_store.h"
 #include "ledger/ledger.h"
 #include "pricing/price_book.h"
+#include "usage/reports.h"
 
 namespace tollgate::http {
 
@@ -48,6 +51,16 @@ struct ApiOptions {
     // so they share each account's budget; it must outlive the Api. Null: an
     // in-memory RateLimiter of the Api's own (rate_limit_accounts_max).
     AccountRateLimiter* shared_limiter = nullptr;
+    // What /admin/reports reads (the embedded file, or the first SQL usage
+    // sink); null: those routes answer 501 reports_unsupported. It must
+    // outlive the Api.
+    usage::UsageReportSource* reports = nullptr;
+    // [reports]: what a token and a GPU-second are worth, for /admin/reports/economics.
+    usage::ReportPrices report_prices;
+    // GET /metrics (with the admin token): the counters, and the gauges read
+    // at each scrape. Null metrics: 404.
+    Metrics* metrics = nullptr;
+    std::function<LiveGauges()> live_gauges;
 };
 
 // The caller of a /v1 route, from its API key.
@@ -71,6 +84,11 @@ class Api {
     std::optional<Response> screen_head(const Request& head);
 
   private:
+    // handle() without the request's count and latency.
+    Response route(const Request& request);
+    // Whether the request carries the admin token (logged when not).
+    bool admin_authorized(const Request& request);
+    Response get_metrics(const Request& request);
     // The key's caller, or the 401 (or storage error) to answer.
     std::variant<Caller, Response> authenticate(const Request& request);
     // The account's limits under the price book in force.
@@ -98,6 +116,8 @@ class Api {
     Response admin_adjust(const Request& request, const std::string& account_id);
     Response admin_refund(const Request& request, const std::string& job_id);
     Response admin_workers();
+    // GET /admin/reports/<name> (admin_reports.cc).
+    Response admin_report(const Request& request, const std::string& name);
     Response admin_drain_worker(const Request& request);
 
     JobService& service_;

@@ -1,6 +1,9 @@
 #include "http/api/api_helpers.h"
 
+#include <charconv>
+
 #include "core/limits.h"
+#include "core/local_time.h"
 #include "core/redact.h"
 #include "http/api/error_map.h"
 #include "http/api/json_requests.h"
@@ -51,6 +54,23 @@ core::Result<std::string> optional_string(const nlohmann::json& body, const char
         return core::make_error(code, std::string("'") + field + "' must be a string");
     }
     return body[field].get<std::string>();
+}
+
+core::Result<std::int64_t> parse_instant_ms(const std::string& text, std::int64_t fallback,
+                                            const core::TimeZone& zone) {
+    if (text.empty()) return fallback;
+    if (text.find_first_not_of("0123456789") == std::string::npos) {
+        std::int64_t ms = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+        if (ec != std::errc() || end != text.data() + text.size()) {
+            return core::make_error("invalid_time",
+                                    "time " + core::quote_input(text) + " is out of range");
+        }
+        return ms;
+    }
+    auto local = core::parse_local_time_ms(text, zone);
+    if (!local.ok()) return core::make_error("invalid_time", local.error().message);
+    return local;
 }
 
 }  // namespace tollgate::http

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "core/time_zone.h"
 #include "http/server/server.h"
 #include "ledger/ledger.h"
 
@@ -33,5 +34,11 @@ core::Result<nlohmann::json> json_body(const Request& request);
 // present but not a string.
 core::Result<std::string> optional_string(const nlohmann::json& body, const char* field,
                                           const char* code);
+
+// An instant from a query parameter: unix milliseconds, or a date/time on
+// `zone`'s clock (core::parse_local_time_ms); `fallback` when empty. Error
+// "invalid_time".
+core::Result<std::int64_t> parse_instant_ms(const std::string& text, std::int64_t fallback,
+                                            const core::TimeZone& zone);
 
 }  // namespace tollgate::http

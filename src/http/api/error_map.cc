@@ -10,7 +10,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 63> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 69> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -25,6 +25,7 @@ constexpr std::array<std::pair<std::string_view, int>, 63> kStatuses{{
     {"invalid_quality", 400},
     {"invalid_idempotency_key", 400},
     {"invalid_time", 400},
+    {"invalid_range", 400},
     {"invalid_grant", 400},
     {"invalid_key", 400},
     {"invalid_draining", 400},
@@ -57,6 +58,7 @@ constexpr std::array<std::pair<std::string_view, int>, 63> kStatuses{{
     {"image_too_large", 422},
     {"invalid_dimensions", 422},
     {"quote_too_large", 422},
+    {"report_too_large", 422},
     {"idempotency_key_reused", 422},
     {"invalid_price_book", 422},
     {"fair_use_exceeded", 429},
@@ -72,14 +74,22 @@ constexpr std::array<std::pair<std::string_view, int>, 63> kStatuses{{
     {"invalid_time_zone", 500},
     {"internal", 500},
     {"redis_unavailable", 503},
+    {"reports_unsupported", 501},
+    {"report_error", 502},
+    {"sink_error", 502},
+    {"sink_unavailable", 503},
     {"redis_error", 500},
     {"ledger_invariant", 500},
 }};
 
-// Errors of the shared store whose messages name its nodes and keys: the
-// client gets the code and a plain message, the log the details.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kStoreErrors{{
+// Errors of the shared store and of the usage stores whose messages name
+// their nodes, keys and queries: the client gets the code and a plain
+// message, the log the details.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kStoreErrors{{
     {"redis_unavailable", "the store is unavailable; try again"},
+    {"sink_unavailable", "the usage store is unavailable; try again"},
+    {"sink_error", "the usage store refused the report's query; see the gateway log"},
+    {"report_error", "the usage store answered an unreadable report; see the gateway log"},
     {"redis_error", "the store refused an operation; see the gateway log"},
     {"ledger_invariant", "the ledger refused an operation that would break its books"},
 }};

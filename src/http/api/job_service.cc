@@ -109,6 +109,11 @@ bool JobService::track(const std::string& job_id, const std::string& tenant) {
     return true;
 }
 
+std::int64_t JobService::jobs_in_flight() {
+    std::lock_guard lock(inflight_mu_);
+    return static_cast<std::int64_t>(inflight_.size());
+}
+
 void JobService::untrack(const std::string& job_id) {
     {
         std::lock_guard lock(inflight_mu_);
@@ -130,8 +135,18 @@ bool JobService::dispatch(const jobs::Job& job, dispatch::JobSpec spec,
     spec.cancelled = cancel_flag(job.id);
     TOLLGATE_ASSERT(spec.cancelled != nullptr);  // tracked before it is dispatched
     spec.defer_cleanup = true;  // the history delete waits until the job is settled
+    const auto handed = std::chrono::steady_clock::now();
     return deps_.dispatcher->submit(
-        std::move(spec), [this, job](dispatch::JobOutcome outcome) { finish(job, outcome); },
+        std::move(spec),
+        [this, job, handed](dispatch::JobOutcome outcome) {
+            if (deps_.metrics != nullptr) {
+                deps_.metrics->dispatch.observe_us(
+                    std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - handed)
+                        .count());
+            }
+            finish(job, outcome);
+        },
         priority);
 }
 
@@ -340,6 +355,7 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     ledger::ReserveResult reserve{};
     std::optional<jobs::IdempotencyRecord> earlier;
     bool too_many_jobs = false;
+    const auto admitting = std::chrono::steady_clock::now();
     core::Status admitted = deps_.atomically([&]() -> core::Status {
         if (!idempotency_key.empty()) {
             auto found = deps_.jobs->find_idempotency(account_id, idempotency_key);
@@ -427,6 +443,14 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
         return result;
     }
     TOLLGATE_ASSERT(reserve.outcome == ledger::ReserveOutcome::Held);  // fresh id: no replay
+    if (deps_.metrics != nullptr) {
+        deps_.metrics->reserve.observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::steady_clock::now() - admitting)
+                                              .count());
+        deps_.metrics->jobs_admitted.fetch_add(1, std::memory_order_relaxed);
+        deps_.metrics->tokens_held.fetch_add(static_cast<std::uint64_t>(job.tokens),
+                                             std::memory_order_relaxed);
+    }
 
     WorkflowRoute& route = deps_.routes->at(request.workflow);
     dispatch::JobSpec spec;
@@ -563,6 +587,11 @@ void JobService::finish(const jobs::Job& job, const dispatch::JobOutcome& outcom
         return;
     }
     done.state = jobs::JobState::Succeeded;
+    if (deps_.metrics != nullptr) {
+        deps_.metrics->jobs_succeeded.fetch_add(1, std::memory_order_relaxed);
+        deps_.metrics->tokens_captured.fetch_add(static_cast<std::uint64_t>(job.tokens),
+                                                 std::memory_order_relaxed);
+    }
     events_.publish(job.id, "state", job_json(done), true);
     if (!job.webhook_url.empty() && deps_.on_webhook_queued) deps_.on_webhook_queued();
     announce(attached);
@@ -657,6 +686,13 @@ core::Status JobService::fail_job(const jobs::Job& job, const std::string& reaso
               });
     if (s.ok()) {
         failed.state = jobs::JobState::Failed;
+        if (deps_.metrics != nullptr) {
+            deps_.metrics->jobs_failed.fetch_add(1, std::memory_order_relaxed);
+            if (!job.dedupe_reused) {
+                deps_.metrics->tokens_released.fetch_add(static_cast<std::uint64_t>(job.tokens),
+                                                         std::memory_order_relaxed);
+            }
+        }
         events_.publish(job.id, "state", job_json(failed), true);
         spdlog::warn("job {} failed, {}: {}", job.id,
                      job.dedupe_reused ? "nothing was held" : "hold voided", reason);

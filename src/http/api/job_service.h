@@ -30,6 +30,7 @@
 #include "dispatch/workflow_template.h"
 #include "http/api/book_source.h"
 #include "http/api/job_events.h"
+#include "http/api/metrics.h"
 #include "http/api/plan_service.h"
 #include "http/api/result_links.h"
 #include "http/client/http_client.h"
@@ -102,6 +103,8 @@ struct JobServiceDeps {
     int cancel_wait_ms = kCancelWaitMs;
     // Duplicate detection ([dedupe]): policies, window, distance, scope.
     jobs::DedupeSettings dedupe;
+    // Counters and latencies for /metrics (optional; must outlive the service).
+    Metrics* metrics = nullptr;
 };
 
 // What the client asked for, from the query string.
@@ -231,6 +234,9 @@ class JobService {
     nlohmann::json job_json(const jobs::Job& job) const;
     // The account's webhook signing key; empty when webhooks are off.
     std::string webhook_signing_key(const std::string& account_id) const;
+
+    // Jobs this process follows now (admitted and not yet settled).
+    std::int64_t jobs_in_flight();
 
     // Live events of the jobs this process follows (GET /v1/jobs/{id}/events).
     JobEvents& events() { return events_; }

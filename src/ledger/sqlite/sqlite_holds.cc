@@ -197,6 +197,23 @@ core::Result<std::optional<Hold>> SqliteLedger::find_hold(const std::string& key
     return out;
 }
 
+core::Result<std::optional<Ledger::OpenHolds>> SqliteLedger::open_holds() {
+    OpenHolds out;
+    core::Status s = store::transact(db_, [&]() -> core::Status {
+        // Through the partial index of open holds with a TTL: as many rows as holds open.
+        store::Statement st(db_,
+                            "SELECT count(*), coalesce(sum(tokens), 0) FROM holds INDEXED BY "
+                            "holds_expiring WHERE state = 'open' AND expires_ms IS NOT NULL");
+        if (st.step()) {
+            out.holds = st.column_int64(0);
+            out.tokens = st.column_int64(1);
+        }
+        return {};
+    });
+    if (!s.ok()) return s.error();
+    return std::optional<OpenHolds>(out);
+}
+
 core::Result<std::vector<Hold>> SqliteLedger::expired_open_holds(std::int64_t now_ms,
                                                                  std::size_t limit) {
     std::size_t page_max = std::min(limit, kExpiredHoldsPageMax);

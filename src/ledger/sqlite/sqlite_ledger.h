@@ -78,6 +78,7 @@ class SqliteLedger final : public Ledger {
                                           const std::string& reason) override;
     core::Result<std::vector<Hold>> expired_open_holds(std::int64_t now_ms,
                                                        std::size_t limit) override;
+    core::Result<std::optional<OpenHolds>> open_holds() override;
 
     core::Result<std::int64_t> adjust(const std::string& account_id, std::int64_t tokens,
                                       const std::string& reason, const std::string& key) override;

@@ -6,6 +6,7 @@
 
 #include "core/assert.h"
 #include "core/time_zone.h"
+#include "usage/report_sql.h"
 
 namespace tollgate::usage {
 namespace {
@@ -262,6 +263,81 @@ core::Result<std::vector<DayTotal>> ClickHouseSink::day_totals(std::int64_t from
         out.push_back(std::move(t));
     }
     return out;
+}
+
+std::optional<std::vector<std::vector<std::string>>> parse_tab_separated(std::string_view body,
+                                                                         std::size_t rows_max) {
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> row;
+    std::string cell;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+        const char c = body[i];
+        if (c == '\t' || c == '\n') {
+            row.push_back(std::move(cell));
+            cell.clear();
+            if (c == '\n') {
+                if (rows.size() > rows_max) return std::nullopt;
+                rows.push_back(std::move(row));
+                row.clear();
+            }
+            continue;
+        }
+        if (c != '\\') {
+            cell += c;
+            continue;
+        }
+        if (++i == body.size()) return std::nullopt;
+        switch (body[i]) {
+            case 't':
+                cell += '\t';
+                break;
+            case 'n':
+                cell += '\n';
+                break;
+            case 'r':
+                cell += '\r';
+                break;
+            case 'b':
+                cell += '\b';
+                break;
+            case 'f':
+                cell += '\f';
+                break;
+            case '0':
+                cell += '\0';
+                break;
+            case '\\':
+                cell += '\\';
+                break;
+            case '\'':
+                cell += '\'';
+                break;
+            default:
+                return std::nullopt;  // \N (NULL) included: no report cell is NULL
+        }
+    }
+    // Every row ends with a newline.
+    if (!cell.empty() || !row.empty()) return std::nullopt;
+    return rows;
+}
+
+core::Result<std::vector<std::vector<std::string>>> ClickHouseSink::select_rows(
+    const std::string& sql, std::size_t rows_max) {
+    auto answer = run(sql + " FORMAT TabSeparated", "");
+    if (!answer.ok()) return answer.error();
+    auto rows = parse_tab_separated(*answer, rows_max);
+    if (!rows) {
+        return core::make_error("report_error",
+                                url_.name + " answered an unreadable report: " + one_line(*answer));
+    }
+    return std::move(*rows);
+}
+
+std::unique_ptr<UsageReportSource> ClickHouseSink::reports() {
+    return std::make_unique<SqlReportSource>(SqlDialect::ClickHouse, kTable,
+                                             [this](const std::string& sql, std::size_t rows_max) {
+                                                 return select_rows(sql, rows_max);
+                                             });
 }
 
 }  // namespace tollgate::usage

@@ -13,7 +13,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "usage/export/remote_sink.h"
 #include "usage/export/sink_url.h"
@@ -41,6 +44,11 @@ using ClickHousePost = std::function<core::Result<ClickHouseAnswer>(
     const std::string& target, const std::string& body,
     const std::vector<std::pair<std::string, std::string>>& headers)>;
 
+// The rows of a TabSeparated answer, its escapes (\t, \n, \\ ...) undone;
+// nullopt for a malformed one (a dangling or unknown escape) or past rows_max + 1 rows.
+std::optional<std::vector<std::vector<std::string>>> parse_tab_separated(std::string_view body,
+                                                                         std::size_t rows_max);
+
 // The JSONEachRow line of one record (no newline).
 std::string clickhouse_row(const UsageRecord& record);
 
@@ -53,6 +61,10 @@ class ClickHouseSink final : public RemoteSink {
     core::Status ship(const std::vector<UsageRecord>& records) override;
     core::Result<std::vector<DayTotal>> day_totals(std::int64_t from_ms,
                                                    std::int64_t to_ms) override;
+    std::unique_ptr<UsageReportSource> reports() override;
+    // One SELECT's rows as text (the reports' SelectRows, usage/report_sql.h).
+    core::Result<std::vector<std::vector<std::string>>> select_rows(const std::string& sql,
+                                                                    std::size_t rows_max);
 
   private:
     // Runs one statement (in the URL's database unless in_database is

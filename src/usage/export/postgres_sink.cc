@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "core/assert.h"
+#include "usage/report_sql.h"
 
 namespace tollgate::usage {
 namespace {
@@ -266,6 +267,44 @@ core::Result<std::vector<DayTotal>> PostgresSink::day_totals(std::int64_t from_m
     }
     PQclear(res);
     return out;
+}
+
+core::Result<std::vector<std::vector<std::string>>> PostgresSink::select_rows(
+    const std::string& sql, std::size_t rows_max) {
+    if (conn_ == nullptr) {
+        if (auto s = prepare(); !s.ok()) return s.error();
+    }
+    PGresult* res = PQexec(conn_, sql.c_str());
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        core::Error e = core::make_error("sink_error",
+                                         "report from " + url_.name + ": " + server_message(conn_));
+        disconnect();
+        return e;
+    }
+    const int rows = PQntuples(res);
+    const int columns = PQnfields(res);
+    if (static_cast<std::size_t>(rows) > rows_max + 1) {
+        PQclear(res);
+        return core::make_error("report_too_large",
+                                "the report has more than " + std::to_string(rows_max) + " rows");
+    }
+    std::vector<std::vector<std::string>> out(static_cast<std::size_t>(rows));
+    for (int i = 0; i < rows; ++i) {
+        for (int j = 0; j < columns; ++j) {
+            out[static_cast<std::size_t>(i)].emplace_back(
+                PQgetvalue(res, i, j), static_cast<std::size_t>(PQgetlength(res, i, j)));
+        }
+    }
+    PQclear(res);
+    return out;
+}
+
+std::unique_ptr<UsageReportSource> PostgresSink::reports() {
+    return std::make_unique<SqlReportSource>(SqlDialect::Postgres, "tollgate_usage",
+                                             [this](const std::string& sql, std::size_t rows_max) {
+                                                 return select_rows(sql, rows_max);
+                                             });
 }
 
 }  // namespace tollgate::usage

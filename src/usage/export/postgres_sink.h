@@ -34,6 +34,10 @@ class PostgresSink final : public RemoteSink {
     core::Status ship(const std::vector<UsageRecord>& records) override;
     core::Result<std::vector<DayTotal>> day_totals(std::int64_t from_ms,
                                                    std::int64_t to_ms) override;
+    std::unique_ptr<UsageReportSource> reports() override;
+    // One SELECT's rows as text (the reports' SelectRows, usage/report_sql.h).
+    core::Result<std::vector<std::vector<std::string>>> select_rows(const std::string& sql,
+                                                                    std::size_t rows_max);
 
   private:
     void disconnect();

@@ -8,10 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/result.h"
+#include "usage/reports.h"
 #include "usage/usage_record.h"
 
 namespace tollgate::usage {
@@ -42,6 +44,10 @@ class RemoteSink {
     // < to_ms, each job once, ordered by account then day.
     virtual core::Result<std::vector<DayTotal>> day_totals(std::int64_t from_ms,
                                                            std::int64_t to_ms) = 0;
+    // The reports (usage/reports.h) answered by this sink's store, on this
+    // sink's connection: it must outlive them, and serve nothing else while
+    // they run (give reports a sink of their own). Null: it answers none.
+    virtual std::unique_ptr<UsageReportSource> reports() { return nullptr; }
 };
 
 }  // namespace tollgate::usage
