@@ -79,9 +79,14 @@ core::Status parse_server(const toml::table& root, const std::string& source,
     if (server == nullptr) return {};
     core::Status s = check_keys(*server,
                                 {"listen", "data_dir", "admin_token", "body_bytes_max", "threads",
-                                 "store", "store_prefix", "store_lease_ms"},
+                                 "store", "store_prefix", "store_lease_ms", "log_format"},
                                 source, "server");
     if (!s.ok()) return s;
+    if (!(s = read_string(*server, "log_format", source, "server", &c.log_format)).ok()) return s;
+    if (c.log_format != "text" && c.log_format != "json") {
+        return config_error(source, server->get("log_format")->source(),
+                            "server.log_format must be \"text\" or \"json\"");
+    }
     std::string listen;
     if (!(s = read_string(*server, "listen", source, "server", &listen)).ok()) return s;
     if (!listen.empty()) {

@@ -45,6 +45,8 @@ struct Config {
     std::int64_t store_lease_ms = 10'000;
     bool shared_store() const { return !store.empty() && store != "sqlite"; }
     std::string admin_token;
+    // "text" (spdlog's lines) or "json" (one object per line, with the request id).
+    std::string log_format = "text";
     std::int64_t body_bytes_max = 32ll * 1024 * 1024;
     int threads = 2;
     int concurrent_jobs_max = 32;

@@ -11,6 +11,7 @@
 #include "app/config.h"
 #include "app/gateway.h"
 #include "app/insight_command.h"
+#include "app/json_log.h"
 #include "app/ledger_command.h"
 #include "app/quote_command.h"
 #include "app/reconcile_command.h"
@@ -51,6 +52,10 @@ int serve(const std::string& config_path, const std::string& listen, const std::
         c.listen_port = hp->port;
     }
     if (!data_dir.empty()) c.data_dir = data_dir;
+    if (c.log_format == "json") {
+        spdlog::default_logger()->set_formatter(
+            std::make_unique<tollgate::app::JsonLogFormatter>());
+    }
     if (c.admin_token.empty()) spdlog::warn("no server.admin_token: the admin API is disabled");
 
     // Block the stop signals in every thread; the main thread waits for them.

@@ -113,6 +113,21 @@ TEST_F(ConfigTest, RateLimitsDefaultToNoneAndAreBounded) {
     }
 }
 
+TEST_F(ConfigTest, LogsAreTextOrJson) {
+    EXPECT_EQ(parse(kMinimal)->log_format, "text");
+    auto with = [](const std::string& line) {
+        std::string text = kMinimal;
+        text.replace(text.find("admin_token"), 0, line + "\n");
+        return text;
+    };
+    auto json = parse(with("log_format = \"json\""));
+    ASSERT_TRUE(json.ok()) << json.error().message;
+    EXPECT_EQ(json->log_format, "json");
+    auto xml = parse(with("log_format = \"xml\""));
+    ASSERT_FALSE(xml.ok());
+    EXPECT_NE(xml.error().message.find("server.log_format"), std::string::npos);
+}
+
 TEST_F(ConfigTest, ReportsSayWhatTokensAndGpuTimeAreWorth) {
     auto defaults = parse(kMinimal);
     ASSERT_TRUE(defaults.ok()) << defaults.error().message;

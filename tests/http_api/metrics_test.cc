@@ -1,9 +1,12 @@
 // GET /metrics: the Prometheus text of what the gateway did, checked against
 // jobs run through the real service and the ledger's own figures.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
 
+#include <mutex>
 #include <sstream>
 
+#include "core/request_id.h"
 #include "http_api/fixture.h"
 
 namespace tollgate::http::testing_support {
@@ -90,6 +93,50 @@ TEST_F(MetricsTest, NeedsTheAdminToken) {
     EXPECT_EQ(call("GET", "/metrics", "", "wrong").status, 401);
     EXPECT_EQ(call("GET", "/metrics", "", key()).status, 401);  // an account key is not enough
     EXPECT_EQ(call("POST", "/metrics", "", "admin-secret").status, 405);
+}
+
+// Keeps each log line with the request id its thread had when it logged.
+class RequestIdSink final : public spdlog::sinks::base_sink<std::mutex> {
+  public:
+    std::vector<std::pair<std::string, std::string>> lines;  // id, message
+
+  protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        lines.emplace_back(std::string(core::current_request_id()),
+                           std::string(msg.payload.data(), msg.payload.size()));
+    }
+    void flush_() override {}
+};
+
+std::string header_of(const Response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+        if (k == name) return v;
+    }
+    return "";
+}
+
+TEST_F(MetricsTest, EveryAnswerAndItsLogLinesCarryTheRequestId) {
+    auto sink = std::make_shared<RequestIdSink>();
+    auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("ids", sink));
+    Request r;
+    r.method = "GET";
+    r.path = r.target = "/admin/workers";
+    r.headers["authorization"] = "Bearer wrong";  // refused, and the refusal is logged
+    r.headers["x-request-id"] = "proxy-42.a_b";
+    Response kept = api_->handle(r);
+    r.headers["x-request-id"] = "not a sane id";
+    Response made = api_->handle(r);
+    spdlog::set_default_logger(previous);
+    EXPECT_EQ(kept.status, 401);
+    EXPECT_EQ(header_of(kept, "X-Request-Id"), "proxy-42.a_b");
+    const std::string fresh = header_of(made, "X-Request-Id");
+    EXPECT_EQ(fresh.rfind("req_", 0), 0u);
+    ASSERT_EQ(sink->lines.size(), 2u);
+    EXPECT_EQ(sink->lines[0].first, "proxy-42.a_b");
+    EXPECT_NE(sink->lines[0].second.find("no valid admin token"), std::string::npos);
+    EXPECT_EQ(sink->lines[1].first, fresh);
+    EXPECT_EQ(core::current_request_id(), "");  // nothing left behind on this thread
 }
 
 TEST(MetricsUnitTest, HistogramBucketsAreCumulativeWithTheSumInSeconds) {

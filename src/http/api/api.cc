@@ -18,6 +18,7 @@
 #include "core/limits.h"
 #include "core/local_time.h"
 #include "core/redact.h"
+#include "core/request_id.h"
 #include "http/api/api_helpers.h"
 #include "http/api/error_map.h"
 #include "http/api/json_mapping.h"
@@ -102,9 +103,14 @@ Api::Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs,
       limiter_(options_.shared_limiter != nullptr ? *options_.shared_limiter : *own_limiter_) {}
 
 Response Api::handle(const Request& request) {
-    if (options_.metrics == nullptr) return route(request);
+    // The client's (or its proxy's) id when it is a sane one; every log line
+    // of this request carries it, and so does the answer.
+    const std::string& sent = request.header("x-request-id");
+    core::RequestIdScope id(core::valid_request_id(sent) ? sent : core::make_request_id());
     const auto started = std::chrono::steady_clock::now();
     Response response = route(request);
+    response.headers.emplace_back("X-Request-Id", std::string(core::current_request_id()));
+    if (options_.metrics == nullptr) return response;
     const std::string route_name = route_template(request.path);
     options_.metrics->count_request(route_name, request.method, response.status);
     if (route_name == "/v1/quote" && response.status == 200) {
