@@ -19,6 +19,7 @@ deps-test: deps
 build: deps
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default -j $(JOBS) -- --no-print-directory
+	@scripts/build-web.sh build
 
 demo: build
 	@scripts/demo.sh
@@ -29,6 +30,7 @@ test: build deps-test
 build-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS) -- --no-print-directory
+	@scripts/build-web.sh build-asan
 
 test-asan: build-asan deps-test
 	@ctest --preset asan -j $(JOBS)

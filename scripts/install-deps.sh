@@ -6,7 +6,8 @@
 # runtimes (libclang-rt-14-dev) and llvm-symbolizer (llvm-14) for readable
 # reports. --test adds the real servers the tests start on 127.0.0.1
 # (PostgreSQL and ClickHouse for the usage export, Redis for the shared
-# backend); the demo needs none. Extra package names are installed too.
+# backend) and Debian's Chromium for the dashboard's browser test; the demo
+# needs none. Extra package names are installed too.
 set -euo pipefail
 
 build_pkgs=(
@@ -17,7 +18,7 @@ build_pkgs=(
 )
 
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
-test_pkgs=(postgresql clickhouse-server redis-server)
+test_pkgs=(postgresql clickhouse-server redis-server chromium)
 
 extra_pkgs=()
 for arg in "$@"; do

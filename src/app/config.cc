@@ -77,12 +77,15 @@ core::Status parse_server(const toml::table& root, const std::string& source,
                           const std::string& base_dir, Config& c) {
     const toml::table* server = root["server"].as_table();
     if (server == nullptr) return {};
-    core::Status s = check_keys(*server,
-                                {"listen", "data_dir", "admin_token", "body_bytes_max", "threads",
-                                 "store", "store_prefix", "store_lease_ms", "log_format"},
-                                source, "server");
+    core::Status s =
+        check_keys(*server,
+                   {"listen", "data_dir", "admin_token", "body_bytes_max", "threads", "store",
+                    "store_prefix", "store_lease_ms", "log_format", "assets_dir"},
+                   source, "server");
     if (!s.ok()) return s;
     if (!(s = read_string(*server, "log_format", source, "server", &c.log_format)).ok()) return s;
+    if (!(s = read_string(*server, "assets_dir", source, "server", &c.assets_dir)).ok()) return s;
+    if (!c.assets_dir.empty()) c.assets_dir = resolve(base_dir, c.assets_dir);
     if (c.log_format != "text" && c.log_format != "json") {
         return config_error(source, server->get("log_format")->source(),
                             "server.log_format must be \"text\" or \"json\"");

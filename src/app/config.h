@@ -47,6 +47,9 @@ struct Config {
     std::string admin_token;
     // "text" (spdlog's lines) or "json" (one object per line, with the request id).
     std::string log_format = "text";
+    // Where the dashboard's files are (absolute after loading); "": the `web`
+    // directory beside the tollgate binary, where `make` builds them.
+    std::string assets_dir;
     std::int64_t body_bytes_max = 32ll * 1024 * 1024;
     int threads = 2;
     int concurrent_jobs_max = 32;

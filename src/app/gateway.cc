@@ -390,6 +390,16 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     api_options.shared_limiter = p->rate_limiter.get();  // null: buckets in this process
     api_options.reports = p->reports.source.get();
     api_options.metrics = &p->metrics;
+    api_options.assets_dir = c.assets_dir;
+    if (api_options.assets_dir.empty()) {
+        std::error_code ec;
+        const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+        if (!ec) api_options.assets_dir = (exe.parent_path() / "web").string();
+    }
+    if (!std::filesystem::exists(api_options.assets_dir + "/index.html")) {
+        spdlog::warn("no dashboard at {}: run make, or set [server] assets_dir",
+                     api_options.assets_dir);
+    }
     api_options.live_gauges = [parts]() { return live_gauges(*parts); };
     api_options.report_prices = c.report_prices;
     p->api = std::make_unique<http::Api>(*p->service, *p->ledger, *p->jobs, clock,

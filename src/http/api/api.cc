@@ -152,6 +152,7 @@ Response Api::route(const Request& request) {
     const std::vector<std::string> seg = segments(request.path);
     if (request.path == "/healthz") return json_response(200, {{"status", "ok"}});
     if (request.path == "/metrics") return get_metrics(request);
+    if (!seg.empty() && seg[0] == "dashboard") return dashboard(request);
     if (!seg.empty() && seg[0] == "admin") return admin(request);
     if (seg.empty() || seg[0] != "v1") return not_found();
     // A signed result link is its own credential: no API key.

@@ -61,6 +61,8 @@ struct ApiOptions {
     // at each scrape. Null metrics: 404.
     Metrics* metrics = nullptr;
     std::function<LiveGauges()> live_gauges;
+    // Where /dashboard's files are (built by `make` from web/); "": no dashboard.
+    std::string assets_dir;
 };
 
 // The caller of a /v1 route, from its API key.
@@ -89,6 +91,8 @@ class Api {
     // Whether the request carries the admin token (logged when not).
     bool admin_authorized(const Request& request);
     Response get_metrics(const Request& request);
+    // GET /dashboard[/<file>] (dashboard.cc).
+    Response dashboard(const Request& request);
     // The key's caller, or the 401 (or storage error) to answer.
     std::variant<Caller, Response> authenticate(const Request& request);
     // The account's limits under the price book in force.

@@ -51,6 +51,8 @@ const std::set<std::string, std::less<>>& routes() {
         "/admin/reports/economics",
         "/admin/reports/top-accounts",
         "/admin/reports/queue-wait",
+        "/dashboard",
+        "/dashboard/{id}",
     };
     return all;
 }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the dashboard's assets into BUILD_DIR/web (default build/web), which
+# the gateway serves at /dashboard: the page, its script and style, and
+# uPlot from npm. Installs the npm packages of web/package-lock.json first
+# when they are missing or older than the lock (uPlot, and playwright-core
+# for the browser test). Idempotent and quiet when nothing changed.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:-$root/build}/web"
+web="$root/web"
+
+if [ ! -d "$web/node_modules/uplot" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+mkdir -p "$out"
+for f in "$web"/src/*; do
+  cp -u "$f" "$out/"
+done
+cp -u "$web/node_modules/uplot/dist/uPlot.iife.min.js" "$out/uplot.js"
+cp -u "$web/node_modules/uplot/dist/uPlot.min.css" "$out/uplot.css"

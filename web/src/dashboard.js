@@ -1,0 +1,167 @@
+// The operator dashboard: logs in with the admin token (kept for this tab
+// only, in sessionStorage), then draws what /admin/reports, /admin/workers
+// and /metrics say. Every figure comes from the gateway; nothing is computed
+// here but layout.
+"use strict";
+
+const state = { token: sessionStorage.getItem("tollgate-admin-token") || "", charts: [] };
+
+async function api(path) {
+  const r = await fetch(path, { headers: { Authorization: "Bearer " + state.token } });
+  if (r.status === 401) throw new Error("unauthorized");
+  if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+  return path === "/metrics" ? r.text() : r.json();
+}
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+function table(id, head, rows) {
+  const t = document.getElementById(id);
+  t.replaceChildren();
+  const tr = el("tr");
+  head.forEach((h) => tr.appendChild(el("th", h)));
+  t.appendChild(tr);
+  rows.forEach((row) => {
+    const r = el("tr");
+    row.forEach((cell) => r.appendChild(cell instanceof Node ? wrap(cell) : el("td", String(cell))));
+    t.appendChild(r);
+  });
+}
+
+function wrap(node) {
+  const td = el("td");
+  td.appendChild(node);
+  return td;
+}
+
+const money = (micros, currency) => (micros / 1e6).toFixed(2) + (currency ? " " + currency : "");
+
+// One series per workflow over the hours of the range, zeros where a workflow had no jobs.
+function series(hours, field, from, to) {
+  const start = Math.floor(from / 3600000), end = Math.ceil(to / 3600000);
+  const xs = [];
+  for (let h = start; h < end; h++) xs.push(h * 3600);
+  const workflows = [...new Set(hours.map((c) => c.workflow))].sort();
+  const data = [xs];
+  workflows.forEach((w) => {
+    const ys = new Array(xs.length).fill(0);
+    hours.filter((c) => c.workflow === w).forEach((c) => {
+      ys[c.hour_start_ms / 3600000 - start] = c[field];
+    });
+    data.push(ys);
+  });
+  return { workflows, data };
+}
+
+const colors = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6"];
+
+function chart(id, title, s) {
+  const box = document.getElementById(id);
+  box.replaceChildren();
+  const opts = {
+    title, width: Math.max(box.clientWidth, 480), height: 240,
+    series: [{}].concat(s.workflows.map((w, i) => ({ label: w, stroke: colors[i % colors.length] }))),
+  };
+  const plot = new uPlot(opts, s.data, box);
+  box.dataset.points = String(s.data.slice(1).reduce((n, ys) => n + ys.filter((y) => y > 0).length, 0));
+  state.charts.push(plot);
+}
+
+function metric(text, name) {
+  const line = text.split("\n").find((l) => l.startsWith(name + " "));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
+async function live() {
+  const [workers, metrics] = await Promise.all([api("/admin/workers"), api("/metrics")]);
+  document.getElementById("inflight").textContent =
+    "Jobs in flight: " + metric(metrics, 'tollgate_jobs{state="in_flight"}') +
+    " · admitted since start: " + metric(metrics, "tollgate_jobs_admitted_total");
+  table("workers", ["worker", "healthy", "jobs", "queue", "VRAM used", "warm model"],
+    workers.workers.map((w) => [
+      w.url, el("span", w.healthy ? (w.draining ? "draining" : "yes") : "down", w.healthy ? "" : "down"),
+      w.jobs + "/" + w.jobs_max, w.queue_depth_others,
+      w.vram_total_bytes ? Math.round((100 * w.vram_used_bytes) / w.vram_total_bytes) + "%" : "-",
+      (w.warm_models || []).join(", ") || "-"]));
+}
+
+async function reports() {
+  const to = Date.now() + 1, from = to - Number(document.getElementById("days").value) * 86400000;
+  const q = "?from=" + from + "&to=" + to;
+  const [hourly, heat, econ, top, waits] = await Promise.all([
+    api("/admin/reports/hourly" + q), api("/admin/reports/heatmap" + q),
+    api("/admin/reports/economics" + q), api("/admin/reports/top-accounts" + q + "&limit=10"),
+    api("/admin/reports/queue-wait" + q)]);
+  state.charts.forEach((c) => c.destroy());
+  state.charts = [];
+  chart("jobs-chart", "jobs", series(hourly.hours, "jobs", from, to));
+  chart("tokens-chart", "tokens", series(hourly.hours, "tokens", from, to));
+
+  const max = Math.max(1, ...heat.jobs.flat());
+  const rows = heat.days.map((d, i) => [d.slice(0, 3)].concat(heat.jobs[i].map((n) => {
+    const cell = el("span", n ? String(n) : "");
+    cell.style.display = "block";
+    cell.style.background = "rgba(51,102,204," + (n / max).toFixed(2) + ")";
+    return cell;
+  })));
+  table("heatmap", [""].concat([...Array(24).keys()].map(String)), rows);
+
+  const c = econ.currency;
+  table("economics", ["workflow", "jobs", "failed", "dupes", "tokens", "avg tokens", "GPU s",
+    "revenue", "GPU cost", "margin"],
+  econ.workflows.concat([Object.assign({ workflow: "total" }, econ.total)]).map((w) => [
+    w.workflow, w.jobs, w.failures, w.duplicates, w.tokens, w.average_tokens.toFixed(1),
+    w.gpu_seconds.toFixed(1), money(w.revenue_micros, c), money(w.gpu_cost_micros, c),
+    money(w.margin_micros, c)]));
+  table("accounts", ["account", "jobs", "tokens", "GPU s"],
+    top.accounts.map((a) => [a.account_id, a.jobs, a.tokens, a.gpu_seconds.toFixed(1)]));
+  const ms = (v) => (v === null ? "> 600 s" : "≤ " + v + " ms");
+  table("waits", ["workflow", "jobs", "p50", "p90", "p99"],
+    waits.workflows.map((w) => [w.workflow, w.jobs, ms(w.p50_ms), ms(w.p90_ms), ms(w.p99_ms)]));
+}
+
+async function refresh() {
+  const status = document.getElementById("status");
+  try {
+    await Promise.all([live(), reports()]);
+    status.textContent = "updated " + new Date().toLocaleTimeString();
+    document.body.dataset.loaded = "yes";
+  } catch (e) {
+    if (e.message === "unauthorized") return logout("that token was refused");
+    status.textContent = e.message;
+  }
+}
+
+function show(loggedIn) {
+  document.getElementById("login").hidden = loggedIn;
+  document.getElementById("dashboard").hidden = !loggedIn;
+}
+
+function logout(why) {
+  sessionStorage.removeItem("tollgate-admin-token");
+  state.token = "";
+  document.getElementById("login-error").textContent = why || "";
+  delete document.body.dataset.loaded;
+  show(false);
+}
+
+document.getElementById("login").addEventListener("submit", (e) => {
+  e.preventDefault();
+  state.token = document.getElementById("token").value;
+  sessionStorage.setItem("tollgate-admin-token", state.token);
+  show(true);
+  refresh();
+});
+document.getElementById("refresh").addEventListener("click", refresh);
+document.getElementById("days").addEventListener("change", refresh);
+document.getElementById("logout").addEventListener("click", () => logout());
+setInterval(() => { if (state.token) live().catch(() => {}); }, 5000);
+if (state.token) {
+  show(true);
+  refresh();
+}

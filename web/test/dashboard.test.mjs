@@ -1,0 +1,62 @@
+// Browser test of the dashboard: Debian's Chromium, driven by playwright-core,
+// logs in to a running gateway and checks that every panel shows data.
+//   node web/test/dashboard.test.mjs BASE_URL ADMIN_TOKEN SCREENSHOT.png
+// Exits 0 when every check holds, 1 with the first failure otherwise.
+import { chromium } from "playwright-core";
+
+const [base, token, screenshot] = process.argv.slice(2);
+if (!base || !token || !screenshot) {
+  console.error("usage: dashboard.test.mjs BASE_URL ADMIN_TOKEN SCREENSHOT.png");
+  process.exit(2);
+}
+
+function check(ok, what) {
+  if (!ok) throw new Error("check failed: " + what);
+}
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  // The closed network: no background fetches, no first-run or sync traffic.
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1600 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+
+  await page.goto(base + "/dashboard");
+  check(await page.isVisible("#login"), "the login form shows first");
+  check(await page.isHidden("#dashboard"), "nothing shows before login");
+
+  await page.fill("#token", "not-the-token");
+  await page.click("#login button[type=submit]");
+  await page.waitForSelector("#login-error:has-text('refused')", { timeout: 10000 });
+
+  await page.fill("#token", token);
+  await page.click("#login button[type=submit]");
+  await page.waitForSelector("body[data-loaded=yes]", { timeout: 20000 });
+
+  for (const id of ["jobs-chart", "tokens-chart"]) {
+    check(await page.locator("#" + id + " canvas").count() >= 1, id + " draws a canvas");
+    const points = Number(await page.getAttribute("#" + id, "data-points"));
+    check(points > 0, id + " has data points (" + points + ")");
+  }
+  const heat = await page.$$eval("#heatmap td span", (cells) =>
+    cells.filter((c) => c.textContent.trim() !== "").length);
+  check(heat > 0, "the heatmap has a busy hour");
+  const total = await page.$$eval("#economics tr", (rows) =>
+    rows.map((r) => [...r.children].map((c) => c.textContent)));
+  check(total.length >= 3 && total[total.length - 1][0] === "total", "economics has a total row");
+  check(Number(total[total.length - 1][1]) > 0, "the total counts jobs");
+  check(await page.locator("#accounts tr").count() >= 2, "top accounts lists an account");
+  check(await page.locator("#waits tr").count() >= 2, "queue wait lists a workflow");
+  check(await page.locator("#workers tr").count() >= 2, "the live view lists the workers");
+  check((await page.textContent("#inflight")).includes("Jobs in flight"), "jobs in flight show");
+  check(errors.length === 0, "no script errors: " + errors.join("; "));
+
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log("dashboard ok:", screenshot);
+} finally {
+  await browser.close();
+}
