@@ -197,3 +197,32 @@ TEST_F(ApiTest, FairUseRefusalIs429WithRetryAfter) {
 
 }  // namespace
 }  // namespace tollgate::http
+
+namespace tollgate::http {
+namespace {
+
+TEST_F(ApiTest, AdminReadsAnAccountAndItsLedgerAsItsOwnerDoes) {
+    ASSERT_TRUE(ledger_->grant(account_, core::Tokens(40), "welcome").ok());
+    const std::string k = key();
+    ASSERT_EQ(call("POST", "/v1/jobs", testing_support::png(800, 600), k, "workflow=person").status,
+              202);
+    Response own = call("GET", "/v1/account", "", k);
+    Response seen = admin("GET", "/admin/accounts/" + account_);
+    ASSERT_EQ(seen.status, 200) << seen.body;
+    EXPECT_EQ(json::parse(seen.body), json::parse(own.body));
+    Response own_ledger = call("GET", "/v1/account/ledger", "", k, "limit=1");
+    Response ledger =
+        call("GET", "/admin/accounts/" + account_ + "/ledger", "", "admin-secret", "limit=1");
+    ASSERT_EQ(ledger.status, 200) << ledger.body;
+    const json a = json::parse(own_ledger.body), b = json::parse(ledger.body);
+    EXPECT_EQ(a["entries"], b["entries"]);
+    EXPECT_EQ(b["entries"].size(), 1u);
+    // The next page's link names the route it came from.
+    EXPECT_EQ(b["next"].get<std::string>().rfind("/admin/accounts/" + account_ + "/ledger?", 0),
+              0u);
+    EXPECT_EQ(admin("GET", "/admin/accounts/acct_nobody").status, 404);
+    EXPECT_EQ(call("GET", "/admin/accounts/" + account_, "", k).status, 401);  // not with a key
+}
+
+}  // namespace
+}  // namespace tollgate::http

@@ -1,6 +1,6 @@
 // The operator dashboard: logs in with the admin token (kept for this tab
-// only, in sessionStorage), then draws what /admin/reports, /admin/workers
-// and /metrics say. Every figure comes from the gateway; nothing is computed
+// only, in sessionStorage), then draws what /admin/reports, /admin/workers,
+// /admin/accounts and /metrics say. Every figure comes from the gateway; nothing is computed
 // here but layout.
 "use strict";
 
@@ -125,6 +125,26 @@ async function reports() {
     waits.workflows.map((w) => [w.workflow, w.jobs, ms(w.p50_ms), ms(w.p90_ms), ms(w.p99_ms)]));
 }
 
+// One account as its owner sees it: balance, grants, and the first ledger entries.
+async function account(id) {
+  const summary = document.getElementById("account-summary");
+  try {
+    const path = "/admin/accounts/" + encodeURIComponent(id);
+    const [a, ledger] = await Promise.all([api(path), api(path + "/ledger?limit=50")]);
+    summary.textContent = a.name + (a.tenant ? " (" + a.tenant + ")" : "") + ": " + a.available +
+      " available, " + a.held + " held, " + a.captured + " captured of " + a.granted + " granted";
+    table("account-grants", ["grant", "reason", "tokens", "remaining", "expires"],
+      a.grants.map((g) => [g.id, g.reason, g.tokens, g.remaining,
+        g.expires_ms ? new Date(g.expires_ms).toISOString().slice(0, 10) : "never"]));
+    table("account-ledger", ["entry", "time", "kind", "tokens", "balance after", "job"],
+      ledger.entries.map((e) => [e.id, e.time, e.kind, e.tokens, e.balance_after, e.job_id || ""]));
+  } catch (e) {
+    summary.textContent = e.message.includes("HTTP 404") ? "no such account" : e.message;
+    table("account-grants", [], []);
+    table("account-ledger", [], []);
+  }
+}
+
 async function refresh() {
   const status = document.getElementById("status");
   try {
@@ -158,6 +178,10 @@ document.getElementById("login").addEventListener("submit", (e) => {
   refresh();
 });
 document.getElementById("refresh").addEventListener("click", refresh);
+document.getElementById("account-search").addEventListener("submit", (e) => {
+  e.preventDefault();
+  account(document.getElementById("account-id").value.trim());
+});
 document.getElementById("days").addEventListener("change", refresh);
 document.getElementById("logout").addEventListener("click", () => logout());
 setInterval(() => { if (state.token) live().catch(() => {}); }, 5000);

@@ -53,6 +53,19 @@ try {
   check(await page.locator("#waits tr").count() >= 2, "queue wait lists a workflow");
   check(await page.locator("#workers tr").count() >= 2, "the live view lists the workers");
   check((await page.textContent("#inflight")).includes("Jobs in flight"), "jobs in flight show");
+  const accountId = await page.textContent("#accounts tr:nth-child(2) td:first-child");
+  await page.fill("#account-id", accountId);
+  await page.click("#account-search button");
+  await page.waitForSelector("#account-ledger tr:nth-child(2)", { timeout: 10000 });
+  check((await page.textContent("#account-summary")).includes("available"),
+    "the account search shows the balance");
+  check(await page.locator("#account-grants tr").count() >= 2, "the account's grants show");
+  await page.fill("#account-id", "acct_nobody");
+  await page.click("#account-search button");
+  await page.waitForSelector("#account-summary:has-text('no such account')", { timeout: 10000 });
+  await page.fill("#account-id", accountId);
+  await page.click("#account-search button");
+  await page.waitForSelector("#account-ledger tr:nth-child(2)", { timeout: 10000 });
   check(errors.length === 0, "no script errors: " + errors.join("; "));
 
   await page.screenshot({ path: screenshot, fullPage: true });

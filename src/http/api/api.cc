@@ -406,7 +406,8 @@ Response Api::result_file(const jobs::Job& j) {
     return r;
 }
 
-Response Api::get_statement(const Request& request, const std::string& account_id) {
+Response Api::get_statement(const Request& request, const std::string& account_id,
+                            const std::string& path) {
     auto query = parse_query(request.query);
     auto book = service_.books().current();
     auto from = parse_instant_ms(query["from"], 0, book->time_zone);
@@ -448,7 +449,7 @@ Response Api::get_statement(const Request& request, const std::string& account_i
     }
     nlohmann::json next = nullptr;
     if (page->next_after_id) {
-        next = "/v1/account/ledger?from=" + std::to_string(*from) + "&to=" + std::to_string(*to) +
+        next = path + "?from=" + std::to_string(*from) + "&to=" + std::to_string(*to) +
                "&limit=" + std::to_string(limit) + "&after=" + std::to_string(*page->next_after_id);
     }
     return json_response(200, {{"account_id", account_id},
@@ -543,6 +544,11 @@ Response Api::admin(const Request& request) {
         return json_response(200, {{"account_id", seg[2]}, {"plan", seg[4]}, {"active", false}});
     }
     if (seg.size() == 3 && seg[1] == "reports") return admin_report(request, seg[2]);
+    // An account as its owner sees it (GET /v1/account, /v1/account/ledger), for support.
+    if (seg.size() == 3 && seg[1] == "accounts" && m == "GET") return get_account(seg[2]);
+    if (seg.size() == 4 && seg[1] == "accounts" && seg[3] == "ledger" && m == "GET") {
+        return get_statement(request, seg[2], "/admin/accounts/" + seg[2] + "/ledger");
+    }
     if (seg.size() == 2 && seg[1] == "workers") {
         return m == "GET" ? admin_workers() : error_response("method_not_allowed", "use GET");
     }

@@ -106,7 +106,9 @@ class Api {
     Response admin_revoke_key(const std::string& account_id, const std::string& key_id);
     Response post_quote(const Request& request, const std::string& account_id);
     Response get_plans();
-    Response get_statement(const Request& request, const std::string& account_id);
+    // `path`: the route the answer's `next` link names.
+    Response get_statement(const Request& request, const std::string& account_id,
+                           const std::string& path = "/v1/account/ledger");
     Response post_job(const Request& request, const std::string& account_id);
     Response get_job(const std::string& job_id, const std::string& account_id, bool result);
     Response delete_job(const std::string& job_id, const std::string& account_id);

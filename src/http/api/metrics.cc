@@ -38,6 +38,8 @@ const std::set<std::string, std::less<>>& routes() {
         "/admin/workers",
         "/admin/workers/drain",
         "/admin/accounts",
+        "/admin/accounts/{id}",
+        "/admin/accounts/{id}/ledger",
         "/admin/accounts/{id}/keys",
         "/admin/accounts/{id}/keys/{id}",
         "/admin/accounts/{id}/grants",
