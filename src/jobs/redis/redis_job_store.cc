@@ -25,20 +25,8 @@ namespace {
 // Index entries read per cross-account query at most, stale ones included.
 constexpr std::size_t kIndexScanMax = 4'096;
 
-// Figures the store wrote itself: one that does not read back is a broken
-// invariant, as a failed CHECK would be on SQLite.
-std::int64_t to_int64(const std::string& text) {
-    auto v = store::redis::parse_int64(text);
-    TOLLGATE_ASSERT(v.has_value());
-    return *v;
-}
-
-// An index member the store wrote itself (see to_int64).
-std::pair<std::string, std::string> member_parts(const std::string& member) {
-    auto parts = store::redis::split_member(member);
-    TOLLGATE_ASSERT(parts.has_value());
-    return *parts;
-}
+using store::redis::stored_int64;
+using store::redis::stored_member;
 
 std::string phash_text(const std::optional<std::uint64_t>& h) {
     return h.has_value() ? std::to_string(*h) : std::string();
@@ -81,11 +69,11 @@ Job job_from(const Fields& f) {
     auto state = parse_job_state(field(f, "state"));
     TOLLGATE_ASSERT(state.has_value());  // written by job_fields() and job_transition only
     j.state = *state;
-    j.tokens = to_int64(field(f, "tokens"));
+    j.tokens = stored_int64(field(f, "tokens"));
     j.book_version = field(f, "book_version");
     j.quote_json = field(f, "quote_json");
-    j.width = to_int64(field(f, "width"));
-    j.height = to_int64(field(f, "height"));
+    j.width = stored_int64(field(f, "width"));
+    j.height = stored_int64(field(f, "height"));
     j.format = field(f, "format");
     j.md5_hex = field(f, "md5");
     j.sha256_hex = field(f, "sha256");
@@ -93,8 +81,8 @@ Job job_from(const Fields& f) {
     j.prompt_id = field(f, "prompt_id");
     j.result_path = field(f, "result_path");
     j.failure_reason = field(f, "failure_reason");
-    j.created_ms = to_int64(field(f, "created_ms"));
-    j.finished_ms = to_int64(field(f, "finished_ms"));
+    j.created_ms = stored_int64(field(f, "created_ms"));
+    j.finished_ms = stored_int64(field(f, "finished_ms"));
     j.webhook_url = field(f, "webhook_url");
     j.tenant = field(f, "tenant");
     j.dedupe_key = field(f, "dedupe_key");
@@ -103,7 +91,7 @@ Job job_from(const Fields& f) {
     TOLLGATE_ASSERT(kind.has_value());
     j.dedupe_kind = *kind;
     j.dedupe_of = field(f, "dedupe_of");
-    j.dedupe_distance = to_int64(field(f, "dedupe_distance"));
+    j.dedupe_distance = stored_int64(field(f, "dedupe_distance"));
     j.dedupe_reused = field(f, "dedupe_reused") == "1";
     return j;
 }
@@ -304,7 +292,7 @@ core::Result<std::vector<Job>> RedisJobStore::unfinished() {
             client_.command(key, {"ZRANGE", key, "0", std::to_string(kRedisUnfinishedMax - 1)});
         if (!members.ok()) return members.error();
         for (const Reply& m : members->elements) {
-            auto [account, id] = member_parts(m.text);
+            auto [account, id] = stored_member(m.text);
             auto job = read_job(account, id);
             if (!job.ok()) return job.error();
             if (job->has_value() && !is_final((*job)->state)) out.push_back(std::move(**job));
@@ -329,7 +317,7 @@ core::Result<JobStore::RecentJobs> RedisJobStore::recent(const std::string& acco
     auto oldest = client_.command(
         key, {"ZRANGE", key, since, "+inf", "BYSCORE", "LIMIT", "0", "1", "WITHSCORES"});
     if (!oldest.ok()) return oldest.error();
-    if (oldest->elements.size() == 2) out.oldest_ms = to_int64(oldest->elements[1].text);
+    if (oldest->elements.size() == 2) out.oldest_ms = stored_int64(oldest->elements[1].text);
     return out;
 }
 
@@ -484,8 +472,8 @@ core::Result<std::optional<IdempotencyRecord>> RedisJobStore::find_idempotency(
     const Fields f = to_fields(*r);
     return std::optional<IdempotencyRecord>(
         IdempotencyRecord{account_id, key, field(f, "request_sha256"), field(f, "job_id"),
-                          static_cast<int>(to_int64(field(f, "status"))), field(f, "response_json"),
-                          to_int64(field(f, "created_ms"))});
+                          static_cast<int>(stored_int64(field(f, "status"))),
+                          field(f, "response_json"), stored_int64(field(f, "created_ms"))});
 }
 
 std::vector<std::string> idempotency_fields(const IdempotencyRecord& r) {

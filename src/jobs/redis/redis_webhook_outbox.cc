@@ -19,27 +19,15 @@ namespace {
 // webhook_enqueue numbers deliveries n * 64 + shard.
 static_assert(store::redis::kRedisShards == 64);
 
-// Figures the store wrote itself: one that does not read back is a broken
-// invariant, as a failed CHECK would be on SQLite.
-std::int64_t to_int64(const std::string& text) {
-    auto v = store::redis::parse_int64(text);
-    TOLLGATE_ASSERT(v.has_value());
-    return *v;
-}
-
-// An index member the store wrote itself (see to_int64).
-std::pair<std::string, std::string> member_parts(const std::string& member) {
-    auto parts = store::redis::split_member(member);
-    TOLLGATE_ASSERT(parts.has_value());
-    return *parts;
-}
+using store::redis::stored_int64;
+using store::redis::stored_member;
 
 WebhookDelivery delivery_from(const Reply& flat) {
     std::map<std::string, std::string> f;
     for (std::size_t i = 0; i + 1 < flat.elements.size(); i += 2)
         f[flat.elements[i].text] = flat.elements[i + 1].text;
     WebhookDelivery d;
-    d.id = to_int64(f["id"]);
+    d.id = stored_int64(f["id"]);
     d.job_id = f["job_id"];
     d.account_id = f["account_id"];
     d.url = f["url"];
@@ -47,12 +35,12 @@ WebhookDelivery delivery_from(const Reply& flat) {
     auto state = parse_delivery_state(f["state"]);
     TOLLGATE_ASSERT(state.has_value());
     d.state = *state;
-    d.attempts = static_cast<int>(to_int64(f["attempts"]));
-    d.next_attempt_ms = to_int64(f["next_attempt_ms"]);
-    d.last_status = static_cast<int>(to_int64(f["last_status"]));
+    d.attempts = static_cast<int>(stored_int64(f["attempts"]));
+    d.next_attempt_ms = stored_int64(f["next_attempt_ms"]);
+    d.last_status = static_cast<int>(stored_int64(f["last_status"]));
     d.last_error = f["last_error"];
-    d.created_ms = to_int64(f["created_ms"]);
-    d.finished_ms = to_int64(f["finished_ms"]);
+    d.created_ms = stored_int64(f["created_ms"]);
+    d.finished_ms = stored_int64(f["finished_ms"]);
     return d;
 }
 }  // namespace
@@ -126,7 +114,7 @@ return out
             {std::to_string(now_ms), std::to_string(limit - out.size()), claimed_until});
         if (!members.ok()) return members.error();
         for (const Reply& m : members->elements) {
-            auto [account, job] = member_parts(m.text);
+            auto [account, job] = stored_member(m.text);
             auto d = read(account, job);
             if (!d.ok()) return d.error();
             if (d->has_value() && (*d)->state == DeliveryState::Pending) {
@@ -150,7 +138,7 @@ core::Result<std::optional<std::int64_t>> RedisWebhookOutbox::next_due_ms() {
         auto first = client_.command(due_key, {"ZRANGE", due_key, "0", "0", "WITHSCORES"});
         if (!first.ok()) return first.error();
         if (first->elements.size() == 2) {
-            const std::int64_t at = to_int64(first->elements[1].text);
+            const std::int64_t at = stored_int64(first->elements[1].text);
             if (!out || at < *out) out = at;
         }
     }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/assert.h"
 #include "core/result.h"
 
 namespace tollgate::store::redis {
@@ -35,6 +36,20 @@ inline std::optional<std::pair<std::string, std::string>> split_member(std::stri
     const std::size_t tab = member.find('\t');
     if (tab == std::string_view::npos) return std::nullopt;
     return std::pair<std::string, std::string>(member.substr(0, tab), member.substr(tab + 1));
+}
+
+// A figure the store wrote itself, and an index member likewise: one that
+// does not read back is a broken invariant (as a failed CHECK would be on
+// SQLite), so they are asserted rather than returned as errors.
+inline std::int64_t stored_int64(std::string_view text) {
+    auto v = parse_int64(text);
+    TOLLGATE_ASSERT(v.has_value());
+    return *v;
+}
+inline std::pair<std::string, std::string> stored_member(std::string_view member) {
+    auto parts = split_member(member);
+    TOLLGATE_ASSERT(parts.has_value());
+    return *parts;
 }
 
 // Error "storage_error" naming the record that did not read back.
