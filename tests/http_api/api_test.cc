@@ -204,6 +204,7 @@ namespace {
 TEST_F(ApiTest, AdminReadsAnAccountAndItsLedgerAsItsOwnerDoes) {
     ASSERT_TRUE(ledger_->grant(account_, core::Tokens(40), "welcome").ok());
     const std::string k = key();
+    block();  // the job stays held while both views are read
     ASSERT_EQ(call("POST", "/v1/jobs", testing_support::png(800, 600), k, "workflow=person").status,
               202);
     Response own = call("GET", "/v1/account", "", k);
@@ -222,6 +223,7 @@ TEST_F(ApiTest, AdminReadsAnAccountAndItsLedgerAsItsOwnerDoes) {
               0u);
     EXPECT_EQ(admin("GET", "/admin/accounts/acct_nobody").status, 404);
     EXPECT_EQ(call("GET", "/admin/accounts/" + account_, "", k).status, 401);  // not with a key
+    release();
 }
 
 }  // namespace
