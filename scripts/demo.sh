@@ -85,6 +85,12 @@ Other capabilities (super_resolution, denoise, scratch_removal, ocr) and options
        -H "Authorization: Bearer \$KEY" --data-binary @config/samples/portrait_800x600.jpg
   curl -s "$GATEWAY/v1/plans" -H "Authorization: Bearer \$KEY"
 
+The operator's view: open $GATEWAY/dashboard and log in with $ADMIN_TOKEN, or ask directly:
+
+  curl -s "$GATEWAY/admin/reports/hourly" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -s "$GATEWAY/metrics" -H "Authorization: Bearer $ADMIN_TOKEN"
+  build/tollgate calibrate --config "$CONFIG" --data-dir data/demo --days 7
+
 Subscribe the account to the monthly plan (1000 tokens each calendar month):
 
   curl -s -X POST "$GATEWAY/admin/accounts/$account/plans" \\
