@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <limits>
 
 #include "core/assert.h"
 #include "core/time_zone.h"
@@ -231,35 +232,28 @@ core::Status ClickHouseSink::ship(const std::vector<UsageRecord>& records) {
 
 core::Result<std::vector<DayTotal>> ClickHouseSink::day_totals(std::int64_t from_ms,
                                                                std::int64_t to_ms) {
-    auto answer = run(std::string("SELECT account_id, intDiv(finished_ms, 86400000) AS d, "
-                                  "sum(tokens), count() FROM ") +
-                          kTable + " FINAL WHERE finished_ms >= " + std::to_string(from_ms) +
-                          " AND finished_ms < " + std::to_string(to_ms) +
-                          " GROUP BY account_id, d ORDER BY account_id, d FORMAT TabSeparated",
-                      "");
-    if (!answer.ok()) return answer.error();
+    // Read as a report's rows are: escapes undone, every row whole.
+    auto rows = select_rows(std::string("SELECT account_id, intDiv(finished_ms, 86400000) AS d, "
+                                        "sum(tokens), count() FROM ") +
+                                kTable + " FINAL WHERE finished_ms >= " + std::to_string(from_ms) +
+                                " AND finished_ms < " + std::to_string(to_ms) +
+                                " GROUP BY account_id, d ORDER BY account_id, d",
+                            std::numeric_limits<std::size_t>::max() / 2);
+    if (!rows.ok()) {
+        if (rows.error().code != "report_error") return rows.error();
+        return core::make_error("sink_error", rows.error().message);
+    }
     std::vector<DayTotal> out;
-    std::string_view rest = *answer;
-    while (!rest.empty()) {
-        const std::size_t eol = rest.find('\n');
-        std::string_view line = rest.substr(0, eol);
-        rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
-        if (line.empty()) continue;
-        std::string_view fields[4];
-        std::size_t n = 0;
-        while (n < 4) {
-            const std::size_t tab = line.find('\t');
-            fields[n++] = line.substr(0, tab);
-            if (tab == std::string_view::npos) break;
-            line.remove_prefix(tab + 1);
-        }
+    for (const std::vector<std::string>& row : *rows) {
         DayTotal t;
-        if (n != 4 || !parse_int(fields[1], &t.day) || !parse_int(fields[2], &t.tokens) ||
-            !parse_int(fields[3], &t.jobs)) {
-            return core::make_error("sink_error", url_.name + " answered an unreadable total: " +
-                                                      one_line(std::string(line)));
+        if (row.size() != 4 || !parse_int(row[1], &t.day) || !parse_int(row[2], &t.tokens) ||
+            !parse_int(row[3], &t.jobs)) {
+            std::string line;
+            for (const std::string& cell : row) line += (line.empty() ? "" : "\t") + cell;
+            return core::make_error("sink_error",
+                                    url_.name + " answered an unreadable total: " + one_line(line));
         }
-        t.account_id = std::string(fields[0]);
+        t.account_id = row[0];
         out.push_back(std::move(t));
     }
     return out;
