@@ -11,17 +11,12 @@
 #include "app/report_source.h"
 #include "core/assert.h"
 #include "core/clock.h"
+#include "pricing/quote.h"
 
 namespace tollgate::app {
 namespace {
 
 constexpr std::int64_t kMsPerDay = 24 * usage::kMsPerHour;
-
-std::string tokens(std::int64_t micro) {
-    char out[32];
-    std::snprintf(out, sizeof out, "%.2f", static_cast<double>(micro) / 1e6);
-    return out;
-}
 
 std::string change(const usage::ShadowLine& l) {
     char out[96];
@@ -212,9 +207,10 @@ int run_calibrate(const Config& config, const StoreLocation& where, CalibrateReq
             c.workflow.c_str(), f.rows, f.coefficients[0], f.coefficients[1], f.r_squared,
             f.residual_mad, f.residual_p90_abs, f.outliers);
         std::printf("  suggested base %s (now %s), per_megapixel %s (now %s)\n",
-                    tokens(c.suggested_base_micro).c_str(), tokens(now.base_micro).c_str(),
-                    tokens(c.suggested_per_megapixel_micro).c_str(),
-                    tokens(now.per_megapixel_micro).c_str());
+                    pricing::format_micro_tokens(c.suggested_base_micro).c_str(),
+                    pricing::format_micro_tokens(now.base_micro).c_str(),
+                    pricing::format_micro_tokens(c.suggested_per_megapixel_micro).c_str(),
+                    pricing::format_micro_tokens(now.per_megapixel_micro).c_str());
     }
     for (const std::string& why : plan->skipped) std::printf("skipped %s\n", why.c_str());
     std::printf("shadow pricing, list prices of the charged jobs:\n  total: %s\n",
