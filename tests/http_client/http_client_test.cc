@@ -60,6 +60,33 @@ TEST_F(HttpClientTest, PostsTheBodyAndHeadersAndReturnsTheStatus) {
     EXPECT_EQ(seen.header("host"), "127.0.0.1:" + std::to_string(server_->port()));
 }
 
+TEST_F(HttpClientTest, GetsWithTheHeadersAndNoBody) {
+    std::mutex mu;
+    Request seen;
+    start([&](const Request& r) {
+        std::lock_guard lock(mu);
+        seen = r;
+        Response out;
+        out.status = 200;
+        out.body = R"({"state":"succeeded"})";
+        return out;
+    });
+    HttpPost get;
+    get.url = url("/v1/jobs/job_1");
+    get.headers = {{"Authorization", "Bearer k"}};
+    get.body = "not sent";
+    auto answer = client_->get(get);
+    ASSERT_TRUE(answer.ok()) << answer.error().message;
+    EXPECT_EQ(answer->status, 200);
+    EXPECT_EQ(answer->body, R"({"state":"succeeded"})");
+    std::lock_guard lock(mu);
+    EXPECT_EQ(seen.method, "GET");
+    EXPECT_EQ(seen.path, "/v1/jobs/job_1");
+    EXPECT_EQ(seen.body, "");
+    EXPECT_EQ(seen.header("content-type"), "");
+    EXPECT_EQ(seen.header("authorization"), "Bearer k");
+}
+
 TEST_F(HttpClientTest, APublicOnlyClientNeverConnectsToAnInternalAddress) {
     std::atomic<int> requests{0};
     start([&](const Request&) {

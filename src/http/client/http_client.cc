@@ -84,6 +84,14 @@ class BeastHttpClient final : public HttpClient {
     explicit BeastHttpClient(Reach reach) : reach_(reach) {}
 
     core::Result<HttpAnswer> post(const HttpPost& request) override {
+        return exchange(bhttp::verb::post, request);
+    }
+    core::Result<HttpAnswer> get(const HttpPost& request) override {
+        return exchange(bhttp::verb::get, request);
+    }
+
+  private:
+    core::Result<HttpAnswer> exchange(bhttp::verb verb, const HttpPost& request) {
         const int timeout_ms =
             std::clamp(request.timeout_ms, 1, core::limits::kWebhookTimeoutMsMax);
         const Deadline deadline =
@@ -116,12 +124,14 @@ class BeastHttpClient final : public HttpClient {
                                     "cannot connect to " + url.host_header() + ": " + ec.message());
         }
 
-        bhttp::request<bhttp::string_body> req{bhttp::verb::post, url.target, 11};
+        bhttp::request<bhttp::string_body> req{verb, url.target, 11};
         req.set(bhttp::field::host, url.host_header());
         req.set(bhttp::field::user_agent, "tollgate");
-        req.set(bhttp::field::content_type, request.content_type);
+        if (verb == bhttp::verb::post) {
+            req.set(bhttp::field::content_type, request.content_type);
+            req.body() = request.body;
+        }
         for (const auto& [name, value] : request.headers) req.set(name, value);
-        req.body() = request.body;
         req.prepare_payload();
         req.keep_alive(false);
         stream.expires_at(deadline);
@@ -155,7 +165,6 @@ class BeastHttpClient final : public HttpClient {
                           std::move(parser.get().body())};
     }
 
-  private:
     const Reach reach_;
 };
 

@@ -1,7 +1,8 @@
-// Outgoing HTTP calls on a client's behalf (webhook deliveries), behind a
-// plain interface so the delivery logic is tested without a network.
+// Outgoing HTTP calls on a client's behalf (webhook deliveries), and the
+// operator's own (usage export, `tollgate sim-traffic`), behind a plain
+// interface so the delivery logic is tested without a network.
 //
-// post() is blocking and bounded: resolve, connect, send and the whole answer
+// post() and get() are blocking and bounded: resolve, connect, send and the whole answer
 // must fit in the request's timeout_ms, after which the call ends with
 // "http_timeout" (blocking socket calls cannot be bounded, so the
 // implementation runs async operations with a deadline on a private
@@ -54,6 +55,8 @@ class HttpClient {
     virtual ~HttpClient() = default;
     // Any answer, whatever its status, is a value; errors are transport failures.
     virtual core::Result<HttpAnswer> post(const HttpPost& request) = 0;
+    // A GET of request.url with request.headers; its content_type and body are not sent.
+    virtual core::Result<HttpAnswer> get(const HttpPost& request) = 0;
 };
 
 // Which resolved addresses a client may connect to.
