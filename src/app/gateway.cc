@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "app/insight_command.h"
 #include "app/report_source.h"
 #include "app/secrets.h"
 #include "app/store_open.h"
@@ -402,6 +403,8 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     }
     api_options.live_gauges = [parts]() { return live_gauges(*parts); };
     api_options.report_prices = c.report_prices;
+    api_options.calibration_tokens_per_gpu_second = c.calibration_tokens_per_gpu_second;
+    api_options.pool_workers = configured_pools(c);
     p->api = std::make_unique<http::Api>(*p->service, *p->ledger, *p->jobs, clock,
                                          std::move(api_options));
     http::PriceBookSource* books = p->books.get();

@@ -1,22 +1,17 @@
 // `tollgate calibrate` and `tollgate forecast` (see insight_command.h).
 #include "app/insight_command.h"
 
-#include <toml++/toml.h>
-
-#include <cmath>
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
-#include <map>
-#include <sstream>
 
 #include "app/report_source.h"
-#include "core/assert.h"
 #include "core/clock.h"
 #include "pricing/quote.h"
+#include "usage/insight/suggested_book.h"
 
 namespace tollgate::app {
 namespace {
-
-constexpr std::int64_t kMsPerDay = 24 * usage::kMsPerHour;
 
 std::string change(const usage::ShadowLine& l) {
     char out[96];
@@ -43,134 +38,11 @@ core::Result<ReportStore> reports_for(const Config& config, const StoreLocation&
 
 }  // namespace
 
-core::Result<CalibrationPlan> plan_calibration(usage::UsageReportSource& source,
-                                               const pricing::PriceBook& book,
-                                               const CalibrateRequest& request) {
-    if (request.days < 1 || request.days > kInsightDaysMax) {
-        return core::make_error("invalid_option", "--days is 1 to 366");
-    }
-    const usage::ReportRange range{request.now_ms - request.days * kMsPerDay, request.now_ms};
-    std::vector<std::string> workflows = request.workflows;
-    if (workflows.empty()) {
-        for (const auto& [name, price] : book.workflows) workflows.push_back(name);
-    }
-    CalibrationPlan plan;
-    plan.suggested = book;
-    std::map<std::string, std::vector<usage::ExecutionSample>> jobs;
-    for (const std::string& workflow : workflows) {
-        auto price = plan.suggested.workflows.find(workflow);
-        if (price == plan.suggested.workflows.end()) {
-            return core::make_error("unknown_workflow",
-                                    "the price book has no workflow " + workflow);
-        }
-        auto samples = source.executions(workflow, range, usage::kExecutionSamplesMax);
-        if (!samples.ok()) return samples.error();
-        auto fitted = usage::calibrate(workflow, *samples, request.target_tokens_per_gpu_second);
-        if (!fitted.ok()) {
-            if (fitted.error().code == "invalid_target") return fitted.error();
-            plan.skipped.push_back(workflow + ": " + fitted.error().message);
-            continue;
-        }
-        price->second.base_micro = fitted->suggested_base_micro;
-        price->second.per_megapixel_micro = fitted->suggested_per_megapixel_micro;
-        plan.jobs += static_cast<std::int64_t>(samples->size());
-        jobs.emplace(workflow, std::move(samples).value());
-        plan.fitted.push_back(std::move(fitted).value());
-    }
-    auto shadow = usage::shadow_price(book, plan.suggested, jobs, 10);
-    if (!shadow.ok()) return shadow.error();
-    plan.shadow = std::move(shadow).value();
-    return plan;
-}
-
-core::Result<std::string> suggested_book_toml(const std::string& book_path,
-                                              const CalibrationPlan& plan) {
-    toml::table root;
-    try {
-        root = toml::parse_file(book_path);
-    } catch (const toml::parse_error& e) {
-        return core::make_error("invalid_price_book",
-                                book_path + ": " + std::string(e.description()));
-    }
-    for (const usage::Calibration& c : plan.fitted) {
-        toml::table* w = root["workflows"][c.workflow].as_table();
-        TOLLGATE_ASSERT(w != nullptr);  // the plan's workflows come from this book
-        // Hundredths of a token: exact as decimals with two places.
-        w->insert_or_assign("base", static_cast<double>(c.suggested_base_micro) / 1e6);
-        w->insert_or_assign("per_megapixel",
-                            static_cast<double>(c.suggested_per_megapixel_micro) / 1e6);
-    }
-    const std::string version = root["version"].value_or(std::string("book"));
-    root.insert_or_assign("version", version + "-calibrated");
-    std::ostringstream text;
-    text << root << "\n";
-    auto check = pricing::parse_price_book(text.str(), "suggested book");
-    if (!check.ok()) return check.error();
-    for (const usage::Calibration& c : plan.fitted) {
-        const pricing::WorkflowPrice& p = check->workflows.at(c.workflow);
-        if (p.base_micro != c.suggested_base_micro ||
-            p.per_megapixel_micro != c.suggested_per_megapixel_micro) {
-            return core::make_error("invalid_price_book", "the suggested prices of " + c.workflow +
-                                                              " do not read back as written");
-        }
-    }
-    return text.str();
-}
-
-core::Result<ForecastPlan> plan_forecast(usage::UsageReportSource& source,
-                                         const ForecastRequest& request) {
-    if (request.weeks < 2 || request.weeks > 52) {
-        return core::make_error("invalid_option", "--weeks is 2 to 52");
-    }
-    if (!(request.target_utilization > 0) || request.target_utilization > 1) {
-        return core::make_error("invalid_option", "--utilization is above 0 and at most 1");
-    }
-    // Whole hours only: the one under way is not history yet.
-    const std::int64_t end_hour = request.now_ms / usage::kMsPerHour;
-    const std::int64_t hours = request.weeks * static_cast<std::int64_t>(usage::kHoursPerWeek);
-    const std::int64_t start_hour = end_hour - hours;
-    auto cells = source.hourly({start_hour * usage::kMsPerHour, end_hour * usage::kMsPerHour});
-    if (!cells.ok()) return cells.error();
-    // Jobs per hour per workflow, every hour present; and all workflows together.
-    std::map<std::string, usage::HourlySeries> by_workflow;
-    std::map<std::string, std::pair<std::int64_t, std::int64_t>> work;  // execution ms, jobs
-    usage::HourlySeries all{start_hour, std::vector<double>(static_cast<std::size_t>(hours), 0)};
-    for (const usage::HourCell& c : *cells) {
-        usage::HourlySeries& series = by_workflow[c.workflow];
-        if (series.values.empty()) {
-            series = {start_hour, std::vector<double>(static_cast<std::size_t>(hours), 0)};
-        }
-        const auto at = static_cast<std::size_t>(c.hour - start_hour);
-        TOLLGATE_ASSERT(at < series.values.size());
-        series.values[at] += static_cast<double>(c.jobs);
-        all.values[at] += static_cast<double>(c.jobs);
-        work[c.workflow].first += c.execution_ms;
-        work[c.workflow].second += c.jobs - c.duplicates;  // duplicates ran nothing
-    }
-    ForecastPlan plan;
-    plan.first_hour = end_hour;
-    auto tested = usage::backtest(all, usage::kHoursPerWeek);
-    if (!tested.ok()) return tested.error();
-    plan.backtest = *tested;
-    for (const auto& [workflow, series] : by_workflow) {
-        auto model = usage::fit_forecast(series);
-        if (!model.ok()) return model.error();
-        PoolForecast pool;
-        pool.workflow = workflow;
-        const auto [ms, ran] = work[workflow];
-        pool.gpu_seconds_per_job =
-            ran > 0 ? static_cast<double>(ms) / 1000.0 / static_cast<double>(ran) : 0.0;
-        pool.jobs_per_hour = usage::predict(*model, end_hour, usage::kHoursPerWeek);
-        std::vector<double> gpu_seconds;
-        for (double jobs : pool.jobs_per_hour)
-            gpu_seconds.push_back(jobs * pool.gpu_seconds_per_job);
-        pool.workers = usage::plan_capacity(gpu_seconds, request.target_utilization);
-        for (const auto& [name, workers] : request.pools) {
-            if (name == workflow) pool.workers_now = workers;
-        }
-        plan.pools.push_back(std::move(pool));
-    }
-    return plan;
+std::vector<std::pair<std::string, std::int64_t>> configured_pools(const Config& config) {
+    std::vector<std::pair<std::string, std::int64_t>> pools;
+    for (const WorkflowConfig& w : config.workflows)
+        pools.emplace_back(w.name, static_cast<std::int64_t>(w.workers.size()));
+    return pools;
 }
 
 int run_calibrate(const Config& config, const StoreLocation& where, CalibrateRequest request,
@@ -190,7 +62,7 @@ int run_calibrate(const Config& config, const StoreLocation& where, CalibrateReq
         std::fprintf(stderr, "tollgate: %s\n", store.error().message.c_str());
         return 2;
     }
-    auto plan = plan_calibration(*store->source, config.price_book, request);
+    auto plan = usage::plan_calibration(*store->source, config.price_book, request);
     if (!plan.ok()) {
         std::fprintf(stderr, "tollgate: %s\n", plan.error().message.c_str());
         return 2;
@@ -212,7 +84,8 @@ int run_calibrate(const Config& config, const StoreLocation& where, CalibrateReq
                     pricing::format_micro_tokens(c.suggested_per_megapixel_micro).c_str(),
                     pricing::format_micro_tokens(now.per_megapixel_micro).c_str());
     }
-    for (const std::string& why : plan->skipped) std::printf("skipped %s\n", why.c_str());
+    for (const usage::SkippedWorkflow& skip : plan->skipped)
+        std::printf("skipped %s: %s\n", skip.workflow.c_str(), skip.reason.c_str());
     std::printf("shadow pricing, list prices of the charged jobs:\n  total: %s\n",
                 change(plan->shadow.total).c_str());
     for (const usage::ShadowLine& l : plan->shadow.workflows)
@@ -221,7 +94,7 @@ int run_calibrate(const Config& config, const StoreLocation& where, CalibrateReq
     for (const usage::ShadowLine& l : plan->shadow.accounts)
         std::printf("  %s: %s\n", l.name.c_str(), change(l).c_str());
     if (!write_path.empty() && !plan->fitted.empty()) {
-        auto text = suggested_book_toml(config.price_book_path, *plan);
+        auto text = usage::suggested_book_toml(config.price_book_path, *plan);
         if (!text.ok()) {
             std::fprintf(stderr, "tollgate: %s\n", text.error().message.c_str());
             return 2;
@@ -239,14 +112,13 @@ int run_calibrate(const Config& config, const StoreLocation& where, CalibrateReq
 
 int run_forecast(const Config& config, const StoreLocation& where, ForecastRequest request) {
     request.now_ms = core::SystemClock().now_ms();
-    for (const WorkflowConfig& w : config.workflows)
-        request.pools.emplace_back(w.name, static_cast<std::int64_t>(w.workers.size()));
+    request.pools = configured_pools(config);
     auto store = reports_for(config, where);
     if (!store.ok()) {
         std::fprintf(stderr, "tollgate: %s\n", store.error().message.c_str());
         return 2;
     }
-    auto plan = plan_forecast(*store->source, request);
+    auto plan = usage::plan_forecast(*store->source, request);
     if (!plan.ok()) {
         std::fprintf(stderr, "tollgate: %s\n", plan.error().message.c_str());
         return 2;
@@ -255,7 +127,7 @@ int run_forecast(const Config& config, const StoreLocation& where, ForecastReque
                 static_cast<long long>(request.weeks), store->name.c_str());
     std::printf("backtest on the last week: WAPE %.1f%%, MAPE %.1f%% over %zu hours\n",
                 100 * plan->backtest.wape, 100 * plan->backtest.mape, plan->backtest.hours);
-    for (const PoolForecast& p : plan->pools) {
+    for (const usage::PoolForecast& p : plan->pools) {
         double total = 0, peak = 0;
         for (double jobs : p.jobs_per_hour) {
             total += jobs;

@@ -4,12 +4,18 @@
 // here but layout.
 "use strict";
 
-const state = { token: sessionStorage.getItem("tollgate-admin-token") || "", charts: [] };
+const state = {
+  token: sessionStorage.getItem("tollgate-admin-token") || "", charts: [], forecastChart: null,
+};
 
 async function api(path) {
   const r = await fetch(path, { headers: { Authorization: "Bearer " + state.token } });
   if (r.status === 401) throw new Error("unauthorized");
-  if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+  if (!r.ok) {
+    // The gateway's JSON error says why ({"error": {"code", "message"}}); keep it when there is one.
+    const why = await r.json().then((b) => (b && b.error && b.error.message) || "", () => "");
+    throw new Error(path.split("?")[0] + ": HTTP " + r.status + (why ? ": " + why : ""));
+  }
   return path === "/metrics" ? r.text() : r.json();
 }
 
@@ -60,6 +66,7 @@ function series(hours, field, from, to) {
 
 const colors = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6"];
 
+// Draws one line per workflow into the box `id`; the uPlot, for the caller to destroy later.
 function chart(id, title, s) {
   const box = document.getElementById(id);
   box.replaceChildren();
@@ -69,7 +76,7 @@ function chart(id, title, s) {
   };
   const plot = new uPlot(opts, s.data, box);
   box.dataset.points = String(s.data.slice(1).reduce((n, ys) => n + ys.filter((y) => y > 0).length, 0));
-  state.charts.push(plot);
+  return plot;
 }
 
 function metric(text, name) {
@@ -98,9 +105,8 @@ async function reports() {
     api("/admin/reports/economics" + q), api("/admin/reports/top-accounts" + q + "&limit=10"),
     api("/admin/reports/queue-wait" + q)]);
   state.charts.forEach((c) => c.destroy());
-  state.charts = [];
-  chart("jobs-chart", "jobs", series(hourly.hours, "jobs", from, to));
-  chart("tokens-chart", "tokens", series(hourly.hours, "tokens", from, to));
+  state.charts = [chart("jobs-chart", "jobs", series(hourly.hours, "jobs", from, to)),
+    chart("tokens-chart", "tokens", series(hourly.hours, "tokens", from, to))];
 
   const max = Math.max(1, ...heat.jobs.flat());
   const rows = heat.days.map((d, i) => [d.slice(0, 3)].concat(heat.jobs[i].map((n) => {
@@ -123,6 +129,94 @@ async function reports() {
   const ms = (v) => (v === null ? "> 600 s" : "≤ " + v + " ms");
   table("waits", ["workflow", "jobs", "p50", "p90", "p99"],
     waits.workflows.map((w) => [w.workflow, w.jobs, ms(w.p50_ms), ms(w.p90_ms), ms(w.p99_ms)]));
+}
+
+// Calibration (/admin/reports/calibration): the fitted cost model per workflow and the prices
+// it suggests at the configured target, with what the period's jobs would have cost under them.
+const change = (now, then) => then + (now ? " (" + (then >= now ? "+" : "") +
+  ((100 * (then - now)) / now).toFixed(1) + "%)" : "");
+
+async function calibration() {
+  const note = document.getElementById("calibration-note");
+  let c;
+  try {
+    c = await api("/admin/reports/calibration");
+  } catch (e) {
+    if (e.message === "unauthorized") throw e;
+    note.textContent = e.message;
+    ["calibration", "calibration-skipped", "calibration-accounts"].forEach((id) => table(id, [], []));
+    return;
+  }
+  const t = c.shadow.total;
+  note.textContent = c.workflows.length === 0
+    ? "Not enough data to fit any workflow in the last " + c.days + " days."
+    : "Last " + c.days + " days at " + c.target_tokens_per_gpu_second + " tokens per GPU-second, " +
+      c.jobs + " jobs. Shadow total at list prices: " + t.current_tokens + " → " +
+      change(t.current_tokens, t.suggested_tokens) + " tokens.";
+  // Prices are the gateway's exact decimals, shown as they are: now → suggested.
+  table("calibration", c.workflows.length === 0 ? [] : ["workflow", "jobs", "a (s)", "b (s/MP)",
+    "R²", "spread (s)", "base now → suggested", "per MP now → suggested",
+    "shadow tokens now → suggested"],
+  c.workflows.map((w) => [w.workflow, w.samples, w.a_seconds.toFixed(3),
+    w.b_seconds_per_megapixel.toFixed(3), w.r_squared.toFixed(3),
+    w.residual_mad_seconds.toFixed(3), w.current.base + " → " + w.suggested.base,
+    w.current.per_megapixel + " → " + w.suggested.per_megapixel,
+    w.shadow ? w.shadow.current_tokens + " → " +
+      change(w.shadow.current_tokens, w.shadow.suggested_tokens) : "-"]));
+  table("calibration-skipped", c.skipped.length ? ["skipped", "why"] : [],
+    c.skipped.map((s) => [s.workflow, s.reason]));
+  table("calibration-accounts", c.shadow.accounts.length ? ["most affected account", "jobs",
+    "tokens now", "suggested"] : [],
+  c.shadow.accounts.map((a) => [a.account_id, a.jobs, a.current_tokens,
+    change(a.current_tokens, a.suggested_tokens)]));
+}
+
+// Forecast (/admin/reports/forecast): the next week's jobs per hour of each pool, and the
+// workers each needs at its peak against the workers it has.
+const weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const hourName = (ms) => {
+  const d = new Date(ms);
+  return weekdays[(d.getUTCDay() + 6) % 7] + " " + String(d.getUTCHours()).padStart(2, "0") + ":00";
+};
+const percent = (share) => (share === null ? "n/a" : (100 * share).toFixed(1) + "%");
+
+async function forecast() {
+  const note = document.getElementById("forecast-note");
+  if (state.forecastChart) state.forecastChart.destroy();
+  state.forecastChart = null;
+  const box = document.getElementById("forecast-chart");
+  box.replaceChildren();
+  box.dataset.points = "0";
+  let f;
+  try {
+    f = await api("/admin/reports/forecast");
+  } catch (e) {
+    if (e.message === "unauthorized") throw e;
+    note.textContent = e.message;
+    table("forecast", [], []);
+    return;
+  }
+  if (f.pools.length === 0) {
+    note.textContent = "No jobs in the last " + f.weeks + " weeks: nothing to forecast.";
+    table("forecast", [], []);
+    return;
+  }
+  const b = f.backtest;
+  note.textContent = "From " + f.weeks + " weeks of history. Backtest on the last week: WAPE " +
+    percent(b.wape) + ", MAPE " + percent(b.mape) + " over " + b.hours + " hours.";
+  const xs = [...Array(f.hours).keys()].map((i) => f.first_hour_ms / 1000 + i * 3600);
+  state.forecastChart = chart("forecast-chart", "forecast jobs per hour", {
+    workflows: f.pools.map((p) => p.workflow), data: [xs].concat(f.pools.map((p) => p.jobs_per_hour)),
+  });
+  table("forecast", ["workflow", "GPU s/job", "jobs in week", "most jobs/h",
+    "workers needed (" + Math.round(100 * f.target_utilization) + "% busy)", "peak at (UTC)",
+    "workers now"],
+  f.pools.map((p) => {
+    const now = el("span", String(p.workers_now), p.workers_now < p.workers_peak ? "down" : "");
+    return [p.workflow, p.gpu_seconds_per_job.toFixed(2),
+      Math.round(p.jobs_per_hour.reduce((n, j) => n + j, 0)),
+      Math.max(...p.jobs_per_hour).toFixed(1), p.workers_peak, hourName(p.peak_hour_ms), now];
+  }));
 }
 
 // One account as its owner sees it: balance, grants, and the first ledger entries.
@@ -148,7 +242,7 @@ async function account(id) {
 async function refresh() {
   const status = document.getElementById("status");
   try {
-    await Promise.all([live(), reports()]);
+    await Promise.all([live(), reports(), calibration(), forecast()]);
     status.textContent = "updated " + new Date().toLocaleTimeString();
     document.body.dataset.loaded = "yes";
   } catch (e) {

@@ -1,6 +1,7 @@
 // GET /admin/reports/{hourly,heatmap,economics,top-accounts,queue-wait}:
 // what the usage records say per workflow and hour, for the dashboard and for
-// operators' own tools (docs/api.md, Reports). The figures come from the
+// operators' own tools (docs/api.md, Reports); calibration and forecast are
+// routed from here to admin_insight.cc. The figures come from the
 // usage store's sums (usage/reports.h), so every store gives the same ones.
 //
 // Every report takes ?from= and ?to= (unix ms, or a date/time on the price
@@ -52,6 +53,8 @@ Response Api::admin_report(const Request& request, const std::string& name) {
                               "reports need the embedded store or a SQL usage sink "
                               "([usage] export_to)");
     }
+    if (name == "calibration") return admin_calibration(request);
+    if (name == "forecast") return admin_forecast(request);
     auto query = parse_query(request.query);
     const core::TimeZone& zone = service_.books().current()->time_zone;
     const std::int64_t now = clock_.now_ms();

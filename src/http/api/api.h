@@ -15,11 +15,14 @@
 // Threads: handle() is called concurrently from the server's I/O threads.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "core/clock.h"
 #include "dispatch/worker_pools.h"
@@ -57,6 +60,12 @@ struct ApiOptions {
     usage::UsageReportSource* reports = nullptr;
     // [reports]: what a token and a GPU-second are worth, for /admin/reports/economics.
     usage::ReportPrices report_prices;
+    // [reports] calibration_tokens_per_gpu_second: what /admin/reports/calibration
+    // aims prices at unless the request names a target (0: it must).
+    double calibration_tokens_per_gpu_second = 0;
+    // The workers each configured workflow's pool lists, by workflow: what
+    // /admin/reports/forecast compares its plan with (workers_now).
+    std::vector<std::pair<std::string, std::int64_t>> pool_workers;
     // GET /metrics (with the admin token): the counters, and the gauges read
     // at each scrape. Null metrics: 404.
     Metrics* metrics = nullptr;
@@ -124,6 +133,9 @@ class Api {
     Response admin_workers();
     // GET /admin/reports/<name> (admin_reports.cc).
     Response admin_report(const Request& request, const std::string& name);
+    // GET /admin/reports/calibration and /admin/reports/forecast (admin_insight.cc).
+    Response admin_calibration(const Request& request);
+    Response admin_forecast(const Request& request);
     Response admin_drain_worker(const Request& request);
 
     JobService& service_;

@@ -11,11 +11,11 @@ namespace {
 // The path segments that name a route rather than an id.
 const std::set<std::string_view>& route_words() {
     static const std::set<std::string_view> words = {
-        "v1",       "admin",     "quote",        "plans",       "jobs",     "events",
-        "result",   "results",   "account",      "ledger",      "pricing",  "reload",
-        "accounts", "keys",      "grants",       "adjustments", "refunds",  "tenant",
-        "reports",  "workers",   "drain",        "healthz",     "metrics",  "hourly",
-        "heatmap",  "economics", "top-accounts", "queue-wait",  "dashboard"};
+        "v1",        "admin",       "quote",   "plans",   "jobs",      "events",       "result",
+        "results",   "account",     "ledger",  "pricing", "reload",    "accounts",     "keys",
+        "grants",    "adjustments", "refunds", "tenant",  "reports",   "workers",      "drain",
+        "healthz",   "metrics",     "hourly",  "heatmap", "economics", "top-accounts", "queue-wait",
+        "dashboard", "calibration", "forecast"};
     return words;
 }
 
@@ -53,6 +53,8 @@ const std::set<std::string, std::less<>>& routes() {
         "/admin/reports/economics",
         "/admin/reports/top-accounts",
         "/admin/reports/queue-wait",
+        "/admin/reports/calibration",
+        "/admin/reports/forecast",
         "/dashboard",
         "/dashboard/{id}",
     };
