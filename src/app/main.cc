@@ -1,10 +1,12 @@
 // tollgate: the command line. Subcommands: serve (SIGHUP reloads the price
-// book), quote, ledger verify, account statement, reconcile, calibrate, forecast.
+// book), quote, ledger verify, account statement, reconcile, calibrate, forecast,
+// sim-traffic.
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 
@@ -15,6 +17,7 @@
 #include "app/ledger_command.h"
 #include "app/quote_command.h"
 #include "app/reconcile_command.h"
+#include "app/sim_traffic_command.h"
 #include "app/statement_command.h"
 #include "app/store_open.h"
 #include "pricing/quote.h"
@@ -82,6 +85,26 @@ int serve(const std::string& config_path, const std::string& listen, const std::
     spdlog::info("stopping on signal {}", sig);
     (*gateway)->stop();
     return 0;
+}
+
+std::atomic<bool> g_stop_traffic{false};
+
+void stop_traffic(int) { g_stop_traffic.store(true); }
+
+int sim_traffic(tollgate::app::SimTrafficOptions& options,
+                const std::vector<std::string>& mix_entries) {
+    if (!mix_entries.empty()) {
+        options.shape.mix.clear();
+        for (const std::string& text : mix_entries) {
+            auto entry = tollgate::app::parse_mix_entry(text);
+            if (!entry.ok()) return fail_unread(entry.error().message);
+            options.shape.mix.push_back(std::move(entry).value());
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, stop_traffic);
+    signal(SIGTERM, stop_traffic);
+    return tollgate::app::run_sim_traffic(options, g_stop_traffic);
 }
 
 }  // namespace
@@ -167,7 +190,48 @@ int main(int argc, char** argv) {
     forecast_cmd->add_option("--config", config_path, "configuration file");
     forecast_cmd->add_option("--data-dir", data_dir, kDataDirHelp)->type_name("DIR");
 
+    tollgate::app::SimTrafficOptions traffic;
+    std::vector<std::string> traffic_mix;
+    CLI::App* traffic_cmd = app.add_subcommand(
+        "sim-traffic",
+        "send realistic demo traffic (a daily curve, sizes, duplicates) to a gateway");
+    traffic_cmd->add_option("--gateway", traffic.gateway, "the gateway's base URL")
+        ->capture_default_str();
+    traffic_cmd->add_option("--admin-token", traffic.admin_token, "admin token, to make accounts")
+        ->required();
+    traffic_cmd->add_option("--jobs", traffic.jobs, "stop after this many jobs (0: never)");
+    traffic_cmd->add_option("--duration-s", traffic.duration_s, "stop after this long (0: never)");
+    traffic_cmd->add_flag("--wait", traffic.wait, "then wait until every accepted job has ended");
+    traffic_cmd->add_option("--wait-timeout-s", traffic.wait_timeout_s, "longest wait (600)");
+    traffic_cmd->add_option("--peak-jobs-per-minute", traffic.shape.peak_jobs_per_minute,
+                            "the rate at the daily peak (20)");
+    traffic_cmd->add_option("--day-s", traffic.shape.day_seconds,
+                            "real seconds per simulated day (1440)");
+    traffic_cmd->add_option("--start-hour", traffic.shape.start_hour,
+                            "simulated hour at the start (9)");
+    traffic_cmd->add_option("--night-share", traffic.shape.night_share,
+                            "the night's rate as a share of the peak (0.1)");
+    traffic_cmd->add_option("--duplicate-share", traffic.shape.duplicate_share,
+                            "exact resends of an earlier image (0.06)");
+    traffic_cmd->add_option("--near-duplicate-share", traffic.shape.near_duplicate_share,
+                            "earlier images re-encoded (0.04)");
+    traffic_cmd->add_option("--bad-upload-share", traffic.shape.bad_upload_share,
+                            "bodies that are not images (0.02)");
+    traffic_cmd->add_option("--megapixels-min", traffic.shape.megapixels_min, "smallest images");
+    traffic_cmd->add_option("--megapixels-max", traffic.shape.megapixels_max, "largest images (8)");
+    traffic_cmd->add_option("--accounts", traffic.shape.accounts, "accounts to make (6)");
+    traffic_cmd->add_option("--mix", traffic_mix,
+                            "NAME[?QUERY][:WEIGHT], repeated (default: mostly person and "
+                            "building, some super_resolution?upscale_factor=2, denoise, "
+                            "scratch_removal, ocr)");
+    traffic_cmd->add_option("--seed", traffic.shape.seed, "seed of the plan (1)");
+    traffic_cmd->add_option("--progress-s", traffic.progress_interval_s,
+                            "seconds between progress lines (60)");
+    traffic_cmd->add_option("--grant-tokens", traffic.grant_tokens,
+                            "tokens granted to each account (10000000)");
+
     CLI11_PARSE(app, argc, argv);
+    if (traffic_cmd->parsed()) return sim_traffic(traffic, traffic_mix);
     if (calibrate_cmd->parsed() || forecast_cmd->parsed()) {
         auto config = tollgate::app::load_config(config_path);
         if (!config.ok()) return fail_unread(config.error().message);
