@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: two simulated ComfyUI workers, the embedded gateway on
-# 127.0.0.1:8080 (fresh SQLite data under ./data/demo), and a demo account
-# with 50 tokens.
+# 127.0.0.1:8080 (fresh SQLite data under ./data/demo), a demo account
+# with 50 tokens, and `tollgate sim-traffic` sending a day's worth of demo
+# traffic every 24 minutes (DEMO_TRAFFIC=0 leaves it out).
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,10 +33,10 @@ wait_for() {  # url
 rm -rf data/demo
 mkdir -p data/demo data/comfysim-person data/comfysim-building
 "$BIN/comfysim" --listen 127.0.0.1:8188 --data-dir data/comfysim-person \
-  --cost-base-s 1 --cost-per-mp-s 0.5 >data/comfysim-person.log 2>&1 &
+  --cost-base-s 1 --cost-per-mp-s 0.5 --fail-rate 0.02 >data/comfysim-person.log 2>&1 &
 pids+=($!)
 "$BIN/comfysim" --listen 127.0.0.1:8189 --data-dir data/comfysim-building \
-  --cost-base-s 2 --cost-per-mp-s 0.5 >data/comfysim-building.log 2>&1 &
+  --cost-base-s 2 --cost-per-mp-s 0.5 --fail-rate 0.02 >data/comfysim-building.log 2>&1 &
 pids+=($!)
 wait_for http://127.0.0.1:8188/system_stats
 wait_for http://127.0.0.1:8189/system_stats
@@ -54,9 +55,20 @@ account=$(admin POST /admin/accounts '{"name":"demo"}' | field account_id)
 admin POST "/admin/accounts/$account/grants" '{"tokens":50,"reason":"demo credit"}' >/dev/null
 key=$(admin POST "/admin/accounts/$account/keys" | field api_key)
 
+traffic="Demo traffic is off (DEMO_TRAFFIC=0)."
+if [ "${DEMO_TRAFFIC:-1}" != 0 ]; then
+  "$BIN/tollgate" sim-traffic --gateway "$GATEWAY" --admin-token "$ADMIN_TOKEN" \
+    >data/sim-traffic.log 2>&1 &
+  pids+=($!)
+  traffic="Demo traffic: tollgate sim-traffic sends jobs from accounts sim-1 to sim-6, a simulated
+day every 24 minutes, with duplicates, bad uploads and a few worker failures
+(log in data/sim-traffic.log; DEMO_TRAFFIC=0 make demo leaves it out)."
+fi
+
 cat <<TXT
 
 Tollgate is running on $GATEWAY (logs in data/tollgate.log).
+$traffic
 Demo account $account has 50 tokens. Its API key:
 
   export KEY=$key
