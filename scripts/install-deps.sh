@@ -6,7 +6,8 @@
 # runtimes (libclang-rt-14-dev) and llvm-symbolizer (llvm-14) for readable
 # reports. --test adds the real servers the tests start on 127.0.0.1
 # (PostgreSQL and ClickHouse for the usage export, Redis for the shared
-# backend) and Debian's Chromium for the dashboard's browser test; the demo
+# backend), Debian's Chromium for the dashboard's browser test and
+# python3-websocket for the ComfyUI client tests of the facade; the demo
 # needs none. Extra package names are installed too.
 set -euo pipefail
 
@@ -18,7 +19,7 @@ build_pkgs=(
 )
 
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
-test_pkgs=(postgresql clickhouse-server redis-server chromium)
+test_pkgs=(postgresql clickhouse-server redis-server chromium python3-websocket)
 
 extra_pkgs=()
 for arg in "$@"; do

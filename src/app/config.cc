@@ -402,6 +402,75 @@ core::Status parse_rate_limits(const toml::table& root, const std::string& sourc
                           &c.rate_limit_accounts_max);
 }
 
+// [facade]: enabled, default_workflow, and [[facade.rules]] of class_type,
+// workflow, when (a table of literal inputs), size_input, upscale_input.
+// The workflows are checked against the book once it is loaded.
+core::Status parse_facade(const toml::table& root, const std::string& source, Config& c) {
+    const toml::table* f = root["facade"].as_table();
+    if (f == nullptr) return {};
+    const std::string t = "facade";
+    core::Status s = check_keys(*f, {"enabled", "default_workflow", "rules"}, source, t);
+    if (!s.ok()) return s;
+    bool enabled = false;
+    if (!(s = read_bool(*f, "enabled", source, t, &enabled)).ok()) return s;
+    http::facade::FacadeOptions options;
+    if (!(s = read_string(*f, "default_workflow", source, t, &options.rules.default_workflow)).ok())
+        return s;
+    if (const toml::node* n = f->get("rules"); n != nullptr) {
+        const toml::array* rules = n->as_array();
+        if (rules == nullptr || rules->size() > http::facade::kRulesMax) {
+            return config_error(source, n->source(),
+                                "facade.rules must be an array of tables ([[facade.rules]]), "
+                                "at most 256");
+        }
+        for (const toml::node& item : *rules) {
+            const toml::table* r = item.as_table();
+            const std::string rt = "facade.rules";
+            if (r == nullptr) return config_error(source, item.source(), rt + " holds tables");
+            if (!(s = check_keys(*r,
+                                 {"class_type", "workflow", "when", "size_input", "upscale_input"},
+                                 source, rt))
+                     .ok())
+                return s;
+            http::facade::PromptRule rule;
+            if (!(s = read_string(*r, "class_type", source, rt, &rule.class_type)).ok()) return s;
+            if (!(s = read_string(*r, "workflow", source, rt, &rule.workflow)).ok()) return s;
+            if (!(s = read_string(*r, "size_input", source, rt, &rule.size_input)).ok()) return s;
+            if (!(s = read_string(*r, "upscale_input", source, rt, &rule.upscale_input)).ok())
+                return s;
+            if (rule.class_type.empty() || rule.workflow.empty()) {
+                return config_error(source, r->source(), rt + " needs a class_type and a workflow");
+            }
+            if (const toml::node* w = r->get("when"); w != nullptr) {
+                const toml::table* when = w->as_table();
+                if (when == nullptr || when->size() > http::facade::kRuleConditionsMax) {
+                    return config_error(source, w->source(),
+                                        rt + ".when is a table of at most 16 input = value");
+                }
+                for (const auto& [key, value] : *when) {
+                    nlohmann::json literal;
+                    if (auto str = value.value<std::string>(); value.is_string()) {
+                        literal = *str;
+                    } else if (value.is_integer()) {
+                        literal = *value.value<std::int64_t>();
+                    } else if (value.is_floating_point()) {
+                        literal = *value.value<double>();
+                    } else if (value.is_boolean()) {
+                        literal = *value.value<bool>();
+                    } else {
+                        return config_error(source, value.source(),
+                                            rt + ".when values are strings, numbers or booleans");
+                    }
+                    rule.when.emplace_back(std::string(key.str()), std::move(literal));
+                }
+            }
+            options.rules.rules.push_back(std::move(rule));
+        }
+    }
+    if (enabled) c.facade = std::move(options);
+    return {};
+}
+
 }  // namespace
 
 core::Status check_book_against_workflows(const pricing::PriceBook& book, const Config& c) {
@@ -535,7 +604,7 @@ core::Result<Config> parse_config(std::string_view toml_text, const std::string&
     if (base_dir.empty()) base_dir = ".";
     core::Status s = check_keys(root,
                                 {"server", "dispatch", "pricing", "workflows", "results",
-                                 "webhooks", "dedupe", "rate_limits", "usage", "reports"},
+                                 "webhooks", "dedupe", "rate_limits", "usage", "reports", "facade"},
                                 source_path, "(top level)");
     if (!s.ok()) return s.error();
     if (!(s = parse_server(root, source_path, base_dir, c)).ok()) return s.error();
@@ -552,6 +621,26 @@ core::Result<Config> parse_config(std::string_view toml_text, const std::string&
     if (!book.ok()) return book.error();
     c.price_book = std::move(book).value();
     if (!(s = check_book_against_workflows(c.price_book, c)).ok()) return s.error();
+    if (!(s = parse_facade(root, source_path, c)).ok()) return s.error();
+    if (c.facade) {
+        std::vector<std::string> named;
+        for (const auto& rule : c.facade->rules.rules) named.push_back(rule.workflow);
+        if (!c.facade->rules.default_workflow.empty())
+            named.push_back(c.facade->rules.default_workflow);
+        for (const std::string& w : named) {
+            if (c.price_book.find(w) == nullptr) {
+                return core::make_error("invalid_config", source_path +
+                                                              ": [facade] names workflow " + w +
+                                                              ", which the price book lacks");
+            }
+        }
+        for (const WorkflowConfig& w : c.workflows) {
+            for (const std::string& url : w.workers) {
+                auto& urls = c.facade->worker_urls;
+                if (std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(url);
+            }
+        }
+    }
     return c;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "http/api/facade/prompt_rules.h"
 #include "jobs/dedupe.h"
 #include "pricing/price_book.h"
 #include "usage/reports.h"
@@ -98,6 +99,10 @@ struct Config {
     // GPU-second `tollgate calibrate` aims prices at (0: --target must say).
     usage::ReportPrices report_prices;
     double calibration_tokens_per_gpu_second = 0;
+    // [facade]: ComfyUI's routes for ComfyUI clients, and the rules that
+    // price their graphs; nullopt when not enabled. Its worker_urls are every
+    // configured workflow's workers.
+    std::optional<http::facade::FacadeOptions> facade;
 };
 
 core::Result<Config> load_config(const std::string& path);

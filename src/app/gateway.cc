@@ -405,6 +405,7 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     api_options.report_prices = c.report_prices;
     api_options.calibration_tokens_per_gpu_second = c.calibration_tokens_per_gpu_second;
     api_options.pool_workers = configured_pools(c);
+    api_options.facade = c.facade;
     p->api = std::make_unique<http::Api>(*p->service, *p->ledger, *p->jobs, clock,
                                          std::move(api_options));
     http::PriceBookSource* books = p->books.get();
@@ -437,8 +438,8 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     http::Api* api = p->api.get();
     // An upload over its account's limits is refused before its body arrives.
     options.screen_head = [api](const http::Request& head) { return api->screen_head(head); };
-    p->server =
-        http::make_server(options, [api](const http::Request& r) { return api->handle(r); });
+    p->server = http::make_server(
+        options, [api](const http::Request& r) { return api->handle(r); }, api->ws_handlers());
     core::Status started = p->server->start();
     if (!started.ok()) return started.error();
     start_warm_up(*p, clock);

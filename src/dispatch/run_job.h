@@ -41,6 +41,9 @@ struct JobSpec {
     std::string job_id;      // [A-Za-z0-9_-], 1..100 bytes; names the files on the worker
     std::string worker_url;  // "http://host:port"
     const WorkflowTemplate* workflow = nullptr;  // borrowed; must outlive the run
+    // Keeps `workflow` alive when it is the job's own (a ComfyUI facade
+    // prompt's graph) rather than a configured template; null otherwise.
+    std::shared_ptr<const WorkflowTemplate> owned_workflow;
     std::string image_bytes;
     std::string image_extension;  // "png", "jpg", "jpeg" or "webp"
     int timeout_ms = 0;           // whole job; clamped to [1, kJobTimeoutMsMax]

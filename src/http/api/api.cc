@@ -21,6 +21,7 @@
 #include "core/request_id.h"
 #include "http/api/api_helpers.h"
 #include "http/api/error_map.h"
+#include "http/api/facade/facade_api.h"
 #include "http/api/json_mapping.h"
 #include "http/api/json_requests.h"
 #include "http/codec/multipart.h"
@@ -100,7 +101,53 @@ Api::Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs,
                        ? nullptr
                        : std::make_unique<RateLimiter>(
                              clock, static_cast<std::size_t>(options_.rate_limit_accounts_max))),
-      limiter_(options_.shared_limiter != nullptr ? *options_.shared_limiter : *own_limiter_) {}
+      limiter_(options_.shared_limiter != nullptr ? *options_.shared_limiter : *own_limiter_) {
+    if (!options_.facade) return;
+    // A facade route is authenticated, scoped and rate limited as /v1's are.
+    auto auth = [this](const Request& request) -> std::variant<facade::FacadeCaller, Response> {
+        auto authenticated = authenticate(request);
+        if (Response* refused = std::get_if<Response>(&authenticated)) return std::move(*refused);
+        const Caller& caller = std::get<Caller>(authenticated);
+        if (auto scope = required_scope(request.method); scope && !caller.scopes.has(*scope)) {
+            return error_response("insufficient_scope", "this API key lacks the '" +
+                                                            std::string(ledger::to_string(*scope)) +
+                                                            "' scope that " + request.method +
+                                                            " needs");
+        }
+        if (auto limited =
+                take_rate(caller, request, static_cast<std::int64_t>(request.body.size()))) {
+            return std::move(*limited);
+        }
+        return facade::FacadeCaller{caller.account_id};
+    };
+    facade_ = std::make_unique<facade::FacadeApi>(
+        service_, jobs_, clock_, *options_.facade, std::move(auth),
+        [this](const jobs::Job& job) { return result_file(job); });
+    service_.events().set_listener(
+        [hub = &facade_->hub()](const std::string& job_id, std::string_view event,
+                                const nlohmann::json& data,
+                                bool final) { hub->on_event(job_id, event, data, final); });
+}
+
+Api::~Api() {
+    if (facade_) service_.events().set_listener(nullptr);
+}
+
+WsHandlers Api::ws_handlers() {
+    WsHandlers ws;
+    ws.accept = [this](const Request& request) -> std::optional<Response> {
+        if (!facade_ || !facade::FacadeApi::serves(request.path)) return not_found();
+        return facade_->accept_ws(request);
+    };
+    ws.on_open = [this](const std::shared_ptr<WsSession>& session, const Request& request) {
+        if (facade_) facade_->open_ws(session, request);
+    };
+    ws.on_message = [](const std::shared_ptr<WsSession>&, const std::string&) {};
+    ws.on_close = [this](const std::shared_ptr<WsSession>& session) {
+        if (facade_) facade_->close_ws(session);
+    };
+    return ws;
+}
 
 Response Api::handle(const Request& request) {
     // The client's (or its proxy's) id when it is a sane one; every log line
@@ -154,6 +201,7 @@ Response Api::route(const Request& request) {
     if (request.path == "/metrics") return get_metrics(request);
     if (!seg.empty() && seg[0] == "dashboard") return dashboard(request);
     if (!seg.empty() && seg[0] == "admin") return admin(request);
+    if (facade_ && facade::FacadeApi::serves(request.path)) return facade_->handle(request);
     if (seg.empty() || seg[0] != "v1") return not_found();
     // A signed result link is its own credential: no API key.
     if (seg.size() == 3 && seg[1] == "results") {

@@ -26,6 +26,7 @@
 
 #include "core/clock.h"
 #include "dispatch/worker_pools.h"
+#include "http/api/facade/prompt_rules.h"
 #include "http/api/job_service.h"
 #include "http/api/json_requests.h"
 #include "http/api/metrics.h"
@@ -37,6 +38,10 @@
 #include "usage/reports.h"
 
 namespace tollgate::http {
+
+namespace facade {
+class FacadeApi;
+}
 
 // A key's expiry, when given, is at most ten years away (as a top-up's).
 inline constexpr std::int64_t kApiKeyLifetimeSecondsMax = kGrantExpiryDaysMax * 86'400;
@@ -72,6 +77,9 @@ struct ApiOptions {
     std::function<LiveGauges()> live_gauges;
     // Where /dashboard's files are (built by `make` from web/); "": no dashboard.
     std::string assets_dir;
+    // [facade]: ComfyUI's routes for ComfyUI clients (facade/facade_api.h);
+    // nullopt: not served.
+    std::optional<facade::FacadeOptions> facade;
 };
 
 // The caller of a /v1 route, from its API key.
@@ -85,7 +93,10 @@ class Api {
   public:
     Api(JobService& service, ledger::Ledger& ledger, jobs::JobStore& jobs, const core::Clock& clock,
         ApiOptions options);
+    ~Api();
     Response handle(const Request& request);
+    // The server's WebSocket upgrades: the facade's /ws (others get 404).
+    WsHandlers ws_handlers();
     // Decides from the head of a request alone (method, path, headers; the
     // body not read yet) whether it would be refused for its rate limits or
     // its upload size: the refusal to send instead of reading the body, or
@@ -143,8 +154,9 @@ class Api {
     jobs::JobStore& jobs_;
     const core::Clock& clock_;
     ApiOptions options_;
-    std::unique_ptr<RateLimiter> own_limiter_;  // null with a shared limiter
-    AccountRateLimiter& limiter_;               // the shared one, or own_limiter_
+    std::unique_ptr<RateLimiter> own_limiter_;   // null with a shared limiter
+    AccountRateLimiter& limiter_;                // the shared one, or own_limiter_
+    std::unique_ptr<facade::FacadeApi> facade_;  // null without [facade]
 };
 
 }  // namespace tollgate::http

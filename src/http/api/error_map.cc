@@ -10,7 +10,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 69> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 75> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -34,11 +34,16 @@ constexpr std::array<std::pair<std::string_view, int>, 69> kStatuses{{
     {"invalid_webhook_url", 400},
     {"invalid_scopes", 400},
     {"invalid_expiry", 400},
+    {"no_prompt", 400},
+    {"invalid_prompt", 400},
+    {"invalid_upload", 400},
+    {"upload_not_found", 400},
     {"unauthorized", 401},
     {"insufficient_balance", 402},
     {"forbidden", 403},
     {"invalid_signature", 403},
     {"insufficient_scope", 403},
+    {"unpriced_graph", 403},
     {"not_found", 404},
     {"unknown_account", 404},
     {"unknown_hold", 404},
@@ -77,6 +82,7 @@ constexpr std::array<std::pair<std::string_view, int>, 69> kStatuses{{
     {"reports_unsupported", 501},
     {"report_error", 502},
     {"sink_error", 502},
+    {"worker_unreachable", 502},
     {"sink_unavailable", 503},
     {"redis_error", 500},
     {"ledger_invariant", 500},

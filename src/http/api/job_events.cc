@@ -52,6 +52,7 @@ void JobEvents::publish(const std::string& job_id, std::string_view event,
     // Sending only queues bytes on each stream, so it happens under the lock:
     // a subscriber's first state and the events after it stay in order.
     std::lock_guard lock(mu_);
+    if (listener_) listener_(job_id, event, data, final);
     auto it = by_job_.find(job_id);
     if (it == by_job_.end()) return;
     const std::string message = format(event, data);
@@ -68,6 +69,11 @@ void JobEvents::publish(const std::string& job_id, std::string_view event,
 std::size_t JobEvents::streams() const {
     std::lock_guard lock(mu_);
     return total_;
+}
+
+void JobEvents::set_listener(Listener listener) {
+    std::lock_guard lock(mu_);
+    listener_ = std::move(listener);
 }
 
 }  // namespace tollgate::http

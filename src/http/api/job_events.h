@@ -52,10 +52,17 @@ class JobEvents {
                  bool final);
     std::size_t streams() const;
 
+    // Also called with every published event (under the events' lock, so in
+    // order; it must be quick and must not publish). Set before any event.
+    using Listener = std::function<void(const std::string& job_id, std::string_view event,
+                                        const nlohmann::json& data, bool final)>;
+    void set_listener(Listener listener);
+
   private:
     mutable std::mutex mu_;
     std::map<std::string, std::vector<std::shared_ptr<ResponseStream>>> by_job_;
     std::size_t total_ = 0;
+    Listener listener_;
 };
 
 }  // namespace tollgate::http

@@ -234,7 +234,12 @@ jobs::Job JobService::new_job(const std::string& account_id, const std::string& 
     options.upscale_factor_milli = quote.upscale_factor_milli;
     options.model_input_size = quote.model_input_size();
     options.tile_side_px = quote.tiles > 0 ? quote.price->tile_side_px : 0;
-    job.dedupe_key = jobs::dedupe_key(job.sha256_hex, job.workflow, options);
+    // A facade prompt's graph is part of its work: another graph on the same
+    // image is another job.
+    job.dedupe_key = jobs::dedupe_key(
+        job.sha256_hex,
+        request.graph_sha256.empty() ? job.workflow : job.workflow + "#" + request.graph_sha256,
+        options);
     if (deps_.dedupe.near_enabled()) {
         auto hash = image::perceptual_hash(bytes, priced.info);
         if (hash.ok()) {
@@ -456,7 +461,8 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     dispatch::JobSpec spec;
     spec.job_id = job.id;
     spec.pool = request.workflow;  // the scheduler picks the worker
-    spec.workflow = &route.workflow;
+    spec.workflow = request.graph != nullptr ? request.graph.get() : &route.workflow;
+    spec.owned_workflow = request.graph;
     spec.image_bytes = std::move(bytes);
     spec.image_extension = std::string(image::file_extension(result.priced.info.format));
     spec.timeout_ms = deps_.job_timeout_ms;

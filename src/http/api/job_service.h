@@ -109,10 +109,23 @@ struct JobServiceDeps {
 
 // What the client asked for, from the query string.
 struct JobRequest {
+    JobRequest() = default;
+    JobRequest(std::string workflow_, std::string upscale_factor_, std::string quality_,
+               std::string rounding_)
+        : workflow(std::move(workflow_)),
+          upscale_factor(std::move(upscale_factor_)),
+          quality(std::move(quality_)),
+          rounding(std::move(rounding_)) {}
+
     std::string workflow;
     std::string upscale_factor;  // as sent; empty means 1
     std::string quality;         // a level of the workflow; empty means its default
     std::string rounding;        // optional override, as sent
+    // A ComfyUI facade prompt: the client's own graph, run instead of the
+    // workflow's template (the workflow still prices it and picks the pool),
+    // with `graph_sha256` (its hex digest) in the dedupe key. Null otherwise.
+    std::shared_ptr<const dispatch::WorkflowTemplate> graph;
+    std::string graph_sha256;
 };
 
 // The image read from the bytes (never from what the client declares) and
@@ -229,6 +242,7 @@ class JobService {
     core::Result<int> sweep_expired_holds(std::size_t limit = 100);
 
     const std::string& data_dir() const { return deps_.data_dir; }
+    const std::string& results_dir() const { return deps_.results_dir; }
     const ResultLinks& result_links() const { return *result_links_; }
     // The job as the API shows it, with a freshly signed result_url when it succeeded.
     nlohmann::json job_json(const jobs::Job& job) const;
