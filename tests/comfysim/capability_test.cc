@@ -108,8 +108,9 @@ TEST_F(CapabilityTest, EveryShippedTemplateValidatesAndSavesAnImage) {
     }
     std::sort(names.begin(), names.end());
     EXPECT_EQ(names, (std::vector<std::string>{
-                         "ddcolor_building.api.json", "ddcolor_person.api.json", "denoise.api.json",
-                         "ocr.api.json", "scratch_removal.api.json", "super_resolution.api.json"}));
+                         "ddcolor_building.api.json", "ddcolor_person.api.json",
+                         "ddcolor_person_metered.api.json", "denoise.api.json", "ocr.api.json",
+                         "scratch_removal.api.json", "super_resolution.api.json"}));
     for (const auto& name : names) {
         SCOPED_TRACE(name);
         Json graph = read_json(workflows_dir() / name);
@@ -119,8 +120,19 @@ TEST_F(CapabilityTest, EveryShippedTemplateValidatesAndSavesAnImage) {
         ASSERT_TRUE(v.ok) << v.error.dump() << v.node_errors.dump();
         const Json entry = run(graph);
         ASSERT_EQ(entry["status"]["status_str"], "success") << entry.dump();
-        ASSERT_EQ(entry["outputs"].size(), 1u);
-        const std::string save_id = entry["outputs"].begin().key();
+        // One saved image; a metered template also has the meter's figures.
+        std::string save_id;
+        for (const auto& [id, ui] : entry["outputs"].items()) {
+            const std::string class_type = graph[id]["class_type"];
+            if (class_type == "SaveImage") {
+                EXPECT_TRUE(save_id.empty()) << "a second SaveImage output: " << id;
+                save_id = id;
+            } else {
+                EXPECT_EQ(class_type, "TollgateMeter");
+                EXPECT_TRUE(ui.contains(kMeterUiKey)) << ui.dump();
+            }
+        }
+        ASSERT_FALSE(save_id.empty()) << entry["outputs"].dump();
         const Image out = saved_image(entry, save_id);
         // Only an ImageScaleBy node changes the size.
         double scale = 1.0;

@@ -100,5 +100,25 @@ TEST(DeviceTest, ARunLargerThanTheDeviceIsOutOfMemory) {
     EXPECT_EQ(d.begin("b", 2 * kGiB, 6 * kGiB), Device::Load::Cold);  // exactly fits
 }
 
+TEST(DeviceTest, ThePeakIsAllocatedMemorySinceTheLastReset) {
+    Device d(16 * kGiB);
+    EXPECT_EQ(d.peak_allocated_bytes(), 0);
+    EXPECT_EQ(d.begin("a.pth", 2 * kGiB, 3 * kGiB), Device::Load::Cold);
+    d.end();
+    EXPECT_EQ(d.peak_allocated_bytes(), 5 * kGiB);
+    // A reset starts again from what is allocated now: the loaded weights.
+    d.reset_peak();
+    EXPECT_EQ(d.peak_allocated_bytes(), 2 * kGiB);
+    EXPECT_EQ(d.begin("a.pth", 2 * kGiB, 1 * kGiB), Device::Load::Warm);
+    d.end();
+    EXPECT_EQ(d.peak_allocated_bytes(), 3 * kGiB);
+    EXPECT_EQ(d.stats().torch_vram_total, 5 * kGiB);  // the allocator's cache keeps its own
+    d.unload_models();
+    d.reset_peak();
+    EXPECT_EQ(d.peak_allocated_bytes(), 0);
+    EXPECT_EQ(d.begin("b.pth", 1 * kGiB, 20 * kGiB), Device::Load::OutOfMemory);
+    EXPECT_EQ(d.peak_allocated_bytes(), 0);  // an out-of-memory run allocated nothing
+}
+
 }  // namespace
 }  // namespace tollgate::comfysim

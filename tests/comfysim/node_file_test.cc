@@ -50,7 +50,30 @@ TEST(NodeFileTest, BuiltInObjectInfoIsUnchangedFromTheCodedTable) {
     for (const auto& n : NodeTable::standard().nodes()) order.push_back(n.class_type);
     EXPECT_EQ(order, (std::vector<std::string>{"LoadImage", "DDColor_Colorize", "SaveImage",
                                                "PreviewImage", "ImageScaleBy", "ImageDenoise",
-                                               "ScratchRemoval", "OCRAnnotate"}));
+                                               "ScratchRemoval", "OCRAnnotate", "TollgateMeter"}));
+}
+
+TEST(NodeFileTest, TollgateMeterIsAFreeOutputNodeLikeThePythonOne) {
+    const NodeSpec* spec = NodeTable::standard().find("TollgateMeter");
+    ASSERT_NE(spec, nullptr);
+    EXPECT_EQ(spec->behaviour, Behaviour::Meter);
+    EXPECT_EQ(spec->image_input, "image");
+    EXPECT_FALSE(spec->is_gpu());
+    // What ComfyUI's /object_info says of comfyui/tollgate_meter installed as
+    // custom_nodes/tollgate_meter (its INPUT_TYPES, RETURN_TYPES, OUTPUT_NODE,
+    // CATEGORY, DESCRIPTION and display name).
+    Json expected = Json::parse(R"({
+    "input": {"required": {"image": ["IMAGE"]}},
+    "input_order": {"required": ["image"]},
+    "is_input_list": false, "output": ["IMAGE"], "output_is_list": [false],
+    "output_name": ["IMAGE"], "name": "TollgateMeter", "display_name": "Tollgate Meter",
+    "description": "",
+    "python_module": "custom_nodes.tollgate_meter", "category": "tollgate",
+    "output_node": true, "has_intermediate_output": false, "search_aliases": []})");
+    expected["description"] =
+        "Passes the image through and reports the prompt's wall time and peak GPU memory so far, "
+        "for Tollgate's usage records.";
+    EXPECT_EQ(NodeTable::object_info(*spec, {}), expected);
 }
 
 TEST(NodeFileTest, ImageScaleByIsComfyUisCoreNode) {
@@ -309,6 +332,15 @@ TEST(NodeFileTest, RejectsEntriesThatDoNotFitTheirBehaviour) {
     expect_rejected(entry(R"("behaviour": "load_image",
         "input": {"required": {"image": [[]]}}, "output": ["MASK"])"),
                     "first output must be IMAGE");
+    expect_rejected(entry(R"("behaviour": "meter", "output_node": true,
+        "input": {"required": {"image": ["IMAGE"]}}, "output": ["IMAGE", "STRING"])"),
+                    "a meter has exactly one output, IMAGE");
+    expect_rejected(entry(R"("behaviour": "meter",
+        "input": {"required": {"image": ["IMAGE"]}}, "output": ["IMAGE"])"),
+                    "a meter must be an output node");
+    expect_rejected(entry(R"("behaviour": "meter", "output_node": true, "cost": 1,
+        "input": {"required": {"image": ["IMAGE"]}}, "output": ["IMAGE"])"),
+                    "\"cost\" applies only to image_filter and image_scale");
 }
 
 TEST(NodeFileTest, ReadRejectsAnOversizedFile) {

@@ -96,6 +96,7 @@ std::string GraphRun::signature(const std::string& id) {
         auto path = ctx_.storage->annotated_path(py_str(inputs.value("image", Json(""))));
         text += "\nfile=" + (path ? file_digest(*path) : std::string("missing"));
     }
+    if (spec != nullptr && spec->behaviour == Behaviour::Meter) text += "\nrun=" + ctx_.run_id;
     return signatures_[id] = fnv1a_hex(text);
 }
 
@@ -351,6 +352,13 @@ NodeOutput GraphRun::compute(const std::string& id, const RunHooks& hooks, RunRe
         case Behaviour::ImageScale:
             if (!transform(id, *spec, hooks, result, out)) return out;
             break;
+        case Behaviour::Meter: {
+            const Image* image = upstream(id, spec->image_input, result);
+            if (image == nullptr) return out;
+            out.image = *image;  // the same pixels, passed through
+            out.ui = meter_ui(hooks.meter ? std::optional(hooks.meter()) : std::nullopt);
+            break;
+        }
         case Behaviour::SaveImage:
         case Behaviour::PreviewImage: {
             const bool preview = spec->behaviour == Behaviour::PreviewImage;

@@ -6,10 +6,11 @@
 // by an input signature (class, literal inputs, upstream signatures and, for
 // LoadImage, a hash of the file's bytes) and only the previous prompt's
 // entries survive. An identical re-run therefore does no work and reports the
-// same files again. What a node does comes from its table entry's
-// behaviour (node_table.h), never from its class_type. GraphRun knows
-// nothing of sockets or queues: it reports through RunHooks. Executor
-// thread only.
+// same files again, except downstream of a meter node: like the real one,
+// whose IS_CHANGED returns NaN, it is never served from the cache, so it and
+// the nodes after it run again and report fresh figures. What a node does comes from its table
+// entry's behaviour (node_table.h), never from its class_type. GraphRun knows nothing of sockets or
+// queues: it reports through RunHooks. Executor thread only.
 #pragma once
 
 #include <functional>
@@ -20,6 +21,7 @@
 
 #include "comfysim/gpu.h"
 #include "comfysim/image_ops.h"
+#include "comfysim/meter.h"
 #include "comfysim/node_table.h"
 #include "comfysim/py_format.h"
 #include "comfysim/storage.h"
@@ -55,6 +57,8 @@ struct RunHooks {
     // A GPU node's simulated work (gpu.h), once per run of the node;
     // OutOfMemory fails the node with torch's out-of-memory error.
     std::function<GpuOutcome(const GpuWork& work)> gpu_work;
+    // A meter node runs: the prompt's figures so far. Unset: null figures.
+    std::function<MeterReading()> meter;
 };
 
 enum class RunOutcome { Success, Error, Interrupted };
@@ -80,6 +84,9 @@ struct RunContext {
     bool use_cache = true;
     Json extra_pnginfo = nullptr;  // written into saved PNGs
     std::string preview_suffix;    // PreviewImage's random 5 letters
+    // Unique to this run among the runs that share `cache`: a meter node's
+    // signature includes it, so the meter never matches an earlier run.
+    std::string run_id;
 };
 
 class GraphRun {

@@ -61,6 +61,7 @@ Device::Load Device::begin(const std::string& model, std::int64_t weights_bytes,
     }
     if (!warm) loaded_.emplace_back(model, weights);
     working_ = working_bytes;
+    peak_allocated_ = std::max(peak_allocated_, allocated());
     reserved_ = std::max(reserved_, allocated());
     return warm ? Load::Warm : Load::Cold;
 }

@@ -11,7 +11,10 @@
 // PyTorch's caching allocator has reserved (its peak; it does not shrink by
 // itself). Loading a model that does not fit evicts the least recently used
 // others, as comfy.model_management.free_memory does; a run that does not
-// fit even on an empty device is out of memory. Plain data: the caller
+// fit even on an empty device is out of memory. It also keeps the peak of
+// allocated memory since the last reset_peak(), as torch.cuda's
+// max_memory_allocated and reset_peak_memory_stats do, so that the meter
+// node can report one prompt's peak. Plain data: the caller
 // serialises access (Sim holds it under its mutex).
 #pragma once
 
@@ -69,6 +72,12 @@ class Device {
     void unload_models();
     // Gives the allocator's unused cache back (torch.cuda.empty_cache).
     void empty_cache();
+    // The most memory allocated (loaded weights plus working memory) at any
+    // moment since the last reset_peak() (torch.cuda.max_memory_allocated).
+    std::int64_t peak_allocated_bytes() const { return peak_allocated_; }
+    // Restarts the peak at what is allocated now, as
+    // torch.cuda.reset_peak_memory_stats does: loaded models still count.
+    void reset_peak() { peak_allocated_ = allocated(); }
 
     DeviceStats stats() const;
     // Loaded models, least recently used first.
@@ -81,6 +90,7 @@ class Device {
     std::vector<std::pair<std::string, std::int64_t>> loaded_;  // least recently used first
     std::int64_t working_ = 0;
     std::int64_t reserved_ = 0;
+    std::int64_t peak_allocated_ = 0;
 };
 
 }  // namespace tollgate::comfysim

@@ -207,6 +207,7 @@ std::optional<Behaviour> behaviour_from_name(const std::string& name) {
     if (name == "preview_image") return Behaviour::PreviewImage;
     if (name == "image_filter") return Behaviour::ImageFilter;
     if (name == "image_scale") return Behaviour::ImageScale;
+    if (name == "meter") return Behaviour::Meter;
     return std::nullopt;
 }
 
@@ -333,6 +334,13 @@ void apply_behaviour(const Json& e, NodeSpec& s) {
             if (!s.output_node) throw BadEntry{"save and preview nodes must be output nodes"};
             return;
         }
+        case Behaviour::Meter:
+            s.image_input = image_input(s).name;
+            if (s.output_types != std::vector<std::string>{"IMAGE"}) {
+                throw BadEntry{"a meter has exactly one output, IMAGE"};
+            }
+            if (!s.output_node) throw BadEntry{"a meter must be an output node"};
+            return;
         case Behaviour::ImageFilter:
         case Behaviour::ImageScale:
             break;
@@ -391,7 +399,7 @@ NodeSpec parse_entry(const Json& e, std::string& class_type) {
     if (!e.contains("behaviour")) {
         throw BadEntry{
             "missing \"behaviour\" (load_image, save_image, preview_image, "
-            "image_filter or image_scale)"};
+            "image_filter, image_scale or meter)"};
     }
     const std::string behaviour = name_value(e["behaviour"], "\"behaviour\"");
     const auto b = behaviour_from_name(behaviour);

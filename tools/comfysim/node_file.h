@@ -6,7 +6,10 @@
 // comfysim needs to run it:
 //
 //   "behaviour": "load_image" | "save_image" | "preview_image" |
-//                "image_filter" | "image_scale"
+//                "image_filter" | "image_scale" | "meter"
+//                (meter: an output node with one IMAGE input and one IMAGE
+//                output that passes the image through and reports the
+//                prompt's wall time and GPU peak; see meter.h)
 //   "effect":    image_filter only: identity | colorize | denoise | despeckle |
 //                sharpen | grayscale | annotate
 //   "scale_input" (an INT/FLOAT input's name) or "scale" (a number):

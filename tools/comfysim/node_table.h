@@ -31,6 +31,8 @@ enum class Behaviour {
     PreviewImage,  // writes IMAGE to temp/
     ImageFilter,   // IMAGE in, same-size IMAGE out through an Effect
     ImageScale,    // IMAGE in, IMAGE scaled by a fixed factor or a numeric input out
+    Meter,         // IMAGE in, the same IMAGE out; an output node reporting the prompt's
+                   // wall time and GPU peak (meter.h); never served from the cache
 };
 
 struct InputSpec {
@@ -44,7 +46,7 @@ struct NodeSpec {
     std::string class_type;
     Behaviour behaviour = Behaviour::ImageFilter;
     Effect effect = Effect::Identity;  // ImageFilter only
-    // The IMAGE input that filters, scalers and save/preview nodes read.
+    // The IMAGE input that filters, scalers, meters and save/preview nodes read.
     std::string image_input;
     // ImageScale: the factor is the value of input `scale_input` when set,
     // else `scale`. `method_input`, when set, names the resampling choice.
@@ -91,7 +93,7 @@ class NodeTable {
 
     // The built-in table, parsed from the embedded nodes.json: LoadImage,
     // DDColor_Colorize, SaveImage, PreviewImage, ImageScaleBy, ImageDenoise,
-    // ScratchRemoval, OCRAnnotate.
+    // ScratchRemoval, OCRAnnotate, TollgateMeter.
     static const NodeTable& standard();
 
     // The built-in table extended by each file in order (`--nodes`). Errors:

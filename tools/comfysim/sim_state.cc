@@ -338,7 +338,19 @@ RunHooks Sim::hooks(const Item& item, const std::optional<std::string>& client,
     };
     h.interrupted = [this] { return interrupt_.load(); };
     h.gpu_work = [this](const GpuWork& work) { return gpu_work(work); };
+    h.meter = [this] { return meter_reading(); };
     return h;
+}
+
+MeterReading Sim::meter_reading() {
+    MeterReading r;
+    // Bounded before rounding; meter_ui() reports anything past the bound as null.
+    const double waited_ms =
+        std::min(prompt_waited_seconds_ * 1000.0, static_cast<double>(kMeterWallMsMax) + 1.0);
+    r.wall_ms = std::llround(std::max(waited_ms, 0.0));
+    std::lock_guard lock(mu_);
+    r.gpu_peak_bytes = device_.peak_allocated_bytes();
+    return r;
 }
 
 // Draws happen in a fixed order (fail, cold start, hang, crash), and fault
@@ -384,6 +396,7 @@ double Sim::cold_start_seconds() {
 }
 
 void Sim::wait_seconds(double seconds) {
+    if (seconds > 0) prompt_waited_seconds_ += seconds;
     if (options_.gpu_wait_for_test) {
         options_.gpu_wait_for_test(seconds);
         return;
@@ -428,7 +441,14 @@ void Sim::execute(Item item) {
     ctx.use_cache = options_.cache;
     ctx.extra_pnginfo = item.extra_data.value("extra_pnginfo", Json());
     ctx.preview_suffix = preview_suffix();
+    ctx.run_id = std::to_string(item.sequence);
 
+    // The meter's figures start here, as the real node's do at execution_start.
+    prompt_waited_seconds_ = 0;
+    {
+        std::lock_guard lock(mu_);
+        device_.reset_peak();
+    }
     add_message("execution_start", {{"prompt_id", item.prompt_id}}, false);
     GraphRun run(item.prompt, item.outputs, ctx);
     Json cached = Json::array();

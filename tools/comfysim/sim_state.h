@@ -7,9 +7,11 @@
 // and reports progress as ComfyUI's WebSocket events in ComfyUI's order.
 // It also owns the simulated GPU (gpu.h): each GPU node's run waits out its
 // cold start and its time, holds its VRAM, and may meet one of the seeded
-// faults of SimOptions. Events go to an EventSink; every send happens under the state mutex, so
-// events from HTTP threads (status on enqueue) and from the worker are
-// totally ordered. The sink must not call back into Sim.
+// faults of SimOptions. A meter node (meter.h) reports the seconds waited
+// out and the device's peak since the prompt's execution_start. Events go to
+// an EventSink; every send happens under the state mutex, so events from HTTP
+// threads (status on enqueue) and from the worker are totally ordered. The
+// sink must not call back into Sim.
 //
 // Threads: every public method is thread-safe. run_next() runs one prompt on
 // the calling thread (tests); start() runs them on an owned worker thread.
@@ -30,6 +32,7 @@
 
 #include "comfysim/executor.h"
 #include "comfysim/gpu.h"
+#include "comfysim/meter.h"
 #include "comfysim/node_table.h"
 #include "comfysim/py_format.h"
 #include "comfysim/storage.h"
@@ -138,6 +141,8 @@ class Sim {
     void execute(Item item);
     RunHooks hooks(const Item& item, const std::optional<std::string>& client, bool& drop_sockets);
     GpuOutcome gpu_work(const GpuWork& work);
+    // A meter node's figures: the prompt's waited time and device peak so far.
+    MeterReading meter_reading();
     // True with probability `rate`; draws nothing when the rate is 0.
     bool chance(double rate);
     double cold_start_seconds();
@@ -177,6 +182,9 @@ class Sim {
     // Worker-only state. free() also empties cache_, under mu_ and only while
     // no prompt runs: the worker uses it only while running_ is set.
     NodeCache cache_;
+    // The seconds waited out (cold starts, GPU work) since the running
+    // prompt's execution_start: what a meter node reports as its wall time.
+    double prompt_waited_seconds_ = 0;
     std::mt19937_64 rng_;
     std::thread worker_;
 };
