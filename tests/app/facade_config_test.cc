@@ -1,6 +1,9 @@
 // [facade]: off unless enabled; its rules, default and workers as read.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "app/config_fixture.h"
 
 namespace tollgate::app {
@@ -72,6 +75,25 @@ TEST_F(FacadeConfigTest, RefusesWhatItCannotUse) {
         auto c = parse(k.text);
         ASSERT_FALSE(c.ok()) << k.text;
         EXPECT_NE(c.error().message.find(k.says), std::string::npos) << c.error().message;
+    }
+}
+
+// The shipped example prices the shipped workflows as the book says: each
+// template's graph, sent as a prompt, is the workflow it is the template of.
+TEST(ShippedFacadeTest, TheExampleRulesPriceEveryShippedWorkflow) {
+    const std::string root =
+        std::string(__FILE__).substr(0, std::string(__FILE__).rfind("/tests/"));
+    auto c = load_config(root + "/config/tollgate.toml");
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    ASSERT_TRUE(c->facade.has_value());
+    for (const WorkflowConfig& w : c->workflows) {
+        std::ifstream in(w.template_path);
+        std::stringstream text;
+        text << in.rdbuf();
+        nlohmann::json graph = nlohmann::json::parse(text.str());
+        auto priced = http::facade::price_prompt(graph, c->facade->rules, c->price_book);
+        ASSERT_TRUE(priced.ok()) << w.name << ": " << priced.error().message;
+        EXPECT_EQ(priced->workflow, w.name);
     }
 }
 

@@ -172,6 +172,11 @@ TEST(MetricsUnitTest, RoutesAreTemplatesAndTheTableIsBounded) {
     EXPECT_EQ(route_template("/wp-login.php"), "other");
     EXPECT_EQ(route_template("/v1/jobs/a/b/c"), "other");
     EXPECT_EQ(route_template(""), "other");
+    // The ComfyUI facade's routes, with and without /api.
+    EXPECT_EQ(route_template("/api/history/job_1"), "/api/history/{id}");
+    EXPECT_EQ(route_template("/upload/image"), "/upload/image");
+    EXPECT_EQ(route_template("/prompt"), "/prompt");
+    EXPECT_EQ(route_template("/api/prompt/x"), "other");
     Metrics m;
     for (int i = 0; i < 3'000; ++i) m.count_request("/v1/jobs", "GET", i);
     const std::string text = m.render({});

@@ -11,11 +11,13 @@ namespace {
 // The path segments that name a route rather than an id.
 const std::set<std::string_view>& route_words() {
     static const std::set<std::string_view> words = {
-        "v1",        "admin",       "quote",   "plans",   "jobs",      "events",       "result",
-        "results",   "account",     "ledger",  "pricing", "reload",    "accounts",     "keys",
-        "grants",    "adjustments", "refunds", "tenant",  "reports",   "workers",      "drain",
-        "healthz",   "metrics",     "hourly",  "heatmap", "economics", "top-accounts", "queue-wait",
-        "dashboard", "calibration", "forecast"};
+        "v1", "admin", "quote", "plans", "jobs", "events", "result", "results", "account", "ledger",
+        "pricing", "reload", "accounts", "keys", "grants", "adjustments", "refunds", "tenant",
+        "reports", "workers", "drain", "healthz", "metrics", "hourly", "heatmap", "economics",
+        "top-accounts", "queue-wait", "dashboard", "calibration", "forecast",
+        // The ComfyUI facade's (facade/facade_api.h).
+        "api", "prompt", "upload", "image", "history", "view", "queue", "interrupt", "object_info",
+        "system_stats", "ws"};
     return words;
 }
 
@@ -57,6 +59,28 @@ const std::set<std::string, std::less<>>& routes() {
         "/admin/reports/forecast",
         "/dashboard",
         "/dashboard/{id}",
+        "/prompt",
+        "/upload/image",
+        "/history",
+        "/history/{id}",
+        "/view",
+        "/queue",
+        "/interrupt",
+        "/object_info",
+        "/object_info/{id}",
+        "/system_stats",
+        "/ws",
+        "/api/prompt",
+        "/api/upload/image",
+        "/api/history",
+        "/api/history/{id}",
+        "/api/view",
+        "/api/queue",
+        "/api/interrupt",
+        "/api/object_info",
+        "/api/object_info/{id}",
+        "/api/system_stats",
+        "/api/ws",
     };
     return all;
 }
