@@ -24,14 +24,14 @@ runs="$build/fuzz-runs"
 declare -A max_len_bytes=(
   [image_probe]=8192 [multipart]=4096 [url_query]=2048 [json_requests]=4096
   [price_book]=8192 [comfy_messages]=4096 [workflow_template]=4096 [tzif]=8192
-  [sink_answers]=4096 [shared_store]=4096
+  [sink_answers]=4096 [shared_store]=4096 [facade_prompt]=4096
 )
 rss_limit_mb=2048
 timeout_seconds=10
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(image_probe multipart url_query json_requests price_book
                                      comfy_messages workflow_template tzif sink_answers
-                                     shared_store)
+                                     shared_store facade_prompt)
 
 symbolizer=/usr/lib/llvm-14/bin/llvm-symbolizer
 [ -x "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH="$symbolizer"
