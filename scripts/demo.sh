@@ -97,6 +97,15 @@ Other capabilities (super_resolution, denoise, scratch_removal, ocr) and options
        -H "Authorization: Bearer \$KEY" --data-binary @config/samples/portrait_800x600.jpg
   curl -s "$GATEWAY/v1/plans" -H "Authorization: Bearer \$KEY"
 
+A ComfyUI client works too: point it at $GATEWAY instead of ComfyUI and add the key
+(Authorization: Bearer \$KEY, or ?token=\$KEY on /ws). For example, upload then prompt:
+
+  curl -s "$GATEWAY/upload/image" -H "Authorization: Bearer \$KEY" \\
+       -F image=@config/samples/portrait_800x600.jpg
+  python3 -c 'import json; g=json.load(open("config/workflows/ddcolor_person.api.json"));
+g["1"]["inputs"]["image"]="portrait_800x600.jpg"; print(json.dumps({"prompt": g}))' |
+  curl -s "$GATEWAY/prompt" -H "Authorization: Bearer \$KEY" -d @-
+
 The operator's view: open $GATEWAY/dashboard and log in with $ADMIN_TOKEN, or ask directly:
 
   curl -s "$GATEWAY/admin/reports/hourly" -H "Authorization: Bearer $ADMIN_TOKEN"
