@@ -252,3 +252,37 @@ class FacadeFailureTest(GatewayCase):
         self.assertEqual(entry["status"]["messages"][-1][0], "execution_error")
         balance = self.balance(key)
         self.assertEqual((balance["available"], balance["held"]), (100, 0))
+
+
+class FacadeRetryTest(GatewayCase):
+    """A client-chosen prompt_id makes a retried POST /prompt idempotent (duplicate
+    detection is off here, so only the id can stop a second charge)."""
+    config_extra = FACADE
+
+    def test_a_retried_prompt_id_is_one_prompt_and_one_charge(self):
+        _, key = self.new_account(100)
+        client = Client(self.base[len("http://"):], key)
+        client.upload("p.png", png_bytes(800, 600))
+        body = {"prompt": person_graph("p.png"), "prompt_id": str(uuid.uuid4())}
+        auth = {"Authorization": "Bearer " + key}
+        first = request("POST", self.base + "/prompt", json.dumps(body).encode(), auth)
+        again = request("POST", self.base + "/prompt", json.dumps(body).encode(), auth)
+        self.assertEqual((first.status, again.status), (200, 200), again.body)
+        self.assertEqual(first.json()["prompt_id"], again.json()["prompt_id"])
+        self.wait_final(key, first.json()["prompt_id"])
+        self.assertEqual(self.balance(key)["available"], 90)
+        # The same id with another graph is refused; a fresh id is a new prompt.
+        other = dict(body, prompt=dict(body["prompt"]))
+        other["prompt"]["2"] = dict(other["prompt"]["2"], inputs=dict(
+            other["prompt"]["2"]["inputs"], checkpoint="ddcolor_artistic.pth"))
+        r = request("POST", self.base + "/prompt", json.dumps(other).encode(), auth)
+        self.assertEqual(r.status, 422, r.body)
+        self.assertEqual(r.json()["error"]["type"], "idempotency_key_reused")
+        r = request("POST", self.base + "/prompt",
+                    json.dumps(dict(body, prompt_id="not-a-uuid")).encode(), auth)
+        self.assertEqual((r.status, r.json()["error"]["type"]), (400, "invalid_prompt_id"))
+        fresh = request("POST", self.base + "/prompt",
+                        json.dumps(dict(body, prompt_id=str(uuid.uuid4()))).encode(), auth)
+        self.assertNotEqual(fresh.json()["prompt_id"], first.json()["prompt_id"])
+        self.wait_final(key, fresh.json()["prompt_id"])
+        self.assertEqual(self.balance(key)["available"], 80)

@@ -10,7 +10,7 @@
 namespace tollgate::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 75> kStatuses{{
+constexpr std::array<std::pair<std::string_view, int>, 76> kStatuses{{
     {"bad_request", 400},
     {"bad_multipart", 400},
     {"empty_body", 400},
@@ -35,6 +35,7 @@ constexpr std::array<std::pair<std::string_view, int>, 75> kStatuses{{
     {"invalid_scopes", 400},
     {"invalid_expiry", 400},
     {"no_prompt", 400},
+    {"invalid_prompt_id", 400},
     {"invalid_prompt", 400},
     {"invalid_upload", 400},
     {"upload_not_found", 400},

@@ -313,10 +313,11 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     // as sent and the exact bytes.
     std::string fingerprint;
     if (!idempotency_key.empty()) {
-        fingerprint = core::sha256_hex(request.workflow + "\n" + request.upscale_factor + "\n" +
-                                       request.quality + "\n" + request.rounding + "\n" +
-                                       result.priced.digests.sha256_hex +
-                                       (webhook_url.empty() ? "" : "\n" + webhook_url));
+        fingerprint = core::sha256_hex(
+            request.workflow + "\n" + request.upscale_factor + "\n" + request.quality + "\n" +
+            request.rounding + "\n" + result.priced.digests.sha256_hex +
+            (webhook_url.empty() ? "" : "\n" + webhook_url) +
+            (request.graph_sha256.empty() ? "" : "\ngraph " + request.graph_sha256));
         auto found = deps_.jobs->find_idempotency(account_id, idempotency_key);
         if (!found.ok()) return found.error();
         if (found->has_value()) return replay(std::move(result), **found, fingerprint);

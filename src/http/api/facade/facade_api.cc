@@ -81,6 +81,17 @@ bool valid_client_id(const std::string& id) {
     });
 }
 
+// "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" in lowercase hex, as ComfyUI requires.
+bool canonical_uuid(const std::string& id) {
+    if (id.size() != 36) return false;
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        const char c = id[i];
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
 std::optional<std::size_t> parse_size(const std::string& text) {
     std::size_t value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -188,6 +199,18 @@ Response FacadeApi::post_prompt(const Request& request, const std::string& accou
         }
         client_id = body["client_id"];
     }
+    // A client-chosen prompt_id (newer ComfyUI clients send one) makes a
+    // retried POST idempotent: it is the job's Idempotency-Key, so the retry
+    // gets the same prompt and no second hold. The answer's prompt_id is
+    // still the gateway's, as older ComfyUI servers answer.
+    std::string idempotency_key;
+    if (body.contains("prompt_id") && !body["prompt_id"].is_null()) {
+        if (!body["prompt_id"].is_string() || !canonical_uuid(body["prompt_id"])) {
+            return comfy_error_response("invalid_prompt_id",
+                                        "prompt_id is a lowercase canonical UUID");
+        }
+        idempotency_key = "comfyui-prompt:" + body["prompt_id"].get<std::string>();
+    }
     auto book = service_.books().current();
     auto priced = price_prompt(body["prompt"], options_.rules, *book);
     if (!priced.ok()) return comfy_error_response(priced.error());
@@ -200,7 +223,7 @@ Response FacadeApi::post_prompt(const Request& request, const std::string& accou
     job.upscale_factor = priced->upscale_factor;
     job.graph = priced->graph;
     job.graph_sha256 = core::sha256_hex(body["prompt"].dump());
-    auto submitted = service_.submit(account_id, job, std::move(bytes).value());
+    auto submitted = service_.submit(account_id, job, std::move(bytes).value(), idempotency_key);
     if (!submitted.ok()) return comfy_error_response(submitted.error());
     const SubmitResult& r = *submitted;
     switch (r.outcome) {
@@ -229,7 +252,8 @@ Response FacadeApi::post_prompt(const Request& request, const std::string& accou
         case SubmitOutcome::Busy:
             return comfy(retry_later("busy", "every worker slot is taken", 1));
         case SubmitOutcome::IdempotencyMismatch:
-            return comfy_error_response("idempotency_key_reused", "not used by the facade");
+            return comfy_error_response("idempotency_key_reused",
+                                        "this prompt_id was sent before with another prompt");
     }
     const std::int64_t number = number_.fetch_add(1);
     const std::string output_node = priced->graph->save_image_node_ids().front();
