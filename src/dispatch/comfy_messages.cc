@@ -4,6 +4,13 @@
 // WebSocket frames and history status.messages, which record the same
 // execution_* payloads, so timestamps and error text come out identically
 // whichever path saw them.
+//
+// The meter node's figures are the one exception to "a wrong type is an
+// error": a malformed reading is skipped rather than failing the history
+// entry, because the entry also carries the job's image, and a custom node's
+// bad output must not cost the client a result it paid for. The figures are
+// read from /history only (never from the `executed` message): every
+// successful run reads the entry to find its image, so one path suffices.
 #include "dispatch/comfy_messages.h"
 
 #include <algorithm>
@@ -326,6 +333,75 @@ core::Status parse_history_status(json& status, HistoryEntry& entry) {
     return {};
 }
 
+// One figure of a meter reading: absent or null leaves `out` alone (-1); an
+// integer in [0, value_max] is read. False for anything else (a float, a
+// string, a negative or too large number): the reading is malformed.
+bool read_meter_figure(const json& reading, const char* key, std::int64_t value_max,
+                       std::int64_t& out) {
+    const auto it = reading.find(key);
+    if (it == reading.end() || it->is_null()) return true;
+    std::int64_t value = -1;
+    if (it->is_number_unsigned()) {
+        const auto u = it->get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(value_max)) return false;
+        value = static_cast<std::int64_t>(u);
+    } else if (it->is_number_integer()) {
+        value = it->get<std::int64_t>();
+    } else {
+        return false;
+    }
+    if (value < 0 || value > value_max) return false;
+    out = value;
+    return true;
+}
+
+// True when `key` is absent, null or a string.
+bool meter_text_ok(const json& reading, const char* key) {
+    const auto it = reading.find(key);
+    return it == reading.end() || it->is_null() || it->is_string();
+}
+
+// One reading of the meter's list, or nullopt when it is malformed.
+std::optional<MeterFigures> parse_meter_reading(const json& reading) {
+    if (!reading.is_object()) return std::nullopt;
+    const auto version = reading.find("version");
+    if (version == reading.end() || !version->is_number_integer() ||
+        version->get<std::int64_t>() != kMeterShapeVersion) {
+        return std::nullopt;
+    }
+    MeterFigures figures;
+    std::int64_t wall_ms = -1;
+    if (!read_meter_figure(reading, "wall_ms", kMeterWallMsMax, wall_ms) ||
+        !read_meter_figure(reading, "gpu_peak_bytes", kMeterGpuPeakBytesMax,
+                           figures.gpu_peak_bytes) ||
+        !meter_text_ok(reading, "wall_source") || !meter_text_ok(reading, "device")) {
+        return std::nullopt;
+    }
+    const auto source = reading.find("wall_source");
+    if (source != reading.end() && source->is_string() &&
+        source->get_ref<const std::string&>() == "execution_start") {
+        figures.wall_ms = wall_ms;
+    }
+    return figures;
+}
+
+// Folds the meter readings of one node's UI output into `meter` (see
+// HistoryEntry::meter); `readings` counts those looked at so far. Anything
+// malformed is skipped: the figures are for the usage record, and a bad one
+// must not fail a job whose image is fine.
+void read_meter_output(const json& node, MeterFigures& meter, int& readings) {
+    const auto list = node.find(kMeterUiKey);
+    if (list == node.end() || !list->is_array()) return;
+    for (const json& reading : *list) {
+        if (readings >= kMeterReadingsMax) return;
+        ++readings;
+        const std::optional<MeterFigures> figures = parse_meter_reading(reading);
+        if (!figures) continue;
+        meter.wall_ms = std::max(meter.wall_ms, figures->wall_ms);
+        meter.gpu_peak_bytes = std::max(meter.gpu_peak_bytes, figures->gpu_peak_bytes);
+    }
+}
+
 core::Status parse_history_images(const json& outputs, HistoryEntry& entry) {
     if (outputs.is_null()) return {};
     if (!outputs.is_object())
@@ -333,12 +409,14 @@ core::Status parse_history_images(const json& outputs, HistoryEntry& entry) {
     std::vector<std::string> ids;
     for (const auto& item : outputs.items()) ids.push_back(item.key());
     std::sort(ids.begin(), ids.end(), node_id_less);
+    int meter_readings = 0;
     for (const auto& id : ids) {
         const json& node = outputs[id];
         if (!node.is_object()) {
             return core::make_error(kHistoryInvalid,
                                     "history output of node " + id + " is not an object");
         }
+        read_meter_output(node, entry.meter, meter_readings);
         const auto images = node.find("images");
         if (images == node.end()) continue;
         if (!images->is_array()) {

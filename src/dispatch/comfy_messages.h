@@ -68,6 +68,34 @@ struct OutputImage {
     std::string type;  // "output", "temp" or "input"
 };
 
+// What Tollgate's meter node (comfyui/tollgate_meter; comfysim's TollgateMeter)
+// measured of a prompt. The node's UI output, found under its node id in the
+// history outputs, is
+//   {"tollgate_meter": [{"version": 1, "wall_ms": 3512, "wall_source": "execution_start",
+//                        "gpu_peak_bytes": 1409286144, "device": "cuda:0"}]}
+// with each figure an integer or null. -1 stands for a figure not measured.
+struct MeterFigures {
+    // Milliseconds from the prompt's execution_start to the meter. Only a
+    // reading whose wall_source is "execution_start" counts: "since_previous"
+    // includes the worker's idle time.
+    std::int64_t wall_ms = -1;
+    // The CUDA device's peak allocated bytes during the prompt (null without CUDA).
+    std::int64_t gpu_peak_bytes = -1;
+
+    bool operator==(const MeterFigures&) const = default;
+};
+
+// The meter's UI key and the one shape version read; other versions are ignored.
+inline constexpr const char* kMeterUiKey = "tollgate_meter";
+inline constexpr std::int64_t kMeterShapeVersion = 1;
+// Readings beyond these bounds are no prompt's and are ignored: a week (the
+// real node reports longer as null), and 1 PiB of GPU memory.
+inline constexpr std::int64_t kMeterWallMsMax = std::int64_t{7} * 24 * 3600 * 1000;
+inline constexpr std::int64_t kMeterGpuPeakBytesMax = std::int64_t{1} << 50;
+// At most this many readings of one prompt are looked at (in node-id order);
+// a graph has one meter, rarely a few.
+inline constexpr int kMeterReadingsMax = 16;
+
 // One /history/{id} entry.
 struct HistoryEntry {
     bool has_status = false;  // false on servers before Jan 2024
@@ -79,6 +107,14 @@ struct HistoryEntry {
     std::int64_t execution_end_ms = 0;  // success, error or interrupt timestamp
     bool interrupted = false;
     std::string error_message;  // as ComfyEvent::error_message; empty unless an error was recorded
+    // From the outputs of meter nodes. A reading that is malformed (a wrong
+    // type, a version other than 1, a figure out of bounds) is ignored whole
+    // and never makes the entry invalid. With several readings (several meter
+    // nodes), each figure is the largest: the meter that ran last measured the
+    // longest wall time, and node ids say nothing of the order nodes ran in;
+    // the real node resets the GPU peak after each reading, so the prompt's
+    // peak is the largest one reported.
+    MeterFigures meter;
 };
 
 // Parses a /history/{id} response (an object keyed by prompt id). Returns

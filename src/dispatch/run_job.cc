@@ -159,6 +159,8 @@ JobOutcome JobRun::finish(JobOutcomeKind kind, std::string reason, bool retry_sa
     if (entry_) {
         if (start_ms == 0) start_ms = entry_->execution_start_ms;
         if (end_ms == 0) end_ms = entry_->execution_end_ms;
+        outcome_.meter_wall_ms = entry_->meter.wall_ms;
+        outcome_.meter_gpu_peak_bytes = entry_->meter.gpu_peak_bytes;
     }
     if (start_ms > 0 && posted_ms_ > 0)
         outcome_.queue_wait_ms = std::max<std::int64_t>(0, start_ms - posted_ms_);

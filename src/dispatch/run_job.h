@@ -112,6 +112,14 @@ struct JobOutcome {
     // The highest VRAM in use sampled on the worker while the job held it
     // (bytes; 0 when no sample came in). Set by run_with_retries.
     std::int64_t vram_peak_bytes = 0;
+    // What the workflow's meter node (comfyui/tollgate_meter) reported in the
+    // prompt's history entry (HistoryEntry::meter): wall time from the
+    // prompt's execution_start to the meter (only when measured from there),
+    // and the GPU's peak allocated memory. -1: not measured (no meter in the
+    // workflow, no CUDA on the worker, a malformed reading, or no history
+    // entry read: a run that failed on the WebSocket's word alone).
+    std::int64_t meter_wall_ms = -1;
+    std::int64_t meter_gpu_peak_bytes = -1;
     // Best-effort work left for after the job is settled (JobSpec::
     // defer_cleanup): deleting the prompt's history entry on the worker.
     // Empty when nothing is left. Must not throw; bounded by its own timeout.

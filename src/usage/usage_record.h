@@ -35,6 +35,13 @@ struct UsageRecord {
     std::string dedupe_kind;
     std::string dedupe_of;
     std::int64_t dedupe_distance = 0;
+    // What the workflow's meter node (comfyui/tollgate_meter) reported: the
+    // prompt's wall time from its execution_start up to the meter, and the
+    // GPU's peak allocated memory during the prompt. -1: not measured (no
+    // meter in the workflow, no CUDA on the worker, nothing ran, or a record
+    // written before these fields existed); otherwise >= 0.
+    std::int64_t meter_wall_ms = -1;
+    std::int64_t meter_gpu_peak_bytes = -1;
 
     bool operator==(const UsageRecord&) const = default;
 };

@@ -76,6 +76,11 @@ class FieldReader {
             fail(std::string(name) + " is not an integer");
         }
     }
+    // A field added after the first v1 records: absent leaves `out` as it
+    // is (its default), present it must be an integer.
+    void added_integer(const char* name, std::int64_t* out) {
+        if (problem_.empty() && object_.contains(name)) integer(name, out);
+    }
     const std::string& problem() const { return problem_; }
 
   private:
@@ -107,6 +112,8 @@ core::Status check_usage_record(const UsageRecord& r) {
     if (r.dedupe_kind != "" && r.dedupe_kind != "exact" && r.dedupe_kind != "near") {
         return invalid("dedupe_kind is none of \"\", exact and near");
     }
+    if (r.meter_wall_ms < -1) return invalid("meter_wall_ms is below -1");
+    if (r.meter_gpu_peak_bytes < -1) return invalid("meter_gpu_peak_bytes is below -1");
     return {};
 }
 
@@ -134,6 +141,8 @@ std::string encode_usage_record(const UsageRecord& r) {
     j["dedupe_kind"] = r.dedupe_kind;
     j["dedupe_of"] = r.dedupe_of;
     j["dedupe_distance"] = r.dedupe_distance;
+    j["meter_wall_ms"] = r.meter_wall_ms;
+    j["meter_gpu_peak_bytes"] = r.meter_gpu_peak_bytes;
     // replace: an invalid UTF-8 byte becomes U+FFFD instead of an exception.
     return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
@@ -177,6 +186,9 @@ core::Result<UsageRecord> decode_usage_record(std::string_view text) {
     read.text("dedupe_kind", &r.dedupe_kind);
     read.text("dedupe_of", &r.dedupe_of);
     read.integer("dedupe_distance", &r.dedupe_distance);
+    // Records written before the meter fields lack them: not measured.
+    read.added_integer("meter_wall_ms", &r.meter_wall_ms);
+    read.added_integer("meter_gpu_peak_bytes", &r.meter_gpu_peak_bytes);
     if (!read.problem().empty()) return invalid(read.problem());
     if (core::Status s = check_usage_record(r); !s.ok()) return s.error();
     return r;

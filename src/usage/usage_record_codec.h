@@ -9,8 +9,10 @@
 //
 // decode_usage_record() reads text from storage others may have written, so
 // it treats it as hostile: it bounds the size and the nesting, checks every
-// type, requires every v1 field, ignores unknown keys, and never throws.
-// Pure; any thread.
+// type, requires every field of the first v1 records, ignores unknown keys,
+// and never throws. The fields added since (meter_wall_ms and
+// meter_gpu_peak_bytes) may be absent, as in records an earlier version
+// wrote, and then read as -1 (not measured). Pure; any thread.
 #pragma once
 
 #include <cstddef>
@@ -37,7 +39,8 @@ std::string encode_usage_record(const UsageRecord& record);
 core::Result<UsageRecord> decode_usage_record(std::string_view text);
 
 // The rules every store applies to a record it keeps: a job id and an account
-// id, outcome "succeeded" or "failed", dedupe_kind "", "exact" or "near".
+// id, outcome "succeeded" or "failed", dedupe_kind "", "exact" or "near",
+// meter_wall_ms and meter_gpu_peak_bytes -1 or more.
 // Error "invalid_usage_record".
 core::Status check_usage_record(const UsageRecord& record);
 

@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "support/clickhouse_server.h"
 #include "support/temp_dir.h"
+#include "usage/export/clickhouse_sink.h"
 #include "usage/export/exporter.h"
 #include "usage/sample_record.h"
 #include "usage/sqlite/sqlite_usage_outbox.h"
@@ -33,6 +37,22 @@ class ClickHouseExportTest : public ::testing::Test {
     // A sink on a database of the test's own, so tests share no rows.
     std::unique_ptr<usage::RemoteSink> make_sink(const std::string& database) {
         return make_usage_sink(server_->url(database)).value();
+    }
+
+    // One statement run in `database` over the HTTP interface (curl); the
+    // answer, or "<failed>" when the server refused it.
+    static std::string clickhouse(const std::string& database, const std::string& sql) {
+        testing::TempDir dir;
+        std::ofstream(dir.file("query.sql")) << sql;
+        const std::string cmd = "curl -sf --data-binary @" + dir.file("query.sql") +
+                                " 'http://127.0.0.1:" + std::to_string(server_->http_port()) +
+                                "/?database=" + database + "'";
+        FILE* pipe = ::popen(cmd.c_str(), "r");
+        if (pipe == nullptr) return "<failed>";
+        std::string out;
+        char buffer[256];
+        while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+        return ::pclose(pipe) == 0 ? out : "<failed>";
     }
 
     static testing::ClickHouseServer* server_;
@@ -88,6 +108,69 @@ TEST_F(ClickHouseExportTest, TextThatIsNotUtf8IsStoredRatherThanRefused) {
     auto shipped = sink->ship({r});
     ASSERT_TRUE(shipped.ok()) << shipped.error().message;
     EXPECT_EQ(sink->day_totals(0, 10 * kDay).value().at(0).tokens, 3);
+}
+
+TEST_F(ClickHouseExportTest, ShipsTheMeterFigures) {
+    auto sink = make_sink("meter");
+    ASSERT_TRUE(sink->prepare().ok());
+    usage::UsageRecord unmeasured = sample_record("job_2", 3, "acct_a", kDay);
+    unmeasured.meter_wall_ms = -1;
+    unmeasured.meter_gpu_peak_bytes = -1;
+    ASSERT_TRUE(sink->ship({sample_record("job_1", 3, "acct_a", kDay), unmeasured}).ok());
+    EXPECT_EQ(clickhouse("meter",
+                         "SELECT job_id, meter_wall_ms, meter_gpu_peak_bytes FROM tollgate_usage "
+                         "FINAL ORDER BY job_id FORMAT TabSeparated"),
+              "job_1\t1100\t3221225472\njob_2\t-1\t-1\n");
+}
+
+TEST_F(ClickHouseExportTest, ATableOfTheVersionBeforeTheMeterGainsItsColumns) {
+    // tollgate_usage as the version before the meter fields created it, with a
+    // row it shipped (the row as it was: without the meter's keys).
+    ASSERT_EQ(clickhouse("default", "CREATE DATABASE before_meter"), "");
+    ASSERT_EQ(clickhouse("before_meter",
+                         "CREATE TABLE tollgate_usage (job_id String, account_id String, "
+                         "workflow String, width Int64, height Int64, tokens Int64, "
+                         "quoted_tokens Int64, book_version String, md5 String, sha256 String, "
+                         "worker String, queue_wait_ms Int64, execution_ms Int64, outcome String, "
+                         "failure_reason String, finished_ms Int64, vram_peak_bytes Int64, "
+                         "attempts Int64, dedupe_kind String, dedupe_of String, dedupe_distance "
+                         "Int64, day Date) ENGINE = ReplacingMergeTree() PARTITION BY "
+                         "toYYYYMM(day) ORDER BY job_id"),
+              "");
+    std::string old_row = usage::clickhouse_row(sample_record("job_old", 7, "acct_a", kDay + 1));
+    const std::size_t from = old_row.find(",\"meter_wall_ms\"");
+    old_row.erase(from, old_row.find(",\"day\"") - from);
+    ASSERT_EQ(old_row.find("meter"), std::string::npos) << old_row;
+    ASSERT_EQ(
+        clickhouse("before_meter", "INSERT INTO tollgate_usage FORMAT JSONEachRow\n" + old_row),
+        "");
+
+    auto sink = make_sink("before_meter");
+    auto prepared = sink->prepare();
+    ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+    ASSERT_TRUE(make_sink("before_meter")->prepare().ok());  // the columns are there
+    // The old row reads as not measured; a new one carries its figures.
+    ASSERT_TRUE(sink->ship({sample_record("job_new", 5, "acct_a", kDay + 2)}).ok());
+    EXPECT_EQ(clickhouse("before_meter",
+                         "SELECT job_id, meter_wall_ms, meter_gpu_peak_bytes FROM tollgate_usage "
+                         "FINAL ORDER BY job_id FORMAT TabSeparated"),
+              "job_new\t1100\t3221225472\njob_old\t-1\t-1\n");
+    EXPECT_EQ(sink->day_totals(0, 10 * kDay).value(),
+              (std::vector<DayTotal>{{"acct_a", 1, 12, 2}}));
+    // The migrated table has the columns of a new one, in the same order.
+    ASSERT_TRUE(make_sink("after_meter")->prepare().ok());
+    const std::string columns =
+        "SELECT name, type, default_expression FROM system.columns WHERE database = "
+        "currentDatabase() AND table = 'tollgate_usage' FORMAT TabSeparated";
+    EXPECT_EQ(clickhouse("before_meter", columns), clickhouse("after_meter", columns));
+    // Each with its default, which 18.16 keeps as CAST(-1, 'Int64'), and before `day`.
+    const std::string fresh = clickhouse("after_meter", columns);
+    EXPECT_NE(fresh.find("\ndedupe_distance\tInt64\t\nmeter_wall_ms\tInt64\tCAST(-1, "),
+              std::string::npos)
+        << fresh;
+    EXPECT_NE(fresh.find("\nmeter_gpu_peak_bytes\tInt64\tCAST(-1, \\'Int64\\')\nday\tDate\t\n"),
+              std::string::npos)
+        << fresh;
 }
 
 TEST_F(ClickHouseExportTest, AServerThatRefusesIsASinkErrorWithItsMessage) {

@@ -123,6 +123,47 @@ TEST(RunJobTest, ADeferredCleanupDeletesTheHistoryOnlyWhenCalled) {
     EXPECT_EQ(fake.history_deletes, std::vector<std::string>{out.prompt_id});
 }
 
+TEST(RunJobTest, CarriesTheMeterFiguresOfTheHistoryEntry) {
+    for (const Script script : {Script::Success, Script::NoWebSocket}) {
+        FakeComfy fake(script);
+        {
+            std::lock_guard<std::mutex> lock(fake.mu_);
+            fake.extra_history_outputs["4"] = nlohmann::json::parse(
+                R"({"tollgate_meter": [{"version": 1, "wall_ms": 3512,
+                    "wall_source": "execution_start", "gpu_peak_bytes": 1409286144,
+                    "device": "cuda:0"}]})");
+        }
+        const JobOutcome out = run_job(job_spec(fake.url()), core::SystemClock::instance());
+        ASSERT_EQ(out.kind, JobOutcomeKind::Succeeded) << out.reason;
+        EXPECT_EQ(out.meter_wall_ms, 3512);
+        EXPECT_EQ(out.meter_gpu_peak_bytes, 1409286144);
+        EXPECT_EQ(out.output_filename, "job_test1_00001_.png");
+    }
+}
+
+TEST(RunJobTest, WithoutAMeterTheFiguresAreNotMeasured) {
+    FakeComfy fake(Script::Success);
+    const JobOutcome out = run_job(job_spec(fake.url()), core::SystemClock::instance());
+    ASSERT_EQ(out.kind, JobOutcomeKind::Succeeded) << out.reason;
+    EXPECT_EQ(out.meter_wall_ms, -1);
+    EXPECT_EQ(out.meter_gpu_peak_bytes, -1);
+}
+
+TEST(RunJobTest, AMalformedMeterReadingCostsNothingButItsFigures) {
+    FakeComfy fake(Script::Success);
+    {
+        std::lock_guard<std::mutex> lock(fake.mu_);
+        fake.extra_history_outputs["4"] = nlohmann::json::parse(
+            R"({"tollgate_meter": [{"version": 1, "wall_ms": "3.5 s",
+                "wall_source": "execution_start", "gpu_peak_bytes": 1024}]})");
+    }
+    const JobOutcome out = run_job(job_spec(fake.url()), core::SystemClock::instance());
+    ASSERT_EQ(out.kind, JobOutcomeKind::Succeeded) << out.reason;
+    EXPECT_EQ(out.output_bytes, "COLORIZED");
+    EXPECT_EQ(out.meter_wall_ms, -1);
+    EXPECT_EQ(out.meter_gpu_peak_bytes, -1);
+}
+
 TEST(RunJobTest, ExecutionErrorIsExecutionFailed) {
     FakeComfy fake(Script::ExecutionError);
     const JobOutcome out = run_job(job_spec(fake.url()), core::SystemClock::instance());

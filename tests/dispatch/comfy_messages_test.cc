@@ -310,6 +310,208 @@ TEST(HistoryTest, WrongShapesAreErrors) {
     }
 }
 
+// A finished prompt whose outputs are `outputs` (the text of a JSON object).
+std::string history_with_outputs(const std::string& outputs) {
+    return R"({"p": {"outputs": )" + outputs +
+           R"(, "status": {"status_str": "success", "completed": true}}})";
+}
+
+// The meter figures of a finished prompt with these outputs; the entry must parse.
+MeterFigures meter_of(const std::string& outputs) {
+    auto entry = parse_history_entry(history_with_outputs(outputs), "p");
+    EXPECT_TRUE(entry.ok()) << outputs << " -> " << (entry.ok() ? "" : entry.error().message);
+    if (!entry.ok() || !entry->has_value()) return MeterFigures{};
+    return (*entry)->meter;
+}
+
+// One meter node "4" whose single reading is `reading`, next to a SaveImage "3".
+std::string meter_outputs(const std::string& reading) {
+    return R"({"3": {"images": [{"filename": "a.png", "subfolder": "", "type": "output"}]},
+               "4": {"tollgate_meter": [)" +
+           reading + "]}}";
+}
+
+constexpr const char* kMeterReading =
+    R"({"version": 1, "wall_ms": 3512, "wall_source": "execution_start",
+        "gpu_peak_bytes": 1409286144, "device": "cuda:0"})";
+
+TEST(HistoryMeterTest, ReadsTheMetersFigures) {
+    auto entry = parse_history_entry(history_with_outputs(meter_outputs(kMeterReading)), "p");
+    ASSERT_TRUE(entry.ok()) << entry.error().message;
+    EXPECT_EQ((*entry)->meter, (MeterFigures{3512, 1409286144}));
+    // The image is found as before.
+    ASSERT_EQ((*entry)->images.size(), 1u);
+    EXPECT_EQ((*entry)->images[0].node_id, "3");
+    // The bounds themselves are figures, and so is 0.
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1, "wall_ms": 604800000,
+        "wall_source": "execution_start", "gpu_peak_bytes": 1125899906842624})")),
+              (MeterFigures{kMeterWallMsMax, kMeterGpuPeakBytesMax}));
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1, "wall_ms": 0,
+        "wall_source": "execution_start", "gpu_peak_bytes": 0, "device": "cuda:1"})")),
+              (MeterFigures{0, 0}));
+    // Unknown keys are ignored.
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1, "wall_ms": 5, "later": {"x": [1]},
+        "wall_source": "execution_start", "gpu_peak_bytes": 6, "device": "cuda:0"})")),
+              (MeterFigures{5, 6}));
+}
+
+TEST(HistoryMeterTest, NullFiguresAreNotMeasured) {
+    // No CUDA: the GPU figures are null.
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1, "wall_ms": 812,
+        "wall_source": "execution_start", "gpu_peak_bytes": null, "device": null})")),
+              (MeterFigures{812, -1}));
+    // The wall time failed or exceeded a week.
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1, "wall_ms": null, "wall_source": null,
+        "gpu_peak_bytes": 77, "device": "cuda:0"})")),
+              (MeterFigures{-1, 77}));
+    // Every figure null, and every figure absent.
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1, "wall_ms": null, "wall_source": null,
+        "gpu_peak_bytes": null, "device": null})")),
+              MeterFigures{});
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1})")), MeterFigures{});
+}
+
+TEST(HistoryMeterTest, AWallTimeNotFromExecutionStartIsNotTaken) {
+    // "since_previous" includes the worker's idle time: never billed.
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1, "wall_ms": 90000,
+        "wall_source": "since_previous", "gpu_peak_bytes": 1024, "device": "cuda:0"})")),
+              (MeterFigures{-1, 1024}));
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1, "wall_ms": 90000, "wall_source": null,
+        "gpu_peak_bytes": 1024, "device": "cuda:0"})")),
+              (MeterFigures{-1, 1024}));
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1, "wall_ms": 90000,
+        "gpu_peak_bytes": 1024})")),
+              (MeterFigures{-1, 1024}));
+    EXPECT_EQ(meter_of(meter_outputs(R"({"version": 1, "wall_ms": 90000,
+        "wall_source": "Execution_Start", "gpu_peak_bytes": 1024})")),
+              (MeterFigures{-1, 1024}));
+}
+
+TEST(HistoryMeterTest, AMalformedReadingIsIgnoredWholeAndTheEntryStillParses) {
+    const std::vector<std::string> malformed = {
+        "5",
+        R"("meter")",
+        "null",
+        "[]",
+        // The version: missing, another, or not an integer.
+        R"({"wall_ms": 1, "wall_source": "execution_start", "gpu_peak_bytes": 2})",
+        R"({"version": 2, "wall_ms": 1, "wall_source": "execution_start", "gpu_peak_bytes": 2})",
+        R"({"version": 0, "wall_ms": 1, "wall_source": "execution_start", "gpu_peak_bytes": 2})",
+        R"({"version": "1", "wall_ms": 1, "wall_source": "execution_start", "gpu_peak_bytes": 2})",
+        R"({"version": 1.0, "wall_ms": 1, "wall_source": "execution_start", "gpu_peak_bytes": 2})",
+        R"({"version": true, "wall_ms": 1, "wall_source": "execution_start", "gpu_peak_bytes": 2})",
+        // A figure of the wrong type: a float, a string with a unit, a boolean, an object.
+        R"({"version": 1, "wall_ms": 3512.5, "wall_source": "execution_start",)"
+        R"( "gpu_peak_bytes": 2})",
+        R"({"version": 1, "wall_ms": 3512.0, "wall_source": "execution_start",)"
+        R"( "gpu_peak_bytes": 2})",
+        R"({"version": 1, "wall_ms": "3512 ms", "wall_source": "execution_start",)"
+        R"( "gpu_peak_bytes": 2})",
+        R"({"version": 1, "wall_ms": true, "wall_source": "execution_start", "gpu_peak_bytes": 2})",
+        R"({"version": 1, "wall_ms": 1, "wall_source": "execution_start", "gpu_peak_bytes": 1e9})",
+        R"({"version": 1, "wall_ms": 1, "wall_source": "execution_start",)"
+        R"( "gpu_peak_bytes": "1 GB"})",
+        R"({"version": 1, "wall_ms": 1, "wall_source": "execution_start", "gpu_peak_bytes": {}})",
+        // A text of the wrong type.
+        R"({"version": 1, "wall_ms": 1, "wall_source": 1, "gpu_peak_bytes": 2})",
+        R"({"version": 1, "wall_ms": 1, "wall_source": ["execution_start"], "gpu_peak_bytes": 2})",
+        R"({"version": 1, "wall_ms": 1, "wall_source": "execution_start", "gpu_peak_bytes": 2,
+            "device": 0})",
+    };
+    for (const std::string& reading : malformed) {
+        auto entry = parse_history_entry(history_with_outputs(meter_outputs(reading)), "p");
+        ASSERT_TRUE(entry.ok()) << reading << " -> " << entry.error().message;
+        EXPECT_EQ((*entry)->meter, MeterFigures{}) << reading;
+        EXPECT_EQ((*entry)->images.size(), 1u) << reading;
+        auto images = parse_history_outputs(history_with_outputs(meter_outputs(reading)), "p");
+        EXPECT_TRUE(images.ok()) << reading;
+    }
+    // The meter's key holding something other than a list of readings.
+    for (const char* node : {R"({"tollgate_meter": 5})", R"({"tollgate_meter": null})",
+                             R"({"tollgate_meter": {"version": 1, "wall_ms": 1}})",
+                             R"({"tollgate_meter": "wall_ms=1"})"}) {
+        EXPECT_EQ(meter_of(std::string(R"({"4": )") + node + "}"), MeterFigures{}) << node;
+    }
+    // A bad reading next to a good one: the good one counts.
+    EXPECT_EQ(meter_of(R"({"4": {"tollgate_meter": [{"version": 1, "wall_ms": "x"},
+        {"version": 1, "wall_ms": 40, "wall_source": "execution_start", "gpu_peak_bytes": 50}]}})"),
+              (MeterFigures{40, 50}));
+}
+
+TEST(HistoryMeterTest, AFigureOutOfBoundsMakesTheReadingMalformed) {
+    const std::vector<std::string> out_of_bounds = {
+        R"({"version": 1, "wall_ms": -1, "wall_source": "execution_start", "gpu_peak_bytes": 2})",
+        R"({"version": 1, "wall_ms": 604800001, "wall_source": "execution_start",
+            "gpu_peak_bytes": 2})",
+        R"({"version": 1, "wall_ms": 18446744073709551615, "wall_source": "execution_start",
+            "gpu_peak_bytes": 2})",
+        R"({"version": 1, "wall_ms": 1, "wall_source": "execution_start", "gpu_peak_bytes": -2})",
+        R"({"version": 1, "wall_ms": 1, "wall_source": "execution_start",
+            "gpu_peak_bytes": 1125899906842625})",
+        R"({"version": 1, "wall_ms": 1, "wall_source": "execution_start",
+            "gpu_peak_bytes": -9223372036854775808})",
+        R"({"version": 1, "wall_ms": 1, "wall_source": "execution_start",
+            "gpu_peak_bytes": 99999999999999999999999})",
+        // Out of bounds even though the wall time would not be taken.
+        R"({"version": 1, "wall_ms": 604800001, "wall_source": "since_previous",
+            "gpu_peak_bytes": 2})",
+    };
+    for (const std::string& reading : out_of_bounds) {
+        EXPECT_EQ(meter_of(meter_outputs(reading)), MeterFigures{}) << reading;
+    }
+}
+
+TEST(HistoryMeterTest, WithoutAMeterNothingIsMeasured) {
+    EXPECT_EQ(meter_of(R"({"3": {"images": [{"filename": "a.png"}]}})"), MeterFigures{});
+    EXPECT_EQ(meter_of("{}"), MeterFigures{});
+    EXPECT_EQ(meter_of(R"({"4": {"text": ["tollgate_meter"]}})"), MeterFigures{});
+    auto entry = parse_history_entry(kHistorySuccess, kId);
+    ASSERT_TRUE(entry.ok());
+    EXPECT_EQ((*entry)->meter, MeterFigures{});
+    // An old server's entry without status, and one whose outputs are null.
+    EXPECT_EQ(meter_of("null"), MeterFigures{});
+}
+
+TEST(HistoryMeterTest, SeveralReadingsGiveTheLargestOfEachFigure) {
+    // Node "10" sorts after "9", but which meter ran last is not known from
+    // the ids: the largest wall time is the last meter's, and each figure is
+    // taken on its own.
+    EXPECT_EQ(meter_of(R"({
+        "9": {"tollgate_meter": [{"version": 1, "wall_ms": 5000, "wall_source": "execution_start",
+                                  "gpu_peak_bytes": 100, "device": "cuda:0"}]},
+        "10": {"tollgate_meter": [{"version": 1, "wall_ms": 1200,
+                                   "wall_source": "execution_start", "gpu_peak_bytes": 900,
+                                   "device": "cuda:0"}]},
+        "11": {"tollgate_meter": [{"version": 1, "wall_ms": 99999, "wall_source": "since_previous",
+                                   "gpu_peak_bytes": null, "device": null}]}})"),
+              (MeterFigures{5000, 900}));
+    // Two readings in one node's list count the same way.
+    EXPECT_EQ(meter_of(R"({"4": {"tollgate_meter": [
+        {"version": 1, "wall_ms": 7, "wall_source": "execution_start", "gpu_peak_bytes": 8},
+        {"version": 1, "wall_ms": 3, "wall_source": "execution_start", "gpu_peak_bytes": 80}]}})"),
+              (MeterFigures{7, 80}));
+}
+
+TEST(HistoryMeterTest, OnlySoManyReadingsAreLookedAt) {
+    // kMeterReadingsMax readings of 1 ms, then one of 9 ms: never looked at.
+    std::string readings;
+    for (int i = 0; i < kMeterReadingsMax; ++i) {
+        readings += R"({"version": 1, "wall_ms": 1, "wall_source": "execution_start"},)";
+    }
+    readings += R"({"version": 1, "wall_ms": 9, "wall_source": "execution_start"})";
+    EXPECT_EQ(meter_of(R"({"4": {"tollgate_meter": [)" + readings + "]}}"), (MeterFigures{1, -1}));
+    // Across nodes too, in node-id order.
+    std::string nodes = "{";
+    for (int i = 1; i <= kMeterReadingsMax + 1; ++i) {
+        const int wall_ms = i <= kMeterReadingsMax ? 1 : 9;
+        nodes += (i > 1 ? "," : "") + ("\"" + std::to_string(i) + "\"") +
+                 R"(: {"tollgate_meter": [{"version": 1, "wall_ms": )" + std::to_string(wall_ms) +
+                 R"(, "wall_source": "execution_start"}]})";
+    }
+    nodes += "}";
+    EXPECT_EQ(meter_of(nodes), (MeterFigures{1, -1}));
+}
+
 TEST(QueuePromptResponseTest, Parses) {
     auto q = parse_queue_prompt_response(R"({"prompt_id": "abc", "number": 3, "node_errors": {}})");
     ASSERT_TRUE(q.ok()) << q.error().message;

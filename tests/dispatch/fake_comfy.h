@@ -141,6 +141,9 @@ class FakeComfy {
     std::vector<std::string> queue_deletes;
     int queue_gets = 0;
     std::int64_t prompt_received_ms = 0;
+    // Set by the test: more node outputs for a finished prompt's /history
+    // entry (for instance a meter node's), next to SaveImage "3".
+    nlohmann::json extra_history_outputs = nlohmann::json::object();
 
   private:
     static constexpr const char* kServerId = "11111111-2222-4333-8444-555555555555";
@@ -256,7 +259,7 @@ class FakeComfy {
     std::string history_json(const std::string& id) {
         if (!finished() || id != prompt_id()) return "{}";
         nlohmann::json entry;
-        entry["outputs"] = nlohmann::json::object();
+        entry["outputs"] = extra_history_outputs;
         using nlohmann::json;
         const json start =
             json::array({"execution_start", {{"prompt_id", id}, {"timestamp", start_ms()}}});

@@ -167,6 +167,8 @@ TEST_F(CancelTest, UsageRecordKeepsMeasuredCost) {
     EXPECT_EQ(record->vram_peak_bytes, 3'000'000'000);
     EXPECT_EQ(record->attempts, 2);
     EXPECT_EQ(record->execution_ms, 1500);
+    EXPECT_EQ(record->meter_wall_ms, 1'450);
+    EXPECT_EQ(record->meter_gpu_peak_bytes, 2'500'000'000);
 }
 
 }  // namespace

@@ -56,6 +56,10 @@ TEST_F(DedupeReuseTest, ReuseChargesNothingAndReturnsTheFirstResult) {
     EXPECT_EQ(record.md5_hex, usage_of(first["job_id"]).md5_hex);
     EXPECT_FALSE(record.md5_hex.empty());
     EXPECT_EQ(usage_of(first["job_id"]).dedupe_kind, "");
+    // Nothing ran for it, so no meter measured it; the first job's figures stay its own.
+    EXPECT_EQ(record.meter_wall_ms, -1);
+    EXPECT_EQ(record.meter_gpu_peak_bytes, -1);
+    EXPECT_GE(usage_of(first["job_id"]).meter_wall_ms, 0);
 }
 
 TEST_F(DedupeReuseTest, OtherOptionsAreOtherWork) {

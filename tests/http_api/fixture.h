@@ -221,6 +221,8 @@ class GatewayFixture : public ::testing::Test {
         o.execution_ms = 1500;
         o.vram_peak_bytes = 3'000'000'000;
         o.attempts = 2;
+        o.meter_wall_ms = 1'450;
+        o.meter_gpu_peak_bytes = 2'500'000'000;
         if (kind_ == dispatch::JobOutcomeKind::Succeeded) {
             o.output_bytes = "\x89PNG result";
         } else {

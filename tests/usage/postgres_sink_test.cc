@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "support/postgres_server.h"
 #include "support/temp_dir.h"
 #include "usage/export/exporter.h"
@@ -40,6 +42,20 @@ class PostgresSinkTest : public ::testing::Test {
         std::string cmd = "psql -q -h 127.0.0.1 -p " + std::to_string(server_->port()) +
                           " -U tollgate -d postgres -c \"" + sql + "\" >/dev/null";
         ASSERT_EQ(std::system(cmd.c_str()), 0) << sql;
+    }
+    // The answer to one query, unaligned: the columns of each row joined by
+    // '|', the rows by '\n'; "" when psql fails.
+    static std::string psql_answer(const std::string& sql) {
+        std::string cmd = "psql -qAt -h 127.0.0.1 -p " + std::to_string(server_->port()) +
+                          " -U tollgate -d postgres -c \"" + sql + "\"";
+        FILE* pipe = ::popen(cmd.c_str(), "r");
+        if (pipe == nullptr) return "";
+        std::string out;
+        char buffer[256];
+        while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+        if (::pclose(pipe) != 0) return "";
+        while (!out.empty() && out.back() == '\n') out.pop_back();
+        return out;
     }
 
     static testing::PostgresServer* server_;
@@ -119,6 +135,61 @@ TEST_F(PostgresSinkTest, TextThatIsNotUtf8IsStoredWithReplacementsRatherThanRefu
     // Refused, the record would block every later one in the outbox.
     ASSERT_TRUE(sink->ship({r}).ok());
     EXPECT_EQ(sink->day_totals(0, 10 * kDay).value().at(0).tokens, 3);
+}
+
+TEST_F(PostgresSinkTest, ShipsTheMeterFigures) {
+    empty_table();
+    auto sink = make_sink();
+    UsageRecord unmeasured = sample_record("job_2", 3, "acct_a", kDay);
+    unmeasured.meter_wall_ms = -1;
+    unmeasured.meter_gpu_peak_bytes = -1;
+    ASSERT_TRUE(sink->ship({sample_record("job_1", 3, "acct_a", kDay), unmeasured}).ok());
+    EXPECT_EQ(psql_answer("SELECT job_id, meter_wall_ms, meter_gpu_peak_bytes FROM "
+                          "tollgate_usage ORDER BY job_id"),
+              "job_1|1100|3221225472\njob_2|-1|-1");
+}
+
+TEST_F(PostgresSinkTest, ATableOfTheVersionBeforeTheMeterGainsItsColumns) {
+    // tollgate_usage as the version before the meter fields created it, with a row.
+    psql("DROP TABLE IF EXISTS tollgate_usage");
+    psql(
+        "CREATE TABLE tollgate_usage (job_id text PRIMARY KEY, account_id text NOT NULL, "
+        "workflow text NOT NULL, width bigint NOT NULL, height bigint NOT NULL, tokens bigint "
+        "NOT NULL, quoted_tokens bigint NOT NULL, book_version text NOT NULL, md5 text NOT "
+        "NULL, sha256 text NOT NULL, worker text NOT NULL, queue_wait_ms bigint NOT NULL, "
+        "execution_ms bigint NOT NULL, outcome text NOT NULL, failure_reason text NOT NULL, "
+        "finished_ms bigint NOT NULL, vram_peak_bytes bigint NOT NULL, attempts bigint NOT "
+        "NULL, dedupe_kind text NOT NULL, dedupe_of text NOT NULL, dedupe_distance bigint NOT "
+        "NULL); CREATE INDEX tollgate_usage_by_account ON tollgate_usage (account_id, "
+        "finished_ms)");
+    psql(
+        "INSERT INTO tollgate_usage VALUES ('job_old', 'acct_a', 'person', 800, 600, 7, 7, "
+        "'v1', 'md5', 'sha', 'http://w', 3, 1200, 'succeeded', '', 86400001, 0, 1, '', '', 0)");
+    auto sink = make_sink();
+    auto prepared = sink->prepare();
+    ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+    ASSERT_TRUE(make_sink()->prepare().ok());  // the columns are there: nothing to do
+    // The old row reads as not measured; a new one carries its figures.
+    EXPECT_EQ(psql_answer("SELECT meter_wall_ms, meter_gpu_peak_bytes FROM tollgate_usage "
+                          "WHERE job_id = 'job_old'"),
+              "-1|-1");
+    ASSERT_TRUE(sink->ship({sample_record("job_new", 5, "acct_a", kDay + 2)}).ok());
+    EXPECT_EQ(psql_answer("SELECT meter_wall_ms, meter_gpu_peak_bytes FROM tollgate_usage "
+                          "WHERE job_id = 'job_new'"),
+              "1100|3221225472");
+    // A gateway of the earlier version, still shipping during an upgrade,
+    // names only the columns it knows: its rows read as not measured too.
+    psql(
+        "INSERT INTO tollgate_usage (job_id, account_id, workflow, width, height, tokens, "
+        "quoted_tokens, book_version, md5, sha256, worker, queue_wait_ms, execution_ms, "
+        "outcome, failure_reason, finished_ms, vram_peak_bytes, attempts, dedupe_kind, "
+        "dedupe_of, dedupe_distance) VALUES ('job_older_writer', 'acct_a', 'person', 1, 1, 1, "
+        "1, 'v1', 'm', 's', 'w', 0, 0, 'succeeded', '', 86400003, 0, 1, '', '', 0)");
+    EXPECT_EQ(psql_answer("SELECT meter_wall_ms, meter_gpu_peak_bytes FROM tollgate_usage "
+                          "WHERE job_id = 'job_older_writer'"),
+              "-1|-1");
+    EXPECT_EQ(sink->day_totals(0, 10 * kDay).value(),
+              (std::vector<DayTotal>{{"acct_a", 1, 13, 3}}));
 }
 
 TEST_F(PostgresSinkTest, NothingListeningIsSinkUnavailable) {

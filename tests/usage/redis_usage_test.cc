@@ -249,6 +249,37 @@ TEST_F(RedisUsageBackendTest, AStoredRecordThatDoesNotDecodeIsAnError) {
     EXPECT_EQ(all.error().code, "invalid_usage_record");
 }
 
+TEST_F(RedisUsageBackendTest, RecordsAnEarlierVersionStoredReadAsNotMeasured) {
+    // The text of the version before the meter fields: the same keys, without meter_*.
+    const auto old_text = [](const UsageRecord& r) {
+        std::string text = encode_usage_record(r);
+        text.erase(text.find(",\"meter_wall_ms\""));
+        return text + "}";
+    };
+    const auto unmeasured = [](UsageRecord r) {
+        r.meter_wall_ms = -1;
+        r.meter_gpu_peak_bytes = -1;
+        return r;
+    };
+    write(sample_record("job_1", 10));
+    const std::string key = usage_append_keys(redis_prefix_, "acct_1")[0];
+    redis(key, {"HSET", key, "job_1", old_text(sample_record("job_1", 10))});
+    EXPECT_EQ(sink_->find("job_1").value(),
+              std::optional<UsageRecord>(unmeasured(sample_record("job_1", 10))));
+    // An outbox entry of that version reads the same way, next to a new one.
+    const int p = store::redis::shard_of("acct_1");
+    const std::string seq = usage_seq_key(redis_prefix_, p);
+    const std::string stream = usage_stream_key(redis_prefix_, p);
+    redis(seq, {"INCR", seq});
+    redis(stream,
+          {"XADD", stream, "2-1", "job", "job_2", "r", old_text(sample_record("job_2", 10))});
+    auto rows = outbox_->after(p, 0, 10);
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    ASSERT_EQ(rows->size(), 2u);
+    EXPECT_EQ((*rows)[0].record, sample_record("job_1", 10));  // as written, with its figures
+    EXPECT_EQ((*rows)[1].record, unmeasured(sample_record("job_2", 10)));
+}
+
 TEST_F(RedisUsageBackendTest, RefusesABadPrefix) {
     auto sink = RedisUsageSink::open(*client_, "a{b");
     ASSERT_FALSE(sink.ok());

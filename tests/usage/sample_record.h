@@ -30,6 +30,8 @@ inline UsageRecord sample_record(const std::string& job_id, std::int64_t tokens,
     r.finished_ms = finished_ms;
     r.vram_peak_bytes = 1 << 20;
     r.attempts = 1;
+    r.meter_wall_ms = 1100;
+    r.meter_gpu_peak_bytes = std::int64_t{3} << 30;
     return r;
 }
 

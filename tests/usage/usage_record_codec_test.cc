@@ -35,8 +35,20 @@ UsageRecord full_record() {
     r.dedupe_kind = "near";
     r.dedupe_of = "job_5";
     r.dedupe_distance = 6;
+    r.meter_wall_ms = 3'512;
+    r.meter_gpu_peak_bytes = 1'409'286'144;
     return r;
 }
+
+// The exact text the version before the meter fields wrote for
+// sample_record("job_1", 10): records like it are stored and must still read.
+constexpr const char* kTextBeforeMeter =
+    R"({"v":1,"job_id":"job_1","account_id":"acct_1","workflow":"person",)"
+    R"("width":800,"height":600,"tokens":10,"quoted_tokens":10,"book_version":"v1",)"
+    R"("md5_hex":"md5","sha256_hex":"sha","worker":"http://w","queue_wait_ms":3,)"
+    R"("execution_ms":1200,"outcome":"succeeded","failure_reason":"","finished_ms":42,)"
+    R"("vram_peak_bytes":1048576,"attempts":1,"dedupe_kind":"","dedupe_of":"",)"
+    R"("dedupe_distance":0})";
 
 void expect_invalid(std::string_view text, const std::string& why_contains) {
     auto r = decode_usage_record(text);
@@ -56,6 +68,7 @@ TEST(UsageRecordCodecTest, RoundTripsEveryField) {
     UsageRecord big = r;
     big.vram_peak_bytes = std::numeric_limits<std::int64_t>::max();
     big.tokens = std::numeric_limits<std::int64_t>::min();
+    big.meter_gpu_peak_bytes = std::numeric_limits<std::int64_t>::max();
     big.dedupe_kind = "";
     big.outcome = "succeeded";
     EXPECT_EQ(decode_usage_record(encode_usage_record(big)).value(), big);
@@ -69,8 +82,40 @@ TEST(UsageRecordCodecTest, TheTextIsStable) {
               R"("md5_hex":"md5","sha256_hex":"sha","worker":"http://w","queue_wait_ms":3,)"
               R"("execution_ms":1200,"outcome":"succeeded","failure_reason":"","finished_ms":42,)"
               R"("vram_peak_bytes":1048576,"attempts":1,"dedupe_kind":"","dedupe_of":"",)"
-              R"("dedupe_distance":0})");
+              R"("dedupe_distance":0,"meter_wall_ms":1100,"meter_gpu_peak_bytes":3221225472})");
     EXPECT_EQ(encode_usage_record(full_record()), encode_usage_record(full_record()));
+}
+
+TEST(UsageRecordCodecTest, ARecordWrittenBeforeTheMeterFieldsReadsThemAsNotMeasured) {
+    auto old = decode_usage_record(kTextBeforeMeter);
+    ASSERT_TRUE(old.ok()) << old.error().message;
+    UsageRecord want = sample_record("job_1", 10);
+    want.meter_wall_ms = -1;
+    want.meter_gpu_peak_bytes = -1;
+    EXPECT_EQ(*old, want);
+    // Written again, it carries them explicitly, still as not measured.
+    const std::string again = encode_usage_record(*old);
+    EXPECT_NE(again.find(R"("meter_wall_ms":-1,"meter_gpu_peak_bytes":-1})"), std::string::npos)
+        << again;
+    EXPECT_EQ(decode_usage_record(again).value(), want);
+    // Either field alone is read too.
+    std::string wall_only = kTextBeforeMeter;
+    wall_only.insert(wall_only.size() - 1, R"(,"meter_wall_ms":250)");
+    EXPECT_EQ(decode_usage_record(wall_only).value().meter_wall_ms, 250);
+    EXPECT_EQ(decode_usage_record(wall_only).value().meter_gpu_peak_bytes, -1);
+}
+
+TEST(UsageRecordCodecTest, TheMeterFieldsAreOptionalButTyped) {
+    for (const char* name : {"meter_wall_ms", "meter_gpu_peak_bytes"}) {
+        for (const char* wrong : {"\"5\"", "1.5", "true", "null", "[]", "9223372036854775808"}) {
+            std::string typed = kTextBeforeMeter;
+            typed.insert(typed.size() - 1, std::string(",\"") + name + "\":" + wrong);
+            auto r = decode_usage_record(typed);
+            ASSERT_FALSE(r.ok()) << typed;
+            EXPECT_EQ(r.error().code, "invalid_usage_record");
+            EXPECT_NE(r.error().message.find(name), std::string::npos) << r.error().message;
+        }
+    }
 }
 
 TEST(UsageRecordCodecTest, KeysInAnyOrderAndUnknownKeysAreRead) {
@@ -122,6 +167,7 @@ TEST(UsageRecordCodecTest, RefusesEachFieldMissingOrOfTheWrongType) {
     const std::vector<std::string> texts = {
         "job_id", "account_id", "workflow",       "book_version", "md5_hex",  "sha256_hex",
         "worker", "outcome",    "failure_reason", "dedupe_kind",  "dedupe_of"};
+    // Not the meter fields, which may be missing (see TheMeterFieldsAreOptionalButTyped).
     const std::vector<std::string> integers = {
         "width",        "height",      "tokens",          "quoted_tokens", "queue_wait_ms",
         "execution_ms", "finished_ms", "vram_peak_bytes", "attempts",      "dedupe_distance"};
@@ -168,6 +214,16 @@ TEST(UsageRecordCodecTest, RefusesRecordsTheStoresRefuse) {
     r = sample_record("job_1", 10, "");
     expect_invalid(encode_usage_record(r), "no account id");
     EXPECT_TRUE(check_usage_record(sample_record("job_1", 10)).ok());
+    // A meter figure is -1 (not measured) or a measurement.
+    r = sample_record("job_1", 10);
+    r.meter_wall_ms = -2;
+    expect_invalid(encode_usage_record(r), "meter_wall_ms");
+    r = sample_record("job_1", 10);
+    r.meter_gpu_peak_bytes = std::numeric_limits<std::int64_t>::min();
+    expect_invalid(encode_usage_record(r), "meter_gpu_peak_bytes");
+    r.meter_wall_ms = -1;
+    r.meter_gpu_peak_bytes = 0;
+    EXPECT_TRUE(check_usage_record(r).ok());
 }
 
 TEST(UsageRecordCodecTest, ArbitraryBytesNeverThrow) {

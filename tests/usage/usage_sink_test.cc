@@ -93,6 +93,27 @@ TEST_P(UsageSinkTest, KeepsTheDedupeOutcome) {
     EXPECT_FALSE(sink_->find("job_3").value().has_value());
 }
 
+TEST_P(UsageSinkTest, KeepsTheMeterFiguresMeasuredOrNot) {
+    UsageRecord measured = sample_record("job_1", 10);
+    measured.meter_wall_ms = 604'800'000;  // the largest a meter reports
+    measured.meter_gpu_peak_bytes = std::int64_t{1} << 50;
+    UsageRecord wall_only = sample_record("job_2", 10);
+    wall_only.meter_wall_ms = 0;
+    wall_only.meter_gpu_peak_bytes = -1;  // a worker without CUDA
+    UsageRecord unmeasured = sample_record("job_3", 10);
+    unmeasured.meter_wall_ms = -1;
+    unmeasured.meter_gpu_peak_bytes = -1;
+    for (const UsageRecord& r : {measured, wall_only, unmeasured}) {
+        write(r);
+        EXPECT_EQ(sink_->find(r.job_id).value(), std::optional<UsageRecord>(r));
+    }
+    // Below -1 means nothing: every store refuses it.
+    UsageRecord bad = sample_record("job_4", 10);
+    bad.meter_wall_ms = -2;
+    EXPECT_FALSE(sink_->write(bad).ok());
+    EXPECT_FALSE(sink_->find("job_4").value().has_value());
+}
+
 TEST_P(UsageSinkTest, RecordsSurviveReopening) {
     write(sample_record("job_1", 10));
     ASSERT_NO_FATAL_FAILURE(open());

@@ -27,6 +27,8 @@ usage::UsageRecord job_usage(const jobs::Job& ended, jobs::JobState state, std::
     r.execution_ms = run != nullptr ? run->execution_ms : 0;
     r.vram_peak_bytes = run != nullptr ? run->vram_peak_bytes : 0;
     r.attempts = run != nullptr ? run->attempts : 0;
+    r.meter_wall_ms = run != nullptr ? run->meter_wall_ms : -1;
+    r.meter_gpu_peak_bytes = run != nullptr ? run->meter_gpu_peak_bytes : -1;
     r.dedupe_kind = std::string(jobs::to_string(ended.dedupe_kind));
     r.dedupe_of = ended.dedupe_of;
     r.dedupe_distance = ended.dedupe_distance;

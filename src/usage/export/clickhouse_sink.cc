@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <limits>
+#include <set>
 
 #include "core/assert.h"
 #include "core/time_zone.h"
@@ -13,6 +14,23 @@ namespace tollgate::usage {
 namespace {
 
 constexpr const char* kTable = "tollgate_usage";
+
+// Columns added after the table first shipped. 18.16 has no ADD COLUMN IF NOT
+// EXISTS, so prepare() reads the table's columns and adds those missing, each
+// after the one before it, so that an old table ends up with the columns of a
+// new one in the same order. Parts written before the ALTER read the default
+// (-1, not measured) without being rewritten.
+struct AddedColumn {
+    const char* name;
+    const char* definition;
+    const char* after;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    {"meter_wall_ms", "Int64 DEFAULT -1", "dedupe_distance"},
+    {"meter_gpu_peak_bytes", "Int64 DEFAULT -1", "meter_wall_ms"},
+};
+// More columns than any version of the table has: an answer past it is not ours.
+constexpr std::size_t kColumnsMax = 1'000;
 
 std::string percent_encode(std::string_view text) {
     static constexpr char kHex[] = "0123456789ABCDEF";
@@ -167,6 +185,8 @@ std::string clickhouse_row(const UsageRecord& r) {
     text("dedupe_kind", r.dedupe_kind);
     text("dedupe_of", r.dedupe_of);
     number("dedupe_distance", r.dedupe_distance);
+    number("meter_wall_ms", r.meter_wall_ms);
+    number("meter_gpu_peak_bytes", r.meter_gpu_peak_bytes);
     text("day", core::format_civil_date(core::civil_from_days(r.finished_ms / kMsPerDay)));
     out += '}';
     return out;
@@ -211,10 +231,51 @@ core::Status ClickHouseSink::prepare() {
                         "md5 String, sha256 String, worker String, queue_wait_ms Int64, "
                         "execution_ms Int64, outcome String, failure_reason String, "
                         "finished_ms Int64, vram_peak_bytes Int64, attempts Int64, "
-                        "dedupe_kind String, dedupe_of String, dedupe_distance Int64, day Date) "
+                        "dedupe_kind String, dedupe_of String, dedupe_distance Int64, "
+                        "meter_wall_ms Int64 DEFAULT -1, meter_gpu_peak_bytes Int64 DEFAULT -1, "
+                        "day Date) "
                         "ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY job_id",
                     "");
     if (!made.ok()) return made.error();
+    return add_missing_columns();
+}
+
+core::Result<std::set<std::string>> ClickHouseSink::column_names() {
+    // currentDatabase() is the URL's: every statement runs in it.
+    auto rows = select_rows(std::string("SELECT name FROM system.columns WHERE database = "
+                                        "currentDatabase() AND table = '") +
+                                kTable + "'",
+                            kColumnsMax);
+    if (!rows.ok()) {
+        if (rows.error().code != "report_error") return rows.error();
+        return core::make_error("sink_error", rows.error().message);
+    }
+    std::set<std::string> names;
+    for (const std::vector<std::string>& row : *rows) {
+        if (row.size() != 1) {
+            return core::make_error("sink_error",
+                                    url_.name + " answered an unreadable column list");
+        }
+        names.insert(row[0]);
+    }
+    return names;
+}
+
+core::Status ClickHouseSink::add_missing_columns() {
+    auto present = column_names();
+    if (!present.ok()) return present.error();
+    for (const AddedColumn& column : kAddedColumns) {
+        if (present->count(column.name) != 0) continue;
+        auto added = run(std::string("ALTER TABLE ") + kTable + " ADD COLUMN " + column.name + " " +
+                             column.definition + " AFTER " + column.after,
+                         "");
+        if (added.ok()) continue;
+        // Another gateway may have added it meanwhile: then all is well.
+        auto again = column_names();
+        if (!again.ok()) return again.error();
+        if (again->count(column.name) == 0) return added.error();
+        present = std::move(again);
+    }
     return {};
 }
 

@@ -4,7 +4,11 @@
 // The table is a ReplacingMergeTree ordered by job_id and partitioned by the
 // month of the day each job finished on, so a replayed record (same job id,
 // same day) merges away, and totals read with FINAL count it once from the
-// start. Each ship() is one INSERT … FORMAT JSONEachRow of the whole batch.
+// start. prepare() creates the table, and adds to a table an earlier version
+// created the columns it lacks (18.16 has no ADD COLUMN IF NOT EXISTS, so it
+// reads system.columns first). Each ship() is one INSERT … FORMAT
+// JSONEachRow of the whole batch, every column given: 18.16 fills a column
+// a row omits with its type's zero, not its DEFAULT.
 // Totals come back as TabSeparated, whose 64-bit integers are plain numbers
 // (18.16 quotes them in JSON formats). The HTTP
 // exchange itself is injected (usage/ knows no HTTP library): app/ passes one
@@ -14,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +77,10 @@ class ClickHouseSink final : public RemoteSink {
     // "sink_error" (the server refused it, with its message).
     core::Result<std::string> run(const std::string& query, const std::string& body,
                                   bool in_database = true);
+    // The names of the table's columns, from system.columns.
+    core::Result<std::set<std::string>> column_names();
+    // Adds the columns that a table of an earlier version lacks.
+    core::Status add_missing_columns();
 
     SinkUrl url_;
     ClickHouseAddress address_;

@@ -33,16 +33,29 @@ CREATE TABLE IF NOT EXISTS tollgate_usage (
   attempts bigint NOT NULL,
   dedupe_kind text NOT NULL,
   dedupe_of text NOT NULL,
-  dedupe_distance bigint NOT NULL
+  dedupe_distance bigint NOT NULL,
+  meter_wall_ms bigint NOT NULL DEFAULT -1,
+  meter_gpu_peak_bytes bigint NOT NULL DEFAULT -1
 );
 CREATE INDEX IF NOT EXISTS tollgate_usage_by_account ON tollgate_usage (account_id, finished_ms);
 )sql";
 
+// Columns added after the table first shipped: a table an earlier version
+// created gains them, and its rows read the default, -1 (not measured). Runs
+// after kSchema, and again on its own when kSchema failed (see prepare()).
+// ADD COLUMN IF NOT EXISTS is PostgreSQL 9.6 and later; a constant default
+// adds the column without rewriting the table (11 and later).
+constexpr const char* kAddedColumns =
+    "ALTER TABLE tollgate_usage "
+    "ADD COLUMN IF NOT EXISTS meter_wall_ms bigint NOT NULL DEFAULT -1, "
+    "ADD COLUMN IF NOT EXISTS meter_gpu_peak_bytes bigint NOT NULL DEFAULT -1";
+
 constexpr const char* kColumns =
     "job_id, account_id, workflow, width, height, tokens, quoted_tokens, book_version, md5, "
     "sha256, worker, queue_wait_ms, execution_ms, outcome, failure_reason, finished_ms, "
-    "vram_peak_bytes, attempts, dedupe_kind, dedupe_of, dedupe_distance";
-constexpr int kColumnCount = 21;
+    "vram_peak_bytes, attempts, dedupe_kind, dedupe_of, dedupe_distance, meter_wall_ms, "
+    "meter_gpu_peak_bytes";
+constexpr int kColumnCount = 23;
 static_assert(PostgresSink::kRowsPerStatementMax * kColumnCount <= 65'535);
 
 // `text` as valid UTF-8 without NUL, which PostgreSQL's text requires: each
@@ -109,6 +122,8 @@ void append_values(const UsageRecord& r, std::vector<std::string>& out) {
     out.push_back(postgres_text(r.dedupe_kind));
     out.push_back(postgres_text(r.dedupe_of));
     out.push_back(std::to_string(r.dedupe_distance));
+    out.push_back(std::to_string(r.meter_wall_ms));
+    out.push_back(std::to_string(r.meter_gpu_peak_bytes));
     TOLLGATE_ASSERT(out.size() - before == kColumnCount);
 }
 
@@ -163,13 +178,13 @@ core::Status PostgresSink::prepare() {
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
         if (auto s = connect(); !s.ok()) return s;
     }
-    PGresult* res = PQexec(conn_, kSchema);
-    const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (ok) return {};
+    if (command(kSchema) && command(kAddedColumns)) return {};
     // Two gateways creating the table at once: one of them gets a unique
-    // violation on the catalog. The table exists either way; check it.
-    res = PQexec(conn_, "SELECT 1 FROM tollgate_usage LIMIT 0");
+    // violation on the catalog. The table exists either way; add what it
+    // lacks (kAddedColumns is idempotent) and check that every column is there.
+    (void)command(kAddedColumns);
+    const std::string check = std::string("SELECT ") + kColumns + " FROM tollgate_usage LIMIT 0";
+    PGresult* res = PQexec(conn_, check.c_str());
     const bool exists = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
     if (exists) return {};

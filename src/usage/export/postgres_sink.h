@@ -2,10 +2,12 @@
 //
 // One connection, opened by prepare() and reopened after any failure. Each
 // ship() is one transaction of multi-row INSERT … ON CONFLICT (job_id) DO
-// NOTHING (3,000 rows per statement), so a replayed batch changes nothing
+// NOTHING (2,800 rows per statement), so a replayed batch changes nothing
 // and a batch lands whole or not at all.
 // Every call is bounded: connect_timeout (5 s) and statement_timeout (30 s)
-// are set unless the URL sets its own.
+// are set unless the URL sets its own. prepare() creates the table, and adds
+// to a table an earlier version created the columns it lacks (ALTER TABLE …
+// ADD COLUMN IF NOT EXISTS, with the default its old rows mean).
 #pragma once
 
 #include <cstddef>
@@ -21,8 +23,8 @@ namespace tollgate::usage {
 
 class PostgresSink final : public RemoteSink {
   public:
-    // Rows per INSERT: 21 bind parameters each, at most 65,535 per statement.
-    static constexpr std::size_t kRowsPerStatementMax = 3'000;
+    // Rows per INSERT: 23 bind parameters each, at most 65,535 per statement.
+    static constexpr std::size_t kRowsPerStatementMax = 2'800;
 
     explicit PostgresSink(SinkUrl url);
     ~PostgresSink() override;

@@ -34,8 +34,9 @@ class RemoteSink {
     virtual ~RemoteSink() = default;
     // How operators and the cursor table know it: its URL without a password.
     virtual const std::string& name() const = 0;
-    // Connects when needed and creates the table when missing. Called before
-    // the first ship() and again after a failure.
+    // Connects when needed, creates the table when missing, and adds the
+    // columns that a table of an earlier version lacks. Called before the
+    // first ship() and again after a failure.
     virtual core::Status prepare() = 0;
     // Stores every record, or fails as a whole with a transport or server
     // error (the exporter retries the same batch).

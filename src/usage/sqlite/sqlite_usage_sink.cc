@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS usage_records (
   attempts INTEGER NOT NULL DEFAULT 1,
   dedupe_kind TEXT NOT NULL DEFAULT '' CHECK (dedupe_kind IN ('', 'exact', 'near')),
   dedupe_of TEXT NOT NULL DEFAULT '',
-  dedupe_distance INTEGER NOT NULL DEFAULT 0
+  dedupe_distance INTEGER NOT NULL DEFAULT 0,
+  meter_wall_ms INTEGER NOT NULL DEFAULT -1 CHECK (meter_wall_ms >= -1),
+  meter_gpu_peak_bytes INTEGER NOT NULL DEFAULT -1 CHECK (meter_gpu_peak_bytes >= -1)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS usage_by_account ON usage_records(account_id, finished_ms);
 )sql";
@@ -43,6 +45,9 @@ constexpr store::AddedColumn kAddedColumns[] = {
     {"dedupe_kind", "TEXT NOT NULL DEFAULT '' CHECK (dedupe_kind IN ('', 'exact', 'near'))"},
     {"dedupe_of", "TEXT NOT NULL DEFAULT ''"},
     {"dedupe_distance", "INTEGER NOT NULL DEFAULT 0"},
+    // -1: not measured, which is what every row written before them means.
+    {"meter_wall_ms", "INTEGER NOT NULL DEFAULT -1 CHECK (meter_wall_ms >= -1)"},
+    {"meter_gpu_peak_bytes", "INTEGER NOT NULL DEFAULT -1 CHECK (meter_gpu_peak_bytes >= -1)"},
 };
 
 // Created once the columns it covers exist (a file made before them gains
@@ -69,7 +74,7 @@ core::Status SqliteUsageSink::write(const UsageRecord& r) {
         // Idempotent by job id: a replay of the same record writes nothing.
         store::Statement(db_, std::string("INSERT INTO usage_records(") + kUsageColumns +
                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                                  "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+                                  "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) "
                                   "ON CONFLICT(job_id) DO NOTHING")
             .bind(1, r.job_id)
             .bind(2, r.account_id)
@@ -92,6 +97,8 @@ core::Status SqliteUsageSink::write(const UsageRecord& r) {
             .bind(19, r.dedupe_kind)
             .bind(20, r.dedupe_of)
             .bind(21, r.dedupe_distance)
+            .bind(22, r.meter_wall_ms)
+            .bind(23, r.meter_gpu_peak_bytes)
             .run();
         return {};
     });

@@ -25,6 +25,8 @@ UsageRecord read_usage_record(const store::Statement& st) {
     r.dedupe_kind = st.column_text(18);
     r.dedupe_of = st.column_text(19);
     r.dedupe_distance = st.column_int64(20);
+    r.meter_wall_ms = st.column_int64(21);
+    r.meter_gpu_peak_bytes = st.column_int64(22);
     return r;
 }
 
