@@ -31,6 +31,25 @@ nlohmann::json queue_item(const nlohmann::json& record) {
                                   record.value("outputs_to_execute", nlohmann::json::array())});
 }
 
+std::pair<const char*, nlohmann::json> failure_message(const std::string& prompt_id, bool cancelled,
+                                                       const std::string& node_id,
+                                                       const std::string& node_type,
+                                                       const std::string& reason,
+                                                       std::int64_t at_ms) {
+    nlohmann::json data = {{"prompt_id", prompt_id},
+                           {"node_id", node_id},
+                           {"node_type", node_type},
+                           {"executed", nlohmann::json::array()},
+                           {"timestamp", at_ms}};
+    if (cancelled) return {"execution_interrupted", std::move(data)};
+    data["exception_message"] = reason;
+    data["exception_type"] = "tollgate.JobFailed";
+    data["traceback"] = nlohmann::json::array();
+    data["current_inputs"] = nlohmann::json::object();
+    data["current_outputs"] = nlohmann::json::array();
+    return {"execution_error", std::move(data)};
+}
+
 nlohmann::json output_images(const std::string& job_id) {
     return {{"images", nlohmann::json::array({{{"filename", output_filename(job_id)},
                                                {"subfolder", ""},
@@ -54,23 +73,10 @@ nlohmann::json history_entry(const nlohmann::json& record, const jobs::Job& job)
                       {"real_node_id", node}};
         messages.push_back(
             message("execution_success", {{"prompt_id", id}, {"timestamp", job.finished_ms}}));
-    } else if (job.cancelled()) {
-        messages.push_back(message("execution_interrupted", {{"prompt_id", id},
-                                                             {"node_id", node},
-                                                             {"node_type", "SaveImage"},
-                                                             {"executed", nlohmann::json::array()},
-                                                             {"timestamp", job.finished_ms}}));
     } else {
-        messages.push_back(message("execution_error", {{"prompt_id", id},
-                                                       {"node_id", node},
-                                                       {"node_type", "SaveImage"},
-                                                       {"executed", nlohmann::json::array()},
-                                                       {"exception_message", job.failure_reason},
-                                                       {"exception_type", "tollgate.JobFailed"},
-                                                       {"traceback", nlohmann::json::array()},
-                                                       {"current_inputs", nlohmann::json::object()},
-                                                       {"current_outputs", nlohmann::json::array()},
-                                                       {"timestamp", job.finished_ms}}));
+        auto [event, data] = failure_message(id, job.cancelled(), node, "SaveImage",
+                                             job.failure_reason, job.finished_ms);
+        messages.push_back(message(event, data));
     }
     return {{"prompt", queue_item(record)},
             {"outputs", outputs},

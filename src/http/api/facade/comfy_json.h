@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "jobs/job.h"
 
@@ -27,6 +28,15 @@ nlohmann::json queue_item(const nlohmann::json& record);
 
 // The job's /history entry (succeeded or failed), as ComfyUI writes it.
 nlohmann::json history_entry(const nlohmann::json& record, const jobs::Job& job);
+
+// How a prompt that did not succeed ends, as its WebSocket message and its
+// history's last status message: ("execution_interrupted", data) when it was
+// cancelled, else ("execution_error", data with `reason` as exception_message).
+std::pair<const char*, nlohmann::json> failure_message(const std::string& prompt_id, bool cancelled,
+                                                       const std::string& node_id,
+                                                       const std::string& node_type,
+                                                       const std::string& reason,
+                                                       std::int64_t at_ms);
 
 // What the job's executed/outputs carry: {"images": [{filename, subfolder, type}]}.
 nlohmann::json output_images(const std::string& job_id);

@@ -115,23 +115,10 @@ void FacadeHub::finish_locked(const std::string& job_id, const std::string& stat
                                           {"output", output_images(job_id)},
                                           {"prompt_id", job_id}}));
         send_locked(t, typed("execution_success", {{"prompt_id", job_id}, {"timestamp", at_ms}}));
-    } else if (state == "cancelled") {
-        send_locked(t, typed("execution_interrupted", {{"prompt_id", job_id},
-                                                       {"node_id", t.last_node},
-                                                       {"node_type", ""},
-                                                       {"executed", nlohmann::json::array()},
-                                                       {"timestamp", at_ms}}));
     } else {
-        send_locked(t, typed("execution_error", {{"prompt_id", job_id},
-                                                 {"node_id", t.last_node},
-                                                 {"node_type", ""},
-                                                 {"executed", nlohmann::json::array()},
-                                                 {"exception_message", failure_reason},
-                                                 {"exception_type", "tollgate.JobFailed"},
-                                                 {"traceback", nlohmann::json::array()},
-                                                 {"current_inputs", nlohmann::json::object()},
-                                                 {"current_outputs", nlohmann::json::array()},
-                                                 {"timestamp", at_ms}}));
+        auto [event, data] =
+            failure_message(job_id, state == "cancelled", t.last_node, "", failure_reason, at_ms);
+        send_locked(t, typed(event, std::move(data)));
     }
     send_locked(t, typed("status", status_locked(t.account_id)));
     send_locked(t, typed("executing", {{"node", nullptr}, {"prompt_id", job_id}}));
