@@ -74,10 +74,10 @@ int run_calibrate(const Config& config, const StoreLocation& where, CalibrateReq
         const pricing::WorkflowPrice& now = config.price_book.workflows.at(c.workflow);
         const usage::FitResult& f = c.fit;
         std::printf(
-            "%s: %zu jobs; execution seconds = %.3f + %.3f x MP; R^2 %.3f, residual "
-            "spread (MAD) %.3f s, p90 |residual| %.3f s, %zu outliers\n",
-            c.workflow.c_str(), f.rows, f.coefficients[0], f.coefficients[1], f.r_squared,
-            f.residual_mad, f.residual_p90_abs, f.outliers);
+            "%s: %zu jobs (%zu timed by the reporting node); execution seconds = %.3f + %.3f x "
+            "MP; R^2 %.3f, residual spread (MAD) %.3f s, p90 |residual| %.3f s, %zu outliers\n",
+            c.workflow.c_str(), f.rows, c.metered_jobs, f.coefficients[0], f.coefficients[1],
+            f.r_squared, f.residual_mad, f.residual_p90_abs, f.outliers);
         std::printf("  suggested base %s (now %s), per_megapixel %s (now %s)\n",
                     pricing::format_micro_tokens(c.suggested_base_micro).c_str(),
                     pricing::format_micro_tokens(now.base_micro).c_str(),

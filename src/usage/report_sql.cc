@@ -161,19 +161,20 @@ core::Result<std::vector<ExecutionSample>> SqlReportSource::executions(const std
         workflow.find_first_not_of(kReportNameChars) != std::string::npos) {
         return core::make_error("unknown_workflow", "no workflow has that name");
     }
-    const std::string sql = "SELECT width, height, execution_ms, account_id, finished_ms" +
-                            from_where(range) + " AND workflow = '" + workflow +
-                            "' AND outcome = 'succeeded' AND dedupe_kind = '' "
-                            "AND execution_ms > 0 ORDER BY finished_ms DESC, " +
-                            bytewise("job_id") + " LIMIT " + std::to_string(limit);
-    auto rows = select(sql, 5, limit);
+    const std::string sql =
+        "SELECT width, height, execution_ms, account_id, finished_ms, meter_wall_ms" +
+        from_where(range) + " AND workflow = '" + workflow +
+        "' AND outcome = 'succeeded' AND dedupe_kind = '' "
+        "AND execution_ms > 0 ORDER BY finished_ms DESC, " +
+        bytewise("job_id") + " LIMIT " + std::to_string(limit);
+    auto rows = select(sql, 6, limit);
     if (!rows.ok()) return rows.error();
     std::vector<ExecutionSample> out;
     out.reserve(rows->size());
     for (const auto& row : *rows) {
         ExecutionSample e{.account_id = row[3]};
         if (!read_ints(row, 0, {&e.width, &e.height, &e.execution_ms}) ||
-            !read_ints(row, 4, {&e.finished_ms})) {
+            !read_ints(row, 4, {&e.finished_ms, &e.meter_wall_ms})) {
             return unreadable("execution", row);
         }
         out.push_back(e);

@@ -79,6 +79,9 @@ struct ExecutionSample {
     std::int64_t execution_ms = 0;
     std::string account_id;
     std::int64_t finished_ms = 0;
+    // The reporting node's wall time (tollgate_meter); 0 or below when not
+    // measured (-1, or 0 in ClickHouse rows shipped by an older instance).
+    std::int64_t meter_wall_ms = -1;
     bool operator==(const ExecutionSample&) const = default;
 };
 

@@ -90,12 +90,16 @@ class ReportSourcesTest : public ::testing::Test {
                                           : static_cast<std::int64_t>(rng() % (1u << (rng() % 21)));
             r.execution_ms =
                 700 + r.width * r.height / 5'000 + static_cast<std::int64_t>(rng() % 300);
+            // Half the jobs ran a graph with the reporting node.
+            if (i % 2 == 1)
+                r.meter_wall_ms = r.execution_ms - static_cast<std::int64_t>(rng() % 200);
             const int kind = static_cast<int>(rng() % 20);
             clock_.set_ms(r.finished_ms);
             if (kind == 0) {  // an exact duplicate: nothing held, nothing ran
                 r.dedupe_kind = "exact";
                 r.dedupe_of = "job_0";
                 r.execution_ms = 0;
+                r.meter_wall_ms = -1;
             } else {
                 ASSERT_EQ(ledger_->reserve(r.account_id, core::Tokens(r.quoted_tokens), r.job_id)
                               .value()
@@ -176,8 +180,8 @@ class ReportSourcesTest : public ::testing::Test {
             std::vector<usage::ExecutionSample> want_samples;
             for (const usage::UsageRecord& r : e.ran.at(workflow)) {
                 if (want_samples.size() == 50) break;
-                want_samples.push_back(
-                    {r.width, r.height, r.execution_ms, r.account_id, r.finished_ms});
+                want_samples.push_back({r.width, r.height, r.execution_ms, r.account_id,
+                                        r.finished_ms, r.meter_wall_ms});
             }
             EXPECT_EQ(*samples, want_samples) << workflow;
         }

@@ -49,6 +49,34 @@ TEST(CalibrationTest, ANegativeInterceptSuggestsNoBase) {
     EXPECT_NEAR(static_cast<double>(c->suggested_per_megapixel_micro), 2.4e6, 0.12e6);
 }
 
+// The reporting node's wall time is the model's; the worker's execution time
+// adds what follows the node (saving the result) and the host's scheduling.
+// Jobs the node did not time (-1, or 0 from an older ClickHouse row) fall
+// back on the execution time.
+TEST(CalibrationTest, PrefersTheReportingNodesTimeWhereItWasMeasured) {
+    auto jobs = samples(0.5, 0.5, 200, 11);
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        ExecutionSample& s = jobs[i];
+        if (i % 4 == 3) {
+            s.meter_wall_ms = i % 8 == 3 ? -1 : 0;  // not measured
+            continue;
+        }
+        s.meter_wall_ms = s.execution_ms;
+        s.execution_ms += 1500;  // what the node does not see
+    }
+    const auto c = calibrate("person", jobs, 10.0);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->metered_jobs, 150u);
+    EXPECT_NEAR(c->fit.coefficients[0], 0.5, 0.025);
+    EXPECT_NEAR(c->fit.coefficients[1], 0.5, 0.025);
+
+    for (ExecutionSample& s : jobs) s.meter_wall_ms = -1;
+    const auto by_execution = calibrate("person", jobs, 10.0);
+    ASSERT_TRUE(by_execution.ok()) << by_execution.error().message;
+    EXPECT_EQ(by_execution->metered_jobs, 0u);
+    EXPECT_GT(by_execution->fit.coefficients[0], 1.5);
+}
+
 TEST(CalibrationTest, TooFewSamplesOrABadTargetAreRefused) {
     EXPECT_EQ(calibrate("person", samples(0.5, 0.5, 2, 1), 10.0).error().code, "not_enough_data");
     EXPECT_EQ(calibrate("person", samples(0.5, 0.5, 50, 1), 0.0).error().code, "invalid_target");

@@ -91,6 +91,7 @@ TEST_F(InsightPlanTest, CalibrationRecoversTheCostModelAndWritesABookThatReadsBa
         double seconds = 0.5 + 0.5 * static_cast<double>(r.width * r.height) / 1e6 + noise(rng);
         if (i % 30 == 0) seconds += 4.0;
         r.execution_ms = std::llround(seconds * 1000);
+        r.meter_wall_ms = -1;  // timed by the worker alone
         if (i % 50 == 1) {
             r.outcome = "failed";
             r.execution_ms = 60'000;  // a timeout: not what the work costs

@@ -154,10 +154,10 @@ async function calibration() {
       c.jobs + " jobs. Shadow total at list prices: " + t.current_tokens + " → " +
       change(t.current_tokens, t.suggested_tokens) + " tokens.";
   // Prices are the gateway's exact decimals, shown as they are: now → suggested.
-  table("calibration", c.workflows.length === 0 ? [] : ["workflow", "jobs", "a (s)", "b (s/MP)",
-    "R²", "spread (s)", "base now → suggested", "per MP now → suggested",
+  table("calibration", c.workflows.length === 0 ? [] : ["workflow", "jobs", "timed by node",
+    "a (s)", "b (s/MP)", "R²", "spread (s)", "base now → suggested", "per MP now → suggested",
     "shadow tokens now → suggested"],
-  c.workflows.map((w) => [w.workflow, w.samples, w.a_seconds.toFixed(3),
+  c.workflows.map((w) => [w.workflow, w.samples, w.metered_samples, w.a_seconds.toFixed(3),
     w.b_seconds_per_megapixel.toFixed(3), w.r_squared.toFixed(3),
     w.residual_mad_seconds.toFixed(3), w.current.base + " → " + w.suggested.base,
     w.current.per_megapixel + " → " + w.suggested.per_megapixel,

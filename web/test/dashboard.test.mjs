@@ -96,13 +96,15 @@ async function checkEveryPanel(page, errors) {
     rows.slice(1).map((r) => [...r.children].map((c) => c.textContent)));
   check(fitted.length >= 1, "calibration has a fitted workflow");
   for (const row of fitted) {
-    const [workflow, jobs, a, b, r2, spread] = row;
+    const [workflow, jobs, metered, a, b, r2, spread] = row;
     check(Number(jobs) > 2, workflow + ": calibration counts its jobs (" + jobs + ")");
+    check(metered.trim() !== "" && Number(metered) >= 0 && Number(metered) <= Number(jobs),
+      workflow + ": the jobs timed by the reporting node are some of them (" + metered + ")");
     for (const [name, v] of [["a", a], ["b", b], ["R²", r2], ["spread", spread]]) {
       check(v.trim() !== "" && Number.isFinite(Number(v)),
         workflow + ": " + name + " is a number (" + v + ")");
     }
-    for (const prices of [row[6], row[7]]) {
+    for (const prices of [row[7], row[8]]) {
       check(/^\d+(\.\d+)? → \d+(\.\d+)?$/.test(prices),
         workflow + ": prices now and suggested are decimals (" + prices + ")");
     }

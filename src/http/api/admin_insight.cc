@@ -70,6 +70,7 @@ nlohmann::json fitted_json(const usage::Calibration& c, const pricing::WorkflowP
     nlohmann::json out = {
         {"workflow", c.workflow},
         {"samples", f.rows},
+        {"metered_samples", c.metered_jobs},
         {"a_seconds", f.coefficients[0]},
         {"b_seconds_per_megapixel", f.coefficients[1]},
         {"r_squared", f.r_squared},

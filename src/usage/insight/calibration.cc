@@ -29,14 +29,18 @@ core::Result<Calibration> calibrate(const std::string& workflow,
     FitInput in;
     in.x.reserve(samples.size());
     in.y.reserve(samples.size());
+    std::size_t metered = 0;
     for (const ExecutionSample& s : samples) {
+        const bool by_meter = s.meter_wall_ms > 0;
+        metered += by_meter ? 1 : 0;
         in.x.push_back({static_cast<double>(s.width) * static_cast<double>(s.height) / 1e6});
-        in.y.push_back(static_cast<double>(s.execution_ms) / 1000.0);
+        in.y.push_back(static_cast<double>(by_meter ? s.meter_wall_ms : s.execution_ms) / 1000.0);
     }
     auto fit = fit_robust(in);
     if (!fit.ok()) return fit.error();
     TOLLGATE_ASSERT(fit->coefficients.size() == 2);
-    Calibration out{workflow, std::move(fit).value(), 0, 0};
+    TOLLGATE_ASSERT(metered <= samples.size());
+    Calibration out{workflow, std::move(fit).value(), metered, 0, 0};
     // A fit whose coefficients are this large came from values fit_robust bounds.
     if (std::abs(out.fit.coefficients[0]) > 1e6 || std::abs(out.fit.coefficients[1]) > 1e6) {
         return core::make_error("invalid_input", "the fitted seconds are out of range");

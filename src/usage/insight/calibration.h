@@ -3,6 +3,12 @@
 // base and per-megapixel prices that earn a target number of tokens per
 // GPU-second: base = target·a, per_megapixel = target·b.
 //
+// A job's seconds are its reporting node's wall time when the node measured
+// it (meter_wall_ms > 0), otherwise the worker's execution_start to
+// execution_success. The node's figure leaves out what follows it in the
+// graph (saving and encoding the result) and is immune to a busy worker
+// host's scheduling of those steps, so it is the better measure of the model.
+//
 // The suggestion is rounded to hundredths of a token (10'000 micro-tokens),
 // as a price book writes prices, and never below zero (a negative intercept,
 // jobs cheaper than their size predicts, suggests a base of 0). Options that
@@ -25,7 +31,8 @@ inline constexpr double kCalibrationTargetMax = 1e6;           // tokens per GPU
 
 struct Calibration {
     std::string workflow;
-    FitResult fit;  // coefficients [a seconds, b seconds per megapixel]
+    FitResult fit;                 // coefficients [a seconds, b seconds per megapixel]
+    std::size_t metered_jobs = 0;  // samples whose seconds came from the reporting node
     std::int64_t suggested_base_micro = 0;
     std::int64_t suggested_per_megapixel_micro = 0;
 };
