@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the dashboard's assets into BUILD_DIR/web (default build/web), which
-# the gateway serves at /dashboard: the page, its script and style, and
-# uPlot from npm. Installs the npm packages of web/package-lock.json first
-# when they are missing or older than the lock (uPlot, and playwright-core
-# for the browser test). Idempotent and quiet when nothing changed.
+# Builds the web pages' assets into BUILD_DIR/web (default build/web): the
+# operator dashboard the gateway serves at /dashboard (the page, its script
+# and style, and uPlot from npm), and in web/customer the customer page it
+# serves at / (plain ES modules, no bundling). Installs the npm packages of
+# web/package-lock.json first when they are missing or older than the lock
+# (uPlot, and playwright-core for the browser tests). Idempotent and quiet
+# when nothing changed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/build}/web"
@@ -19,3 +21,8 @@ for f in "$web"/src/*; do
 done
 cp -u "$web/node_modules/uplot/dist/uPlot.iife.min.js" "$out/uplot.js"
 cp -u "$web/node_modules/uplot/dist/uPlot.min.css" "$out/uplot.css"
+
+mkdir -p "$out/customer"
+for f in "$web"/customer/*; do
+  cp -u "$f" "$out/customer/"
+done

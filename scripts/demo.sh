@@ -73,6 +73,9 @@ Demo account $account has 50 tokens. Its API key:
 
   export KEY=$key
 
+The customer's page: open $GATEWAY/ and sign in with that key to price a photo, colorize it
+and see the history (docs/api.md, Customer page). Or do the same with curl:
+
 Price the bundled 800x600 portrait (charges nothing):
 
   curl -s -X POST "$GATEWAY/v1/quote?workflow=person" -H "Authorization: Bearer \$KEY" \\

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tollgate needs to build, test and run the demo.
 # Idempotent and silent when everything is already installed.
-#   scripts/install-deps.sh [--fuzz] [--test] [PACKAGE...]
+#   scripts/install-deps.sh [--fuzz] [--test] [--bench] [PACKAGE...]
 # --fuzz adds what `make fuzz` needs: clang 14, its libFuzzer and sanitizer
 # runtimes (libclang-rt-14-dev) and llvm-symbolizer (llvm-14) for readable
 # reports. --test adds the real servers the tests start on 127.0.0.1
 # (PostgreSQL and ClickHouse for the usage export, Redis for the shared
-# backend), Debian's Chromium for the dashboard's browser test and
+# backend), Debian's Chromium and a Chinese font for the browser tests, and
 # python3-websocket for the ComfyUI client tests of the facade; the demo
-# needs none. Extra package names are installed too.
+# needs none. --bench adds what `make bench` measures against: nginx (its
+# `return 200` is the HTTP reference), wrk, Redis and PostgreSQL. Extra
+# package names are installed too.
 set -euo pipefail
 
 build_pkgs=(
@@ -19,7 +21,8 @@ build_pkgs=(
 )
 
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
-test_pkgs=(postgresql clickhouse-server redis-server chromium python3-websocket)
+test_pkgs=(postgresql clickhouse-server redis-server chromium python3-websocket fonts-wqy-microhei)
+bench_pkgs=(nginx-light wrk redis-server postgresql)
 
 extra_pkgs=()
 for arg in "$@"; do
@@ -27,6 +30,8 @@ for arg in "$@"; do
     extra_pkgs+=("${fuzz_pkgs[@]}")
   elif [ "$arg" = "--test" ]; then
     extra_pkgs+=("${test_pkgs[@]}")
+  elif [ "$arg" = "--bench" ]; then
+    extra_pkgs+=("${bench_pkgs[@]}")
   else
     extra_pkgs+=("$arg")
   fi

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "app/config_keys.h"
 #include "core/limits.h"
 #include "dispatch/health_monitor.h"
 #include "dispatch/scheduler.h"
@@ -60,7 +61,19 @@ core::Status read_string(const toml::table& t, const char* key, const std::strin
     return {};
 }
 
-core::Status check_keys(const toml::table& t, std::initializer_list<std::string_view> allowed,
+core::Status read_bool(const toml::table& t, const char* key, const std::string& source,
+                       const std::string& table_name, bool* out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return {};
+    if (!n->is_boolean()) {
+        return config_error(source, n->source(), table_name + "." + key + " must be true or false");
+    }
+    *out = *n->value<bool>();
+    return {};
+}
+
+// Refuses a key of `t` that `allowed` (config_keys.h) does not list.
+core::Status check_keys(const toml::table& t, const std::vector<std::string_view>& allowed,
                         const std::string& source, const std::string& table_name) {
     for (const auto& [k, node] : t) {
         bool known = false;
@@ -77,15 +90,14 @@ core::Status parse_server(const toml::table& root, const std::string& source,
                           const std::string& base_dir, Config& c) {
     const toml::table* server = root["server"].as_table();
     if (server == nullptr) return {};
-    core::Status s =
-        check_keys(*server,
-                   {"listen", "data_dir", "admin_token", "body_bytes_max", "threads", "store",
-                    "store_prefix", "store_lease_ms", "log_format", "assets_dir"},
-                   source, "server");
+    core::Status s = check_keys(*server, config_table_keys("server"), source, "server");
     if (!s.ok()) return s;
     if (!(s = read_string(*server, "log_format", source, "server", &c.log_format)).ok()) return s;
     if (!(s = read_string(*server, "assets_dir", source, "server", &c.assets_dir)).ok()) return s;
     if (!c.assets_dir.empty()) c.assets_dir = resolve(base_dir, c.assets_dir);
+    if (!(s = read_bool(*server, "customer_page", source, "server", &c.customer_page)).ok()) {
+        return s;
+    }
     if (c.log_format != "text" && c.log_format != "json") {
         return config_error(source, server->get("log_format")->source(),
                             "server.log_format must be \"text\" or \"json\"");
@@ -131,17 +143,6 @@ core::Status parse_server(const toml::table& root, const std::string& source,
     return {};
 }
 
-core::Status read_bool(const toml::table& t, const char* key, const std::string& source,
-                       const std::string& table_name, bool* out) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return {};
-    if (!n->is_boolean()) {
-        return config_error(source, n->source(), table_name + "." + key + " must be true or false");
-    }
-    *out = *n->value<bool>();
-    return {};
-}
-
 // Reads an optional integer key within [lo, hi] into an int.
 core::Status read_small_int(const toml::table& t, const char* key, int lo, int hi,
                             const std::string& source, const std::string& table_name, int* out) {
@@ -155,11 +156,7 @@ core::Status parse_dispatch(const toml::table& root, const std::string& source, 
     const toml::table* d = root["dispatch"].as_table();
     if (d == nullptr) return {};
     const std::string t = "dispatch";
-    core::Status s = check_keys(
-        *d,
-        {"concurrent_jobs_max", "job_timeout_ms", "account_jobs_max", "tenant_jobs_max",
-         "worker_jobs_max", "retries_max", "retry_execution_errors", "health_interval_ms"},
-        source, t);
+    core::Status s = check_keys(*d, config_table_keys("dispatch"), source, t);
     if (!s.ok()) return s;
     const std::pair<const char*, std::pair<std::array<int, 2>, int*>> ints[] = {
         {"account_jobs_max", {{0, core::limits::kAccountJobsMax}, &c.account_jobs_max}},
@@ -189,8 +186,7 @@ core::Status parse_workflows(const toml::table& root, const std::string& source,
         const toml::table* t = node.as_table();
         if (t == nullptr)
             return config_error(source, node.source(), table_name + " must be a table");
-        core::Status s =
-            check_keys(*t, {"template", "workers", "params", "warmup"}, source, table_name);
+        core::Status s = check_keys(*t, config_table_keys("workflows.<name>"), source, table_name);
         if (!s.ok()) return s;
         WorkflowConfig w;
         w.name = std::string(name.str());
@@ -242,7 +238,7 @@ core::Status parse_pricing(const toml::table& root, const std::string& source,
         return config_error(source, root.source(),
                             "[pricing] book = \"<file>\" is required: it names the price book");
     }
-    core::Status s = check_keys(*p, {"book", "sweep_interval_ms"}, source, "pricing");
+    core::Status s = check_keys(*p, config_table_keys("pricing"), source, "pricing");
     if (!s.ok()) return s;
     if (!(s = read_string(*p, "book", source, "pricing", &c.price_book_path)).ok()) return s;
     if (c.price_book_path.empty()) {
@@ -271,7 +267,7 @@ core::Status parse_results(const toml::table& root, const std::string& source,
                            const std::string& base_dir, Config& c) {
     const toml::table* r = root["results"].as_table();
     if (r == nullptr) return {};
-    core::Status s = check_keys(*r, {"dir", "url_ttl_s", "url_secret"}, source, "results");
+    core::Status s = check_keys(*r, config_table_keys("results"), source, "results");
     if (!s.ok()) return s;
     if (!(s = read_string(*r, "dir", source, "results", &c.results_dir)).ok()) return s;
     if (!c.results_dir.empty()) c.results_dir = resolve(base_dir, c.results_dir);
@@ -286,10 +282,7 @@ core::Status parse_results(const toml::table& root, const std::string& source,
 core::Status parse_webhooks(const toml::table& root, const std::string& source, Config& c) {
     const toml::table* w = root["webhooks"].as_table();
     if (w == nullptr) return {};
-    core::Status s = check_keys(*w,
-                                {"attempts_max", "backoff_initial_ms", "backoff_max_ms",
-                                 "timeout_ms", "secret", "allow_private_addresses"},
-                                source, "webhooks");
+    core::Status s = check_keys(*w, config_table_keys("webhooks"), source, "webhooks");
     if (!s.ok()) return s;
     std::int64_t attempts = c.webhook_attempts_max, timeout = c.webhook_timeout_ms;
     if (!(s = read_int(*w, "attempts_max", 1, core::limits::kWebhookAttemptsMax, source, "webhooks",
@@ -348,8 +341,7 @@ core::Status parse_dedupe(const toml::table& root, const std::string& source, Co
     const toml::table* d = root["dedupe"].as_table();
     if (d == nullptr) return {};
     const std::string t = "dedupe";
-    core::Status s = check_keys(
-        *d, {"window_s", "policy", "near_policy", "near_distance_max", "scope"}, source, t);
+    core::Status s = check_keys(*d, config_table_keys("dedupe"), source, t);
     if (!s.ok()) return s;
     jobs::DedupeSettings& out = c.dedupe;
     if (!(s = read_int(*d, "window_s", 1, core::limits::kDedupeWindowSecondsMax, source, t,
@@ -381,10 +373,7 @@ core::Status parse_rate_limits(const toml::table& root, const std::string& sourc
     const toml::table* r = root["rate_limits"].as_table();
     if (r == nullptr) return {};
     const std::string t = "rate_limits";
-    core::Status s = check_keys(*r,
-                                {"requests_per_minute", "burst_requests", "upload_bytes_per_minute",
-                                 "burst_upload_bytes", "accounts_max"},
-                                source, t);
+    core::Status s = check_keys(*r, config_table_keys("rate_limits"), source, t);
     if (!s.ok()) return s;
     const std::tuple<const char*, std::int64_t, std::int64_t*> ints[] = {
         {"requests_per_minute", core::limits::kRateRequestsPerMinuteMax,
@@ -409,7 +398,7 @@ core::Status parse_facade(const toml::table& root, const std::string& source, Co
     const toml::table* f = root["facade"].as_table();
     if (f == nullptr) return {};
     const std::string t = "facade";
-    core::Status s = check_keys(*f, {"enabled", "default_workflow", "rules"}, source, t);
+    core::Status s = check_keys(*f, config_table_keys("facade"), source, t);
     if (!s.ok()) return s;
     bool enabled = false;
     if (!(s = read_bool(*f, "enabled", source, t, &enabled)).ok()) return s;
@@ -427,11 +416,7 @@ core::Status parse_facade(const toml::table& root, const std::string& source, Co
             const toml::table* r = item.as_table();
             const std::string rt = "facade.rules";
             if (r == nullptr) return config_error(source, item.source(), rt + " holds tables");
-            if (!(s = check_keys(*r,
-                                 {"class_type", "workflow", "when", "size_input", "upscale_input"},
-                                 source, rt))
-                     .ok())
-                return s;
+            if (!(s = check_keys(*r, config_table_keys("facade.rules"), source, rt)).ok()) return s;
             http::facade::PromptRule rule;
             if (!(s = read_string(*r, "class_type", source, rt, &rule.class_type)).ok()) return s;
             if (!(s = read_string(*r, "workflow", source, rt, &rule.workflow)).ok()) return s;
@@ -513,9 +498,7 @@ core::Status parse_usage(const toml::table& root, const std::string& source, Con
     const toml::table* u = root["usage"].as_table();
     if (u == nullptr) return {};
     const std::string t = "usage";
-    core::Status s = check_keys(
-        *u, {"export_to", "export_batch_max", "export_interval_ms", "export_backoff_max_ms"},
-        source, t);
+    core::Status s = check_keys(*u, config_table_keys("usage"), source, t);
     if (!s.ok()) return s;
     if (const toml::node* n = u->get("export_to"); n != nullptr) {
         const toml::array* list = n->as_array();
@@ -562,10 +545,7 @@ core::Status parse_reports(const toml::table& root, const std::string& source, C
     const toml::table* r = root["reports"].as_table();
     if (r == nullptr) return {};
     const std::string t = "reports";
-    core::Status s = check_keys(*r,
-                                {"currency", "token_value_micros", "gpu_second_cost_micros",
-                                 "calibration_tokens_per_gpu_second"},
-                                source, t);
+    core::Status s = check_keys(*r, config_table_keys("reports"), source, t);
     if (!s.ok()) return s;
     usage::ReportPrices& p = c.report_prices;
     if (!(s = read_string(*r, "currency", source, t, &p.currency)).ok()) return s;
@@ -602,10 +582,7 @@ core::Result<Config> parse_config(std::string_view toml_text, const std::string&
     c.source_path = source_path;
     std::string base_dir = std::filesystem::path(source_path).parent_path().string();
     if (base_dir.empty()) base_dir = ".";
-    core::Status s = check_keys(root,
-                                {"server", "dispatch", "pricing", "workflows", "results",
-                                 "webhooks", "dedupe", "rate_limits", "usage", "reports", "facade"},
-                                source_path, "(top level)");
+    core::Status s = check_keys(root, config_top_level_keys(), source_path, "(top level)");
     if (!s.ok()) return s.error();
     if (!(s = parse_server(root, source_path, base_dir, c)).ok()) return s.error();
     if (!(s = parse_dispatch(root, source_path, c)).ok()) return s.error();

@@ -4,7 +4,8 @@
 // Owns: parsing and validating [server], [dispatch], [pricing], [results],
 // [webhooks], [dedupe], [rate_limits], [usage] and [workflows.*]. [pricing] book names the price
 // book file, which pricing/ parses (and which a reload reads again). Relative paths are resolved
-// against the config file's directory. Errors name the file and the key.
+// against the config file's directory. Errors name the file and the key. The keys each table may
+// hold are listed in config_keys.h, and any other key is refused.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +52,8 @@ struct Config {
     // Where the dashboard's files are (absolute after loading); "": the `web`
     // directory beside the tollgate binary, where `make` builds them.
     std::string assets_dir;
+    // Serve the customer web app at / (its files in <assets_dir>/customer).
+    bool customer_page = true;
     std::int64_t body_bytes_max = 32ll * 1024 * 1024;
     int threads = 2;
     int concurrent_jobs_max = 32;

@@ -110,6 +110,27 @@ core::Result<std::unique_ptr<dispatch::WorkerPools>> make_pools(
     return std::make_unique<dispatch::WorkerPools>(std::move(workers), std::move(pools), clock);
 }
 
+// Where the web pages' files are (by default the `web` directory beside the
+// binary, where `make` builds them), and whether the customer page is served;
+// a page whose files are missing is logged, not fatal.
+void set_web_pages(const Config& c, http::ApiOptions& options) {
+    options.assets_dir = c.assets_dir;
+    if (options.assets_dir.empty()) {
+        std::error_code ec;
+        const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+        if (!ec) options.assets_dir = (exe.parent_path() / "web").string();
+    }
+    if (!std::filesystem::exists(options.assets_dir + "/index.html")) {
+        spdlog::warn("no dashboard at {}: run make, or set [server] assets_dir",
+                     options.assets_dir);
+    }
+    options.customer_page = c.customer_page;
+    if (c.customer_page && !std::filesystem::exists(options.assets_dir + "/customer/index.html")) {
+        spdlog::warn("no customer page at {}/customer: run make, or set [server] assets_dir",
+                     options.assets_dir);
+    }
+}
+
 }  // namespace
 
 struct Gateway::Parts {
@@ -391,16 +412,7 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
     api_options.shared_limiter = p->rate_limiter.get();  // null: buckets in this process
     api_options.reports = p->reports.source.get();
     api_options.metrics = &p->metrics;
-    api_options.assets_dir = c.assets_dir;
-    if (api_options.assets_dir.empty()) {
-        std::error_code ec;
-        const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-        if (!ec) api_options.assets_dir = (exe.parent_path() / "web").string();
-    }
-    if (!std::filesystem::exists(api_options.assets_dir + "/index.html")) {
-        spdlog::warn("no dashboard at {}: run make, or set [server] assets_dir",
-                     api_options.assets_dir);
-    }
+    set_web_pages(c, api_options);
     api_options.live_gauges = [parts]() { return live_gauges(*parts); };
     api_options.report_prices = c.report_prices;
     api_options.calibration_tokens_per_gpu_second = c.calibration_tokens_per_gpu_second;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -188,6 +189,7 @@ class GatewayFixture : public ::testing::Test {
             return g;
         };
         options.report_prices = report_prices_;
+        options.facade = facade_;
         api_ = std::make_unique<Api>(*service_, *ledger_, *jobs_, clock_, std::move(options));
         account_ = ledger_->create_account("a").value();
     }
@@ -358,6 +360,8 @@ class GatewayFixture : public ::testing::Test {
     std::atomic<int> webhooks_queued_{0};
     // Receivers in these tests listen on 127.0.0.1; set before SetUp() to test the guard.
     Reach webhook_reach_ = Reach::Anywhere;
+    // Set before SetUp() to serve the ComfyUI facade's routes too.
+    std::optional<facade::FacadeOptions> facade_;
     static constexpr const char* kResultUrlSecret = "result-url-secret-for-tests";
     static constexpr const char* kWebhookSecret = "webhook-secret-for-tests";
 };

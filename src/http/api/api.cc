@@ -1,6 +1,7 @@
-// Routes of the native and admin APIs. The router is a few explicit string
-// matches: the route table is small and fixed, and explicit code keeps every
-// route's auth and scoping visible where it is declared.
+// Routes of the native and admin APIs. A request first has to match a route
+// registered in routes.h (404 or 405 otherwise); then a few explicit string
+// matches pick its handler, which keeps every route's auth and scoping
+// visible where it is declared.
 #include "http/api/api.h"
 
 #include <spdlog/spdlog.h>
@@ -24,6 +25,7 @@
 #include "http/api/facade/facade_api.h"
 #include "http/api/json_mapping.h"
 #include "http/api/json_requests.h"
+#include "http/api/routes.h"
 #include "http/codec/multipart.h"
 #include "http/codec/query.h"
 #include "pricing/plans.h"
@@ -86,6 +88,14 @@ std::vector<std::string> segments(const std::string& path) {
         i = j;
     }
     return out;
+}
+
+// The 405 of a method the route does not take, with the ones it does.
+Response wrong_method(const RouteLookup& route) {
+    Response r = error_response("method_not_allowed", "use " + route.allowed_methods);
+    if (route.family == RouteFamily::Facade) r = facade::FacadeApi::in_comfy_shape(r);
+    r.headers.emplace_back("Allow", route.allowed_methods);
+    return r;
 }
 
 }  // namespace
@@ -196,13 +206,18 @@ Response Api::get_metrics(const Request& request) {
 }
 
 Response Api::route(const Request& request) {
+    // Only a registered route reaches a handler (routes.h).
+    const RouteLookup known = look_up_route(request.method, request.path, facade_ != nullptr);
+    if (known.path_template.empty()) return no_route();
+    if (!known.method_allowed) return wrong_method(known);
     const std::vector<std::string> seg = segments(request.path);
     if (request.path == "/healthz") return json_response(200, {{"status", "ok"}});
     if (request.path == "/metrics") return get_metrics(request);
     if (!seg.empty() && seg[0] == "dashboard") return dashboard(request);
+    if (request.path == "/" || request.path.rfind("/app/", 0) == 0) return customer_page(request);
     if (!seg.empty() && seg[0] == "admin") return admin(request);
     if (facade_ && facade::FacadeApi::serves(request.path)) return facade_->handle(request);
-    if (seg.empty() || seg[0] != "v1") return not_found();
+    if (seg.empty() || seg[0] != "v1") return no_route();
     // A signed result link is its own credential: no API key.
     if (seg.size() == 3 && seg[1] == "results") {
         return request.method == "GET" ? get_signed_result(request, seg[2])
@@ -234,6 +249,10 @@ Response Api::route(const Request& request) {
     if (seg.size() == 2 && seg[1] == "plans") {
         return m == "GET" ? get_plans() : error_response("method_not_allowed", "use GET");
     }
+    if (seg.size() == 2 && seg[1] == "workflows") {
+        return m == "GET" ? get_workflows(account_id)
+                          : error_response("method_not_allowed", "use GET");
+    }
     if (seg.size() == 2 && seg[1] == "jobs") {
         return m == "POST" ? post_job(request, account_id)
                            : error_response("method_not_allowed", "use POST");
@@ -259,7 +278,7 @@ Response Api::route(const Request& request) {
         return m == "GET" ? get_account(account_id)
                           : error_response("method_not_allowed", "use GET");
     }
-    return not_found();
+    return no_route();
 }
 
 Response Api::post_quote(const Request& request, const std::string& account_id) {
@@ -650,7 +669,7 @@ Response Api::admin(const Request& request) {
         if (!*set) return error_response("unknown_account", "no such account");
         return json_response(200, {{"account_id", seg[2]}, {"tenant", tenant}});
     }
-    return not_found();
+    return no_route();
 }
 
 Response Api::admin_create_account(const Request& request) {

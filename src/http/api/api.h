@@ -76,7 +76,10 @@ struct ApiOptions {
     Metrics* metrics = nullptr;
     std::function<LiveGauges()> live_gauges;
     // Where /dashboard's files are (built by `make` from web/); "": no dashboard.
+    // The customer page's are in its `customer` directory.
     std::string assets_dir;
+    // [server] customer_page: serve the customer web app at / and /app/.
+    bool customer_page = false;
     // [facade]: ComfyUI's routes for ComfyUI clients (facade/facade_api.h);
     // nullopt: not served.
     std::optional<facade::FacadeOptions> facade;
@@ -113,6 +116,10 @@ class Api {
     Response get_metrics(const Request& request);
     // GET /dashboard[/<file>] (dashboard.cc).
     Response dashboard(const Request& request);
+    // GET / and /app/<file>: the customer page, when enabled (customer_page.cc).
+    Response customer_page(const Request& request);
+    // GET /v1/workflows (customer_page.cc).
+    Response get_workflows(const std::string& account_id);
     // The key's caller, or the 401 (or storage error) to answer.
     std::variant<Caller, Response> authenticate(const Request& request);
     // The account's limits under the price book in force.

@@ -7,6 +7,7 @@
 #include "core/redact.h"
 #include "http/api/error_map.h"
 #include "http/api/json_requests.h"
+#include "http/api/routes.h"
 
 namespace tollgate::http {
 
@@ -42,6 +43,8 @@ std::optional<ledger::KeyScope> required_scope(const std::string& method) {
 }
 
 Response not_found() { return error_response("not_found", "no such resource"); }
+
+Response no_route() { return error_response("not_found", kNoRouteMessage); }
 
 core::Result<nlohmann::json> json_body(const Request& request) {
     return parse_json_object(request.body);

@@ -24,8 +24,10 @@ std::string bearer_token(const Request& request);
 // The scope a /v1 route of this method needs: read for GET and HEAD, jobs
 // for POST and DELETE; nullopt for other methods (no route takes them).
 std::optional<ledger::KeyScope> required_scope(const std::string& method);
-// The 404 of a path no route serves.
+// The 404 of a resource a route does not find.
 Response not_found();
+// The 404 of a path no route serves (routes.h kNoRouteMessage).
+Response no_route();
 // The request body as a JSON object, at most core::limits::kJsonBodyBytesMax
 // bytes and kJsonRequestDepthMax levels deep (json_requests.h). Errors: "payload_too_large",
 // "invalid_json".

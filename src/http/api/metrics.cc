@@ -14,7 +14,7 @@ const std::set<std::string_view>& route_words() {
         "v1", "admin", "quote", "plans", "jobs", "events", "result", "results", "account", "ledger",
         "pricing", "reload", "accounts", "keys", "grants", "adjustments", "refunds", "tenant",
         "reports", "workers", "drain", "healthz", "metrics", "hourly", "heatmap", "economics",
-        "top-accounts", "queue-wait", "dashboard", "calibration", "forecast",
+        "top-accounts", "queue-wait", "dashboard", "calibration", "forecast", "workflows", "app",
         // The ComfyUI facade's (facade/facade_api.h).
         "api", "prompt", "upload", "image", "history", "view", "queue", "interrupt", "object_info",
         "system_stats", "ws"};
@@ -28,6 +28,7 @@ const std::set<std::string, std::less<>>& routes() {
         "/metrics",
         "/v1/quote",
         "/v1/plans",
+        "/v1/workflows",
         "/v1/jobs",
         "/v1/jobs/{id}",
         "/v1/jobs/{id}/events",
@@ -59,6 +60,8 @@ const std::set<std::string, std::less<>>& routes() {
         "/admin/reports/forecast",
         "/dashboard",
         "/dashboard/{id}",
+        "/",
+        "/app/{id}",
         "/prompt",
         "/upload/image",
         "/history",
@@ -256,7 +259,8 @@ std::string route_template(std::string_view path) {
         out += route_words().count(word) ? std::string(word) : std::string("{id}");
         i = end;
     }
-    if (out.empty()) out = "/";
+    // Only the root itself is "/"; an empty path names nothing.
+    if (out.empty()) return path.empty() ? "other" : "/";
     return routes().count(out) ? out : "other";
 }
 

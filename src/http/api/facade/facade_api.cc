@@ -123,6 +123,8 @@ bool FacadeApi::serves(const std::string& path) {
     return std::find(std::begin(kRoutes), std::end(kRoutes), seg[0]) != std::end(kRoutes);
 }
 
+Response FacadeApi::in_comfy_shape(const Response& ours) { return comfy(ours); }
+
 Request FacadeApi::with_token(const Request& request) {
     if (!request.header("authorization").empty()) return request;
     auto query = parse_query(request.query);
@@ -180,7 +182,7 @@ Response FacadeApi::route(const Request& request, const std::string& account_id,
     if (head == "ws") {
         return comfy_error_response("bad_request", "/ws is a WebSocket: send an upgrade request");
     }
-    return comfy(not_found());
+    return comfy(no_route());
 }
 
 Response FacadeApi::post_prompt(const Request& request, const std::string& account_id) {

@@ -48,6 +48,9 @@ class FacadeApi {
 
     // Whether `path` is a facade route ("/prompt", "/api/prompt", ...).
     static bool serves(const std::string& path);
+    // `ours`, an answer in the gateway's error shape, in ComfyUI's (same
+    // status and headers).
+    static Response in_comfy_shape(const Response& ours);
     Response handle(const Request& request);
 
     // /ws upgrades: accept (the key), open, close.
