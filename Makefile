@@ -2,10 +2,12 @@
 # configures and builds first. `make test-asan` and `make test-tsan` run the
 # suite (TSan: its concurrency parts) under sanitizers. `make fuzz` runs every
 # libFuzzer target for FUZZ_SECONDS each (docs/operations.md, Fuzzing).
+# `make bench` runs every benchmark against its reference in a Release tree
+# and prints one table (bench/README.md).
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps deps-test build build-asan build-tsan build-fuzz demo test test-asan test-tsan fuzz format clean
+.PHONY: all deps deps-test build build-asan build-tsan build-fuzz demo test test-asan test-tsan fuzz bench format clean
 
 all: build
 
@@ -50,8 +52,11 @@ build-fuzz:
 fuzz: build-fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
+bench: deps
+	@bench/run.sh
+
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz build-bench

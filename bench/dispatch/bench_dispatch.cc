@@ -316,7 +316,7 @@ int main(int argc, char** argv) {
         ->required()
         ->check(CLI::IsMember({"direct", "gateway"}));
     app.add_option("--target", o.target, "HOST:PORT of the worker (direct) or gateway")->required();
-    app.add_option("--image", o.image_path, "PNG file every job sends")->required();
+    app.add_option("--image", o.image_path, "PNG or JPEG file every job sends")->required();
     app.add_option("--rate", o.rate, "jobs started per second")->check(CLI::Range(1.0, 100000.0));
     app.add_option("--seconds", o.seconds, "measured seconds")->check(CLI::Range(1, 3600));
     app.add_option("--warmup-seconds", o.warmup_seconds, "seconds run first, not measured")

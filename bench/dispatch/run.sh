@@ -16,13 +16,14 @@
 # WARMUP_SECONDS (1), DRAIN_SECONDS (5: how long jobs still in flight at the
 # end may take before they count as errors), POLL_US (1000: the gateway
 # client's interval between two GET /v1/jobs/{id}), IMAGE_SIDE (64: the PNG's
-# width and height), CONCURRENT_JOBS (64: [dispatch] concurrent_jobs_max),
+# width and height), IMAGE (a PNG or JPEG file to send instead),
+# CONCURRENT_JOBS (64: [dispatch] concurrent_jobs_max),
 # WORKER_JOBS ([dispatch] worker_jobs_max; default: the gateway's own, 2),
 # SERVER_THREADS ([server] threads, the gateway's HTTP threads; default: the
 # gateway's own default), ACCOUNTS (8), BUILD_JOBS (parallel compile jobs, default all cores),
 # BENCH_DIR (where the temporary directory goes: the gateway's SQLite data
 # and results; default $TMPDIR or /tmp; it must be on the disk under test,
-# not a tmpfs).
+# not a tmpfs), ROWS_FILE (where bench/run.sh wants its table rows appended).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -137,7 +138,10 @@ EOF
     --config "$1/tollgate.toml" --listen 127.0.0.1:0 --data-dir "$1/data"
 }
 
-# A grayscale gradient PNG, written without an image library.
+# A grayscale gradient PNG, written without an image library, unless IMAGE names one.
+if [ -n "${IMAGE:-}" ]; then
+  cp "$IMAGE" "$WORK/image.png"
+else
 python3 - "$WORK/image.png" "$IMAGE_SIDE" <<'EOF'
 import struct, sys, zlib
 path, side = sys.argv[1], int(sys.argv[2])
@@ -152,6 +156,7 @@ png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side,
        + chunk(b"IDAT", zlib.compress(bytes(raw), 6)) + chunk(b"IEND", b""))
 open(path, "wb").write(png)
 EOF
+fi
 
 # Cores, load and the disk's fdatasync latency: the gateway commits to SQLite
 # and fsyncs every result, so its figures depend on them.
@@ -222,8 +227,10 @@ conditions start
 for rate in $RATES; do run_rate "$rate"; done
 conditions end
 
-python3 - "$WORK/results.txt" "$WORK/conditions.txt" "$RUN_SECONDS" "$IMAGE_SIDE" \
-  "$POLL_US" "$(getconf CLK_TCK)" "$SERVER_THREADS" <<'EOF'
+IMAGE_NAME="${IMAGE_SIDE}x${IMAGE_SIDE} PNG"
+[ -n "${IMAGE:-}" ] && IMAGE_NAME=$(basename "$IMAGE")
+python3 - "$WORK/results.txt" "$WORK/conditions.txt" "$RUN_SECONDS" "$IMAGE_NAME" \
+  "$POLL_US" "$(getconf CLK_TCK)" "$SERVER_THREADS" "${ROWS_FILE:-}" <<'EOF'
 import sys
 
 rows = {}
@@ -238,7 +245,7 @@ tick_us = 1e6 / int(ticks_per_s)
 cols = ["p50", "p90", "p99", "max"]
 
 threads = sys.argv[7] or "default"
-print(f"\nDispatch: {seconds} s per mode and rate, zero-cost comfysim, {side}x{side} PNG, "
+print(f"\nDispatch: {seconds} s per mode and rate, zero-cost comfysim, {side}, "
       f"gateway client polling every {poll} us, gateway HTTP threads {threads}")
 print(open(sys.argv[2]).read())
 
@@ -286,5 +293,16 @@ for rate in rates:
         print("(jobs failed or were unfinished at this rate: the percentiles cover only the "
               "completed ones; see the errors above)")
     print()
+    if sys.argv[8]:
+        with open(sys.argv[8], "a") as rows:
+            def row(*cells):
+                rows.write("\t".join(str(c) for c in cells) + "\n")
+            gj, dj = float(g["achieved_per_s"]), float(d["achieved_per_s"])
+            row(f"POST /v1/jobs jobs/s at {rate} offered (comfysim direct)", f"{gj:.1f}",
+                f"{dj:.1f}", f"{gj / max(dj, 1e-9):.2f}", "", "" if ok else "errors")
+            for c, limit in [("p50", 100), ("p99", 1000)]:
+                row(f"POST /v1/jobs {c} us (direct), added", f"{int(g[c + '_us'])} (+{added[c]})",
+                    d[c + "_us"], f"{int(g[c + '_us']) / max(1, int(d[c + '_us'])):.2f}",
+                    f"added <= {limit}", verdict(ok and added[c] <= limit))
 EOF
 exit "$STATUS"

@@ -11,7 +11,8 @@
 # Settings (environment): CLIENTS (16), RUN_SECONDS (10, per backend),
 # ACCOUNTS (1000), PRELOAD_ACCOUNTS (1000000), PRELOAD_ENTRIES (10000000),
 # BENCH_DIR (where the temporary data directories go; default $TMPDIR or
-# /tmp; it must be on the disk under test, not a tmpfs).
+# /tmp; it must be on the disk under test, not a tmpfs), ROWS_FILE (where
+# bench/run.sh wants its table rows appended).
 #
 # When run as root, PostgreSQL's initdb and server run as the postgres user (the
 # Debian package creates it) through runuser, since PostgreSQL refuses root.
@@ -130,7 +131,7 @@ bench sqlite-preload-hot --backend sqlite --accounts "$ACCOUNTS" \
 ls -l "$WORK/sqlite-preload" | awk 'NR > 1 { print "file", $NF, $5, "bytes" }' >&2
 conditions end
 
-python3 - "$RESULTS" "$CLIENTS" "$RUN_SECONDS" "$WORK/conditions.txt" <<'EOF'
+python3 - "$RESULTS" "$CLIENTS" "$RUN_SECONDS" "$WORK/conditions.txt" "${ROWS_FILE:-}" <<'EOF'
 import sys
 
 rows, preload = {}, None
@@ -186,4 +187,20 @@ for label, what in [("sqlite-empty", f"empty, {accounts('sqlite-empty')} account
 worst = max((1 - ops(label) / max(1, base)) * 100
             for label in ["sqlite-preload-all", "sqlite-preload-hot"])
 print(f"\ntarget slowdown < 20%: worst {worst:.1f}%, {verdict(worst < 20)}")
+
+if sys.argv[5]:
+    with open(sys.argv[5], "a") as out:
+        def row(*cells):
+            out.write("\t".join(str(c) for c in cells) + "\n")
+        for label, name, factor in [("redis-always", "Redis Lua, AOF always", 2),
+                                    ("redis-everysec", "Redis Lua, AOF everysec", None),
+                                    ("postgres", "PostgreSQL", 10)]:
+            ratio = ops("sqlite") / max(1, ops(label))
+            row(f"ledger reserve+capture ops/s ({name})", ops("sqlite"), ops(label),
+                f"{ratio:.2f}", f">= {factor}" if factor else "",
+                verdict(ratio >= factor) if factor else "")
+        row("ledger ops/s, 1 M accounts preloaded (empty ledger)",
+            min(ops("sqlite-preload-all"), ops("sqlite-preload-hot")), base,
+            f"{min(ops('sqlite-preload-all'), ops('sqlite-preload-hot')) / max(1, base):.2f}",
+            ">= 0.8", verdict(worst < 20))
 EOF

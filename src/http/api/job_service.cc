@@ -205,7 +205,9 @@ core::Result<PricedImage> JobService::price_under(std::shared_ptr<const pricing:
     spdlog::info("quote {} {}x{} under book {}{}{}: {}", request.workflow, q.width, q.height,
                  book->version, tenant.empty() ? "" : " for tenant ", tenant,
                  items_summary(*quote));
-    return PricedImage{*info, image::digest(bytes), std::move(book), *quote};
+    // No digests: a quote needs none, and submit() computes them (0.2 ms for
+    // a 100 KB photo, a quarter of a quote's own work).
+    return PricedImage{*info, {}, std::move(book), *quote};
 }
 
 jobs::Job JobService::new_job(const std::string& account_id, const std::string& tenant,
@@ -307,6 +309,7 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     SubmitResult result;
     result.outcome = SubmitOutcome::Accepted;
     result.priced = std::move(priced).value();
+    result.priced.digests = image::digest(bytes);
     const pricing::Quote& quote = result.priced.quote;
 
     // What the client asked for, as far as the key is concerned: the options

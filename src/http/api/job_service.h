@@ -132,7 +132,7 @@ struct JobRequest {
 // its price. `quote` points into `book`, which this keeps alive.
 struct PricedImage {
     image::ImageInfo info;
-    image::Digests digests;
+    image::Digests digests;  // set by submit(); empty from price()
     std::shared_ptr<const pricing::PriceBook> book;
     pricing::Quote quote;
 };
