@@ -28,17 +28,21 @@ Dispatcher::Dispatcher(int threads, const core::Clock& clock, std::size_t queue_
 Dispatcher::~Dispatcher() { stop(); }
 
 bool Dispatcher::submit(JobSpec spec, Callback on_done, Priority priority) {
+    QueueChange change;
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_ || queued_locked() >= capacity_) return false;
         queues_[static_cast<int>(priority)].push_back(Item{std::move(spec), std::move(on_done)});
+        change = changed_locked();
     }
     cv_.notify_one();
+    tell(std::move(change));
     return true;
 }
 
 bool Dispatcher::cancel(const std::string& job_id) {
     Item item;
+    QueueChange change;
     {
         std::lock_guard<std::mutex> lock(mu_);
         bool found = false;
@@ -52,7 +56,9 @@ bool Dispatcher::cancel(const std::string& job_id) {
             break;
         }
         if (!found) return false;
+        change = changed_locked();
     }
+    tell(std::move(change));
     JobOutcome outcome;
     outcome.kind = JobOutcomeKind::Cancelled;
     outcome.reason = "cancelled: nothing was sent to a worker";
@@ -63,6 +69,7 @@ bool Dispatcher::cancel(const std::string& job_id) {
 
 void Dispatcher::stop() {
     std::deque<Item> dropped;
+    QueueChange change;
     {
         std::lock_guard<std::mutex> lock(mu_);
         stopping_ = true;
@@ -70,8 +77,10 @@ void Dispatcher::stop() {
             for (auto& item : queue) dropped.push_back(std::move(item));
             queue.clear();
         }
+        if (!dropped.empty()) change = changed_locked();
     }
     cv_.notify_all();
+    tell(std::move(change));
     for (auto& item : dropped) {
         JobOutcome outcome;
         outcome.kind = JobOutcomeKind::WorkerUnreachable;
@@ -93,9 +102,58 @@ std::size_t Dispatcher::queued() const {
     return queued_locked();
 }
 
+std::vector<QueuedPosition> Dispatcher::positions_locked() const {
+    std::vector<QueuedPosition> out;
+    out.reserve(queued_locked());  // at most capacity_
+    for (const auto& queue : queues_) {
+        for (const Item& item : queue) out.push_back({item.spec.job_id, out.size()});
+    }
+    return out;
+}
+
+std::vector<QueuedPosition> Dispatcher::positions() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return positions_locked();
+}
+
+void Dispatcher::set_queue_listener(QueueListener listener) {
+    // listener_mu_ first: a call under way ends before the listener is replaced.
+    std::lock_guard<std::mutex> told(listener_mu_);
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_listener_ = std::move(listener);
+    listening_ = queue_listener_ != nullptr;
+    told_ = changes_;  // the new listener hears of changes from now on
+}
+
+Dispatcher::QueueChange Dispatcher::changed_locked() {
+    QueueChange change;
+    ++changes_;
+    if (!listening_) return change;
+    change.seq = changes_;
+    change.positions = positions_locked();
+    return change;
+}
+
+void Dispatcher::tell(QueueChange change) {
+    if (change.seq == 0) return;
+    // One call at a time, in the order of the changes: a thread that was
+    // overtaken (its change is older than one told already) skips its own.
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    if (change.seq <= told_ || !queue_listener_) return;
+    told_ = change.seq;
+    try {
+        queue_listener_(std::move(change.positions));
+    } catch (const std::exception& e) {
+        spdlog::error("dispatch queue listener threw: {}", e.what());
+    } catch (...) {
+        spdlog::error("dispatch queue listener threw a non-exception");
+    }
+}
+
 void Dispatcher::thread_main() {
     for (;;) {
         Item item;
+        QueueChange change;
         {
             std::unique_lock<std::mutex> lock(mu_);
             cv_.wait(lock, [this] { return stopping_ || queued_locked() > 0; });
@@ -107,7 +165,10 @@ void Dispatcher::thread_main() {
                 break;
             }
             ++running_;
+            change = changed_locked();
         }
+        // Before the job starts, so that no position of it is told after.
+        tell(std::move(change));
         JobOutcome outcome;
         try {
             outcome = runner_(item.spec, clock_);

@@ -100,5 +100,51 @@ TEST(JobEventsTest, LimitsPerJobAndClosedStreamsFreeTheirPlace) {
     EXPECT_EQ(events.streams(), JobEvents::kStreamsPerJobMax);
 }
 
+TEST(JobEventsTest, QueuePositionsReachTheStreamsOfJobsWhosePlaceChanged) {
+    JobEvents events;
+    std::vector<std::string> heard;  // what the listener got, as SSE messages
+    events.set_listener([&](const std::string&, std::string_view event, const nlohmann::json& data,
+                            bool) { heard.push_back(JobEvents::format(event, data)); });
+    events.set_queue_positions({{"a", 0}, {"b", 1}});
+    auto a = std::make_shared<FakeStream>();
+    auto b = std::make_shared<FakeStream>();
+    // The first state of a job that waits says where it stands.
+    ASSERT_TRUE(events.subscribe("a", a, state("dispatched", false)));
+    ASSERT_TRUE(events.subscribe("b", b, state("dispatched", false)));
+    EXPECT_EQ(events.queue_position("b"), 1u);
+    events.set_queue_positions({{"a", 0}, {"b", 1}});            // nothing moved
+    events.set_queue_positions({{"c", 0}, {"a", 1}, {"b", 2}});  // c came before both
+    events.set_queue_positions({{"c", 0}, {"b", 1}});            // a was cancelled
+    events.set_queue_positions({{"b", 0}});                      // c runs
+    events.set_queue_positions({});                              // b runs
+    EXPECT_EQ(events.queue_position("b"), std::nullopt);
+    events.publish("b", "state", {{"state", "queued"}}, false);
+    EXPECT_EQ(a->sent(),
+              "event: state\ndata: {\"queue_position\":0,\"state\":\"dispatched\"}\n\n"
+              "event: state\ndata: "
+              "{\"job_id\":\"a\",\"queue_position\":1,\"state\":\"dispatched\"}\n\n");
+    EXPECT_EQ(b->sent(),
+              "event: state\ndata: {\"queue_position\":1,\"state\":\"dispatched\"}\n\n"
+              "event: state\ndata: "
+              "{\"job_id\":\"b\",\"queue_position\":2,\"state\":\"dispatched\"}\n\n"
+              "event: state\ndata: "
+              "{\"job_id\":\"b\",\"queue_position\":1,\"state\":\"dispatched\"}\n\n"
+              "event: state\ndata: "
+              "{\"job_id\":\"b\",\"queue_position\":0,\"state\":\"dispatched\"}\n\n"
+              "event: state\ndata: {\"state\":\"queued\"}\n\n");
+    // The listener hears them too (c had no stream, but its place changed).
+    EXPECT_EQ(heard.size(), 8u);
+    // A job that left the queue, or whose state is final, has no position.
+    auto later = std::make_shared<FakeStream>();
+    ASSERT_TRUE(events.subscribe("b", later, state("running", false)));
+    EXPECT_EQ(later->sent(), "event: state\ndata: {\"state\":\"running\"}\n\n");
+    events.set_queue_positions({{"d", 0}});
+    auto done = std::make_shared<FakeStream>();
+    ASSERT_TRUE(events.subscribe("d", done, state("failed", true)));
+    EXPECT_EQ(done->sent(), "event: state\ndata: {\"state\":\"failed\"}\n\n");
+    events.publish("d", "state", {{"state", "failed"}}, true);
+    EXPECT_EQ(events.queue_position("d"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace tollgate::http

@@ -2,10 +2,11 @@
 unless [server] customer_page = false, and GET /v1/workflows, the menu it
 offers. Debian's Chromium, driven by playwright-core
 (web/test/customer.test.mjs), then uses it as a customer would against real
-comfysim workers: the bundled portrait is priced and colorized, a job on the
-building pool (whose worker fails every run) fails and its tokens come back,
-a time window shows its lines, a short balance shows the plans of the 402, and
-the page holds on a phone's screen. The screenshots of each step are kept
+comfysim workers: the bundled portrait is priced and colorized behind two
+jobs of another account (the page shows where it waits in the gateway's
+queue), a job on the building pool (whose worker fails every run) fails and
+its tokens come back, a time window shows its lines, a short balance shows the
+plans of the 402, and the page holds on a phone's screen. The screenshots of each step are kept
 beside the tollgate binary, in customer-page/."""
 import os
 import subprocess
@@ -19,9 +20,11 @@ SHOT_DIR = os.path.join(os.path.dirname(TOLLGATE_BIN), "customer-page")
 
 
 class CustomerPageTest(GatewayCase):
-    # Two seconds of GPU time per job, so that a job waits behind another long enough for the
-    # page to show its events before its end.
+    # Two seconds of GPU time per job, one job at a time, so that a job waits in the gateway's
+    # queue behind others long enough for the page to show where it stands, then its events
+    # before its end.
     comfysim_args = ["--cost-base-s", "2", "--cost-per-mp-s", "0"]
+    concurrent_jobs_max = 1
 
     def book_text(self):
         # The harness's prices, with quality levels and upscale factors for the

@@ -187,6 +187,36 @@ class EventsTest(DispatchCase):
         self.assertEqual(r.status, 404, r.body)
 
 
+class QueuePositionTest(DispatchCase):
+    concurrent_jobs_max = 1  # one dispatch thread: the jobs behind the first wait in the gateway
+
+    def test_a_job_behind_others_hears_its_place_until_it_runs(self):
+        worker = self.start_comfysim("w", ["--cost-base-s", "2", "--cost-per-mp-s", "0"])
+        self.base = self.start_gateway({"person": [worker]})
+        _, key = self.new_account(100)
+
+        def job(job_id):
+            r = self.call("GET", "/v1/jobs/" + job_id, key)
+            self.assertEqual(r.status, 200, r.body)
+            return r.json()
+
+        first = self.submit(key)
+        wait_for(lambda: "queue_position" not in job(first), what="the first job to start")
+        second = self.submit(key)
+        third = self.submit(key)
+        self.assertEqual(job(second)["queue_position"], 0)
+        self.assertEqual(job(third)["queue_position"], 1)
+        events = read_events(self.base, "/v1/jobs/%s/events" % third, key)
+        states = [(d["state"], d.get("queue_position")) for n, d in events if n == "state"]
+        # Where it stands, while it waits; then the worker's states; then the end.
+        self.assertEqual(states[:2], [("dispatched", 1), ("dispatched", 0)], events)
+        self.assertIn(("running", None), states, events)
+        self.assertEqual(states[-1], ("succeeded", None), events)
+        self.assertEqual(len([s for s in states if s[1] is not None]), 2, events)
+        self.assertNotIn("queue_position", job(third))
+        self.assertEqual(job(second)["state"], "succeeded")
+
+
 class SharedSocketTest(DispatchCase):
     def test_jobs_on_a_worker_share_one_client_id_kept_in_the_data_dir(self):
         worker = self.start_comfysim("w", ["--cost-base-s", "1", "--cost-per-mp-s", "0"])

@@ -90,7 +90,13 @@ function progressText(v) {
       : i18n.t("node", { node: d.node });
   }
   // The first event is the job as GET shows it ("dispatched": waiting for a
-  // worker or already on one); "queued" and "running" come as they happen.
+  // worker or already on one), with queue_position while it waits in the
+  // gateway's queue, which later "dispatched" events update as jobs ahead of
+  // it leave; "queued" and "running" come as they happen.
+  if (d.state === "dispatched" && Number.isInteger(d.queue_position)) {
+    const n = d.queue_position;
+    return i18n.t(n === 0 ? "nextInLine" : n === 1 ? "waitingOne" : "waitingMany", { n });
+  }
   return i18n.t({ queued: "queued", running: "running" }[d.state] || "inProgress");
 }
 

@@ -2,8 +2,9 @@
 // by playwright-core, uses a running gateway as a customer would.
 //   node web/test/customer.test.mjs BASE_URL SHOT_DIR STEP API_KEY [OTHER_KEY]
 // STEP is one of:
-//   journey  sign in, price the bundled portrait, colorize it behind another
-//            account's job (OTHER_KEY's) so that it waits and then runs, watch
+//   journey  sign in, price the bundled portrait, colorize it behind two jobs
+//            of another account (OTHER_KEY's) so that it waits in the gateway's
+//            queue (one job ahead, then next in line) and then runs, watch
 //            a job fail on the building pool (its worker always fails), a bad
 //            upload, the history, the keyboard, the language switch;
 //   window   a photo dropped on the page, priced under a whole-day time window
@@ -114,14 +115,21 @@ async function journey(page) {
   check(await number(page, "#balance-after") === before - 10, "balance after the job");
   await shot(page, "quote");
 
-  // Another account's job takes the only person worker for two seconds, so this
-  // one waits in its queue; the page learns from the job's events when it runs.
-  const ahead = await api("POST", "/v1/jobs?workflow=person", await readPortrait(), otherKey);
-  check(ahead.status === 202, "the other account's job is admitted: " + ahead.status);
+  // Two jobs of another account go first. The gateway runs one job at a time
+  // ([dispatch] concurrent_jobs_max = 1), each for two seconds, so this one
+  // waits in the gateway's queue, one job ahead, then next in line; the page
+  // learns from the job's events where it stands and when it runs.
+  for (let i = 0; i < 2; i++) {
+    const ahead = await api("POST", "/v1/jobs?workflow=person", await readPortrait(), otherKey);
+    check(ahead.status === 202, "the other account's job is admitted: " + ahead.status);
+  }
   await page.click("#run");
   await page.waitForSelector("#job-status:has-text('10 tokens are held for job')",
     { timeout: 10000 });
   check(!(await text(page, "#job-status")).includes("Running"), "the job waits at first");
+  await page.waitForSelector("#job-status:has-text('Waiting, 1 job ahead.')", { timeout: 10000 });
+  await shot(page, "waiting");
+  await page.waitForSelector("#job-status:has-text('Next in line.')", { timeout: 10000 });
   await page.waitForSelector("#job-status:has-text('Running')", { timeout: 10000 });
   await page.waitForSelector("#job[data-state=succeeded]", { timeout: 30000 });
   check(page.requested.some((u) => /\/v1\/jobs\/job_\w+\/events$/.test(u)),

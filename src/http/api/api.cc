@@ -433,8 +433,15 @@ Response Api::get_job(const std::string& job_id, const std::string& account_id, 
     const jobs::Job& j = **job;
     if (!result) {
         const bool succeeded = j.state == jobs::JobState::Succeeded;
-        return json_response(
-            200, job_to_json(j, succeeded ? service_.result_links().url_for(j.id) : ""));
+        nlohmann::json body =
+            job_to_json(j, succeeded ? service_.result_links().url_for(j.id) : "");
+        if (!jobs::is_final(j.state)) {
+            // Waiting in this process's dispatch queue: how many jobs run before it.
+            if (auto position = service_.events().queue_position(j.id)) {
+                body["queue_position"] = *position;
+            }
+        }
+        return json_response(200, body);
     }
     return result_file(j);
 }

@@ -3,6 +3,14 @@
 #include <algorithm>
 
 namespace tollgate::http {
+namespace {
+
+// What a job waiting in the dispatch queue hears when its position changes.
+nlohmann::json queue_state(const std::string& job_id, std::size_t position) {
+    return {{"job_id", job_id}, {"state", "dispatched"}, {"queue_position", position}};
+}
+
+}  // namespace
 
 std::string JobEvents::format(std::string_view event, const nlohmann::json& data) {
     std::string out = "event: ";
@@ -32,10 +40,13 @@ bool JobEvents::subscribe(const std::string& job_id, std::shared_ptr<ResponseStr
     }
     // Publishers take the lock too, so the state read here and the events
     // after it are in order, with nothing lost or sent twice.
-    const std::optional<Snapshot> now = read();
+    std::optional<Snapshot> now = read();
     if (!now) {
         stream->close();
         return true;
+    }
+    if (const auto waiting = queue_.find(job_id); waiting != queue_.end() && !now->final) {
+        now->job["queue_position"] = waiting->second;
     }
     stream->send(format("state", now->job));
     if (now->final) {
@@ -52,6 +63,12 @@ void JobEvents::publish(const std::string& job_id, std::string_view event,
     // Sending only queues bytes on each stream, so it happens under the lock:
     // a subscriber's first state and the events after it stay in order.
     std::lock_guard lock(mu_);
+    publish_locked(job_id, event, data, final);
+}
+
+void JobEvents::publish_locked(const std::string& job_id, std::string_view event,
+                               const nlohmann::json& data, bool final) {
+    if (final) queue_.erase(job_id);
     if (listener_) listener_(job_id, event, data, final);
     auto it = by_job_.find(job_id);
     if (it == by_job_.end()) return;
@@ -69,6 +86,23 @@ void JobEvents::publish(const std::string& job_id, std::string_view event,
 std::size_t JobEvents::streams() const {
     std::lock_guard lock(mu_);
     return total_;
+}
+
+void JobEvents::set_queue_positions(const std::map<std::string, std::size_t>& positions) {
+    std::lock_guard lock(mu_);
+    for (const auto& [job_id, position] : positions) {
+        const auto was = queue_.find(job_id);
+        if (was != queue_.end() && was->second == position) continue;
+        publish_locked(job_id, "state", queue_state(job_id, position), false);
+    }
+    queue_ = positions;
+}
+
+std::optional<std::size_t> JobEvents::queue_position(const std::string& job_id) const {
+    std::lock_guard lock(mu_);
+    const auto it = queue_.find(job_id);
+    if (it == queue_.end()) return std::nullopt;
+    return it->second;
 }
 
 void JobEvents::set_listener(Listener listener) {

@@ -161,6 +161,13 @@ JobService::JobService(JobServiceDeps deps) : deps_(std::move(deps)) {
     if (deps_.result_url_secret.empty()) deps_.result_url_secret = core::random_hex(32);
     result_links_ = std::make_unique<ResultLinks>(deps_.result_url_secret, deps_.result_url_ttl_s,
                                                   *deps_.clock);
+    deps_.dispatcher->set_queue_listener([this](std::vector<dispatch::QueuedPosition> queued) {
+        std::map<std::string, std::size_t> positions;
+        for (dispatch::QueuedPosition& q : queued) {
+            positions.emplace(std::move(q.job_id), q.position);
+        }
+        events_.set_queue_positions(positions);
+    });
 }
 
 std::string JobService::webhook_signing_key(const std::string& account_id) const {

@@ -196,6 +196,9 @@ struct CancelResult {
 
 class JobService {
   public:
+    // Becomes deps.dispatcher's queue listener, to tell the events of the
+    // jobs waiting there where they stand. As with the jobs it hands to the
+    // dispatcher, the dispatcher must be stopped before the service goes.
     explicit JobService(JobServiceDeps deps);
 
     // Intake and pricing only, at the current instant and with the account's
@@ -252,7 +255,8 @@ class JobService {
     // Jobs this process follows now (admitted and not yet settled).
     std::int64_t jobs_in_flight();
 
-    // Live events of the jobs this process follows (GET /v1/jobs/{id}/events).
+    // Live events of the jobs this process follows (GET /v1/jobs/{id}/events),
+    // with the positions of those waiting in the dispatch queue.
     JobEvents& events() { return events_; }
 
   private:
