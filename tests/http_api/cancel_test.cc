@@ -24,12 +24,6 @@ class CancelTest : public testing_support::GatewayFixture {
         ASSERT_TRUE(ledger_->grant(account_, core::Tokens(100), "").ok());
         key_ = key();
     }
-    std::string accepted() {
-        auto r = submit();
-        EXPECT_TRUE(r.ok());
-        EXPECT_EQ(r->outcome, SubmitOutcome::Accepted);
-        return r->job_id;
-    }
     void expect_cancelled(const std::string& job_id) {
         const jobs::Job job = wait_final(job_id);
         EXPECT_TRUE(job.cancelled()) << job.failure_reason;

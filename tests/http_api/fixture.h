@@ -310,6 +310,13 @@ class GatewayFixture : public ::testing::Test {
                                       int height = 600) {
         return service_->submit(account_, {workflow, "", "", ""}, png(width, height));
     }
+    // submit() of the default job, which must be accepted: its id.
+    std::string accepted() {
+        auto r = submit();
+        EXPECT_TRUE(r.ok());
+        EXPECT_EQ(r->outcome, SubmitOutcome::Accepted);
+        return r->job_id;
+    }
 
     testing::TempDir dir_;
     // 2026-11-28 12:00 UTC: outside the peak window.

@@ -6,35 +6,12 @@
 
 #include <mutex>
 
+#include "http_api/recording_stream.h"
+
 namespace tollgate::http {
 namespace {
 
-class FakeStream final : public ResponseStream {
-  public:
-    bool send(std::string bytes) override {
-        std::lock_guard lock(mu_);
-        if (!open_) return false;
-        sent_ += bytes;
-        return true;
-    }
-    void close() override {
-        std::lock_guard lock(mu_);
-        open_ = false;
-    }
-    bool is_open() const override {
-        std::lock_guard lock(mu_);
-        return open_;
-    }
-    std::string sent() const {
-        std::lock_guard lock(mu_);
-        return sent_;
-    }
-
-  private:
-    mutable std::mutex mu_;
-    bool open_ = true;
-    std::string sent_;
-};
+using FakeStream = testing_support::RecordingStream;
 
 JobEvents::Reader state(const std::string& name, bool final) {
     return [=]() -> std::optional<JobEvents::Snapshot> {

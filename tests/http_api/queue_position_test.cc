@@ -14,48 +14,14 @@
 
 #include "http/api/job_service.h"
 #include "http_api/fixture.h"
+#include "http_api/recording_stream.h"
 
 namespace tollgate::http {
 namespace {
 
 using nlohmann::json;
 
-class RecordingStream final : public ResponseStream {
-  public:
-    bool send(std::string bytes) override {
-        std::lock_guard lock(mu_);
-        if (!open_) return false;
-        sent_ += bytes;
-        return true;
-    }
-    void close() override {
-        std::lock_guard lock(mu_);
-        open_ = false;
-    }
-    bool is_open() const override {
-        std::lock_guard lock(mu_);
-        return open_;
-    }
-    // The messages sent so far, as (event, data).
-    std::vector<std::pair<std::string, json>> events() const {
-        std::lock_guard lock(mu_);
-        std::vector<std::pair<std::string, json>> out;
-        std::size_t at = 0;
-        for (;;) {
-            const std::size_t end = sent_.find("\n\n", at);
-            if (end == std::string::npos) return out;
-            const std::string message = sent_.substr(at, end - at);
-            const std::size_t data = message.find("\ndata: ");
-            out.emplace_back(message.substr(7, data - 7), json::parse(message.substr(data + 7)));
-            at = end + 2;
-        }
-    }
-
-  private:
-    mutable std::mutex mu_;
-    bool open_ = true;
-    std::string sent_;
-};
+using testing_support::RecordingStream;
 
 class QueuePositionTest : public testing_support::GatewayFixture {
   protected:
@@ -64,12 +30,6 @@ class QueuePositionTest : public testing_support::GatewayFixture {
         GatewayFixture::SetUp();
         ASSERT_TRUE(ledger_->grant(account_, core::Tokens(100), "").ok());
         key_ = key();
-    }
-    std::string accepted() {
-        auto r = submit();
-        EXPECT_TRUE(r.ok());
-        EXPECT_EQ(r->outcome, SubmitOutcome::Accepted);
-        return r->job_id;
     }
     std::shared_ptr<RecordingStream> follow(const std::string& job_id) {
         Response r = call("GET", "/v1/jobs/" + job_id + "/events", "", key_);
