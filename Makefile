@@ -1,11 +1,13 @@
 # The two commands: `make demo` and `make test`. Each installs what is missing,
 # configures and builds first. `make test-asan` and `make test-tsan` run the
 # suite (TSan: its concurrency parts) under sanitizers. `make fuzz` runs every
-# libFuzzer target for FUZZ_SECONDS each (docs/operations.md, Fuzzing).
+# libFuzzer target for FUZZ_SECONDS each, FUZZ_JOBS at once (docs/operations.md,
+# Fuzzing).
 # `make bench` runs every benchmark against its reference in a Release tree
 # and prints one table (bench/README.md).
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS ?= $(JOBS)
 
 .PHONY: all deps deps-test build build-asan build-tsan build-fuzz demo test test-asan test-tsan fuzz bench format clean
 
@@ -50,7 +52,7 @@ build-fuzz:
 	@cmake --build --preset fuzz -j $(JOBS) -- --no-print-directory
 
 fuzz: build-fuzz
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/fuzz.sh
 
 bench: deps
 	@bench/run.sh

@@ -14,7 +14,7 @@
 namespace tollgate::app {
 namespace {
 
-int fail(const std::string& message) {
+int quote_failed(const std::string& message) {
     std::fprintf(stderr, "tollgate: %s\n", message.c_str());
     return 1;
 }
@@ -43,11 +43,11 @@ int run_quote(const QuoteOptions& o) {
     pricing::PriceBook book;
     if (!o.book_path.empty()) {
         auto loaded = pricing::load_price_book(o.book_path);
-        if (!loaded.ok()) return fail(loaded.error().message);
+        if (!loaded.ok()) return quote_failed(loaded.error().message);
         book = std::move(loaded).value();
     } else {
         auto config = load_config(o.config_path);
-        if (!config.ok()) return fail(config.error().message);
+        if (!config.ok()) return quote_failed(config.error().message);
         book = std::move(config->price_book);
     }
     pricing::QuoteRequest request;
@@ -57,25 +57,25 @@ int run_quote(const QuoteOptions& o) {
     request.quality = o.quality;
     request.tenant = o.tenant;
     if (!o.tenant.empty() && book.find_tenant(o.tenant) == nullptr) {
-        return fail("price book " + book.version + " has no tenant \"" + o.tenant + "\"");
+        return quote_failed("price book " + book.version + " has no tenant \"" + o.tenant + "\"");
     }
     request.at_unix_ms = core::SystemClock::instance().now_ms();
     if (!o.at.empty()) {
         auto at = core::parse_local_time_ms(o.at, book.time_zone);
-        if (!at.ok()) return fail(at.error().message);
+        if (!at.ok()) return quote_failed(at.error().message);
         request.at_unix_ms = *at;
     }
     if (!o.upscale.empty()) {
         auto factor = pricing::parse_upscale_factor_milli(o.upscale);
-        if (!factor.ok()) return fail(factor.error().message);
+        if (!factor.ok()) return quote_failed(factor.error().message);
         request.upscale_factor_milli = *factor;
     }
     if (!o.rounding.empty()) {
         request.rounding = pricing::parse_rounding(o.rounding);
-        if (!request.rounding) return fail("--rounding must be floor, ceil or nearest");
+        if (!request.rounding) return quote_failed("--rounding must be floor, ceil or nearest");
     }
     auto q = pricing::quote(book, request);
-    if (!q.ok()) return fail(q.error().message);
+    if (!q.ok()) return quote_failed(q.error().message);
     std::cout << (o.json ? format_quote_json(*q) + "\n" : format_quote_table(*q));
     return 0;
 }

@@ -17,7 +17,7 @@
 namespace tollgate::app {
 namespace {
 
-int fail(const std::string& message) {
+int reconcile_failed(const std::string& message) {
     std::fprintf(stderr, "tollgate: %s\n", message.c_str());
     return 2;
 }
@@ -207,10 +207,10 @@ std::vector<std::string> compare_day_totals(const std::string& left_name, const 
 
 int run_reconcile(const ReconcileOptions& o) {
     auto from = parse_utc_day(o.from);
-    if (!from.ok()) return fail("--from: " + from.error().message);
+    if (!from.ok()) return reconcile_failed("--from: " + from.error().message);
     auto to = parse_utc_day(o.to);
-    if (!to.ok()) return fail("--to: " + to.error().message);
-    if (*to <= *from) return fail("--to must be after --from");
+    if (!to.ok()) return reconcile_failed("--to: " + to.error().message);
+    if (*to <= *from) return reconcile_failed("--to must be after --from");
     const std::int64_t from_ms = *from * usage::kMsPerDay;
     const std::int64_t to_ms = *to * usage::kMsPerDay;
 
@@ -218,14 +218,14 @@ int run_reconcile(const ReconcileOptions& o) {
     core::Status read = o.store.shared()
                             ? read_shared_totals(o.store, from_ms, to_ms, &records, &captures)
                             : read_embedded_totals(o.store, from_ms, to_ms, &records, &captures);
-    if (!read.ok()) return fail(read.error().message);
+    if (!read.ok()) return reconcile_failed(read.error().message);
 
     std::vector<std::string> differences =
         compare_day_totals("ledger captured", captures, "usage records charged", records, false);
     int unread = 0;
     for (const std::string& url : o.sinks) {
         auto sink = make_usage_sink(url);
-        if (!sink.ok()) return fail(sink.error().message);
+        if (!sink.ok()) return reconcile_failed(sink.error().message);
         auto totals = (*sink)->day_totals(from_ms, to_ms);
         if (!totals.ok()) {
             std::fprintf(stderr, "tollgate: %s: %s\n", (*sink)->name().c_str(),

@@ -8,7 +8,7 @@
 namespace tollgate::app {
 namespace {
 
-int fail(const std::string& message) {
+int statement_failed(const std::string& message) {
     std::fprintf(stderr, "tollgate: %s\n", message.c_str());
     return 2;
 }
@@ -43,27 +43,27 @@ int run_statement(const StatementOptions& o) {
     std::int64_t to_ms = std::numeric_limits<std::int64_t>::max();
     if (!o.from.empty()) {
         auto from = core::parse_local_time_ms(o.from, o.zone);
-        if (!from.ok()) return fail("--from: " + from.error().message);
+        if (!from.ok()) return statement_failed("--from: " + from.error().message);
         from_ms = *from;
     }
     if (!o.to.empty()) {
         auto to = core::parse_local_time_ms(o.to, o.zone);
-        if (!to.ok()) return fail("--to: " + to.error().message);
+        if (!to.ok()) return statement_failed("--to: " + to.error().message);
         to_ms = *to;
     }
     auto opened = open_command_ledger(o.store, "ledger");
-    if (!opened.ok()) return fail(opened.error().message);
+    if (!opened.ok()) return statement_failed(opened.error().message);
     ledger::Ledger& ledger = *opened->ledger;
     auto account = ledger.account(o.account_id);
-    if (!account.ok()) return fail(account.error().message);
-    if (!account->has_value()) return fail("no account " + o.account_id);
+    if (!account.ok()) return statement_failed(account.error().message);
+    if (!account->has_value()) return statement_failed("no account " + o.account_id);
 
     std::string out = statement_header();
     std::int64_t after_id = 0;
     for (;;) {
         auto page =
             ledger.entries_page(o.account_id, from_ms, to_ms, after_id, ledger::kEntriesPageMax);
-        if (!page.ok()) return fail(page.error().message);
+        if (!page.ok()) return statement_failed(page.error().message);
         for (const ledger::Entry& e : page->entries) out += statement_row(e, o.zone);
         std::fwrite(out.data(), 1, out.size(), stdout);
         out.clear();

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/floor_div.h"
 #include "core/redact.h"
 
 namespace tollgate::core {
@@ -15,11 +16,6 @@ bool read_number(std::string_view text, std::size_t pos, std::size_t len, int lo
     const char* begin = text.data() + pos;
     auto [ptr, ec] = std::from_chars(begin, begin + len, *out);
     return ec == std::errc() && ptr == begin + len && *out >= lo && *out <= hi;
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    std::int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 }  // namespace

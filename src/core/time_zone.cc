@@ -44,11 +44,11 @@
 #include <utility>
 
 #include "core/assert.h"
+#include "core/floor_div.h"
 
 namespace tollgate::core {
 namespace {
 
-constexpr std::int64_t kSecondsPerDay = 86'400;
 // RFC 8536 recommends -89999..93599 for utoff; anything beyond 26 hours is
 // rejected, which bounds every local/UTC difference in to_unix_s().
 constexpr std::int32_t kOffsetAbsMax = 26 * 3600;
@@ -67,10 +67,6 @@ constexpr std::int64_t kLocalAbsMax = std::int64_t{1} << 62;
 // days_from_civil/civil_from_days stay exact (and the year fits an int) within
 // this many days of 1970: 5000 eras of 400 years.
 constexpr std::int64_t kCivilDaysAbsMax = 146'097LL * 5000;
-
-constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
-}
 
 bool is_leap_year(std::int64_t year) {
     return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);

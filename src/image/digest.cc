@@ -18,6 +18,14 @@
 #include "core/ids.h"
 
 namespace tollgate::image {
+
+// Outside the anonymous namespace: DigestStream::State, a member of a class
+// with external linkage, holds two.
+struct DigestContextFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+using DigestContext = std::unique_ptr<EVP_MD_CTX, DigestContextFree>;
+
 namespace {
 
 constexpr std::size_t kSliceBytes = 64 * 1024;
@@ -34,13 +42,8 @@ const EVP_MD* sha256_algorithm() {
     return md;
 }
 
-struct ContextFree {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using Context = std::unique_ptr<EVP_MD_CTX, ContextFree>;
-
-Context start(const EVP_MD* md) {
-    Context ctx(EVP_MD_CTX_new());
+DigestContext start(const EVP_MD* md) {
+    DigestContext ctx(EVP_MD_CTX_new());
     TOLLGATE_ASSERT(ctx != nullptr);
     const int rc = EVP_DigestInit_ex2(ctx.get(), md, nullptr);
     TOLLGATE_ASSERT(rc == 1);
@@ -58,8 +61,8 @@ std::string finish_hex(EVP_MD_CTX* ctx) {
 }  // namespace
 
 struct DigestStream::State {
-    Context md5 = start(md5_algorithm());
-    Context sha256 = start(sha256_algorithm());
+    DigestContext md5 = start(md5_algorithm());
+    DigestContext sha256 = start(sha256_algorithm());
     bool finished = false;
 };
 

@@ -22,31 +22,22 @@
 
 #include "core/assert.h"
 #include "core/limits.h"
+#include "image/vips_error.h"
 
 namespace tollgate::image {
 namespace {
-
-constexpr std::size_t kReasonBytesMax = 200;
 
 struct Unref {
     void operator()(VipsImage* image) const { g_object_unref(image); }
 };
 using ImagePtr = std::unique_ptr<VipsImage, Unref>;
 
-// The first line of libvips' error buffer, which is then cleared.
-std::string take_vips_error() {
-    char* buffer = vips_error_buffer_copy();
-    std::string text = buffer != nullptr ? buffer : "";
-    g_free(buffer);
-    text = text.substr(0, text.find('\n'));
-    if (text.size() > kReasonBytesMax) text.resize(kReasonBytesMax);
-    return text.empty() ? "libvips could not decode the pixels" : text;
-}
-
 core::Error corrupt(const ImageInfo& info) {
+    std::string reason = take_vips_error();
+    if (reason.empty()) reason = "libvips could not decode the pixels";
     return core::make_error(
         "corrupt_image",
-        "cannot decode " + std::string(to_string(info.format)) + " pixels: " + take_vips_error());
+        "cannot decode " + std::string(to_string(info.format)) + " pixels: " + reason);
 }
 
 // The largest JPEG DCT shrink (1, 2, 4 or 8) that keeps the shorter side at

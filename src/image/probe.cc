@@ -27,11 +27,10 @@
 #include "core/assert.h"
 #include "core/ids.h"
 #include "core/limits.h"
+#include "image/vips_error.h"
 
 namespace tollgate::image {
 namespace {
-
-constexpr std::size_t kReasonBytesMax = 200;
 
 bool starts_with(std::string_view bytes, std::string_view magic, std::size_t at = 0) {
     return bytes.size() >= at + magic.size() && bytes.substr(at, magic.size()) == magic;
@@ -67,25 +66,6 @@ std::string describe(std::string_view bytes) {
     const std::size_t n = std::min<std::size_t>(bytes.size(), 8);
     return "data starting with bytes " +
            core::to_hex(reinterpret_cast<const unsigned char*>(bytes.data()), n);
-}
-
-// The first non-empty line of libvips' error buffer, which is then cleared.
-std::string take_vips_error() {
-    char* buffer = vips_error_buffer_copy();
-    std::string_view all = buffer != nullptr ? buffer : "";
-    std::string line;
-    while (!all.empty() && line.empty()) {
-        const std::size_t end = all.find('\n');
-        std::string_view candidate = all.substr(0, end);
-        all = end == std::string_view::npos ? std::string_view() : all.substr(end + 1);
-        const std::size_t first = candidate.find_first_not_of(" \t\r");
-        if (first == std::string_view::npos) continue;
-        const std::size_t last = candidate.find_last_not_of(" \t\r");
-        line = std::string(candidate.substr(first, last - first + 1));
-    }
-    g_free(buffer);
-    if (line.size() > kReasonBytesMax) line.resize(kReasonBytesMax);
-    return line;
 }
 
 core::Error corrupt(Format format, std::string reason) {

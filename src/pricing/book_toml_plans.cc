@@ -11,13 +11,6 @@
 namespace tollgate::pricing {
 namespace {
 
-std::string join(std::string_view a, std::string_view b) {
-    std::string out(a);
-    out += '.';
-    out += b;
-    return out;
-}
-
 core::Status read_fair_use(const BookSource& source, const toml::node& node,
                            const std::string& path, std::uint32_t fallback, FairUse& fair_use) {
     auto table = read_table(source, node, path, fallback);
@@ -40,7 +33,7 @@ core::Status read_fair_use(const BookSource& source, const toml::node& node,
     for (const Limit& limit : kLimits) {
         const toml::node* value = (*table)->get(limit.key);
         if (value == nullptr) continue;
-        auto read = read_integer(source, *value, join(path, limit.key), 0, kFairUseValueMax);
+        auto read = read_integer(source, *value, child_path(path, limit.key), 0, kFairUseValueMax);
         if (!read) return read.error();
         fair_use.*limit.field = *read;
     }
@@ -88,7 +81,7 @@ core::Status read_rate_limits(const BookSource& source, const toml::node& node,
     for (const Limit& limit : kLimits) {
         const toml::node* value = (*table)->get(limit.key);
         if (value == nullptr) continue;
-        auto read = read_integer(source, *value, join(path, limit.key), 0, limit.max);
+        auto read = read_integer(source, *value, child_path(path, limit.key), 0, limit.max);
         if (!read) return read.error();
         limits.*limit.field = *read;
     }
@@ -181,7 +174,7 @@ core::Status read_allowance(const BookSource& source, const toml::table& table,
 
 core::Result<Plan> read_plan(const BookSource& source, std::string_view name,
                              const toml::table& table, std::uint32_t line) {
-    const std::string path = join("plans", name);
+    const std::string path = child_path("plans", name);
     auto keys =
         check_keys(source, table,
                    {"display_name", "period", "tokens", "unlimited", "price", "currency",
@@ -238,7 +231,7 @@ core::Status read_plans(const BookSource& source, const toml::node& node, std::u
     if (!table) return table.error();
     const std::uint32_t line = line_of(node, fallback);
     for (auto&& [key, entry] : **table) {
-        const std::string path = join("plans", key.str());
+        const std::string path = child_path("plans", key.str());
         const std::uint32_t entry_line = line_of(entry, line);
         if (!valid_lower_name(key.str())) {
             return book_error(source, entry_line, path + ": plan names are 1-64 of [a-z0-9_]");

@@ -56,6 +56,13 @@ core::Error book_error(const BookSource& source, std::uint32_t line, std::string
     return core::make_error(std::string(kErrorCode), std::move(message));
 }
 
+std::string child_path(std::string_view parent, std::string_view key) {
+    std::string out(parent);
+    out += '.';
+    out += key;
+    return out;
+}
+
 std::uint32_t line_of(const toml::node& node, std::uint32_t fallback) {
     const std::uint32_t line = node.source().begin.line;
     return line > 0 ? line : fallback;

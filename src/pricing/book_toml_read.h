@@ -29,6 +29,9 @@ struct BookSource {
 
 core::Error book_error(const BookSource& source, std::uint32_t line, std::string_view what);
 
+// "<parent>.<key>", the path of a key in error messages.
+std::string child_path(std::string_view parent, std::string_view key);
+
 // The line of `node`, or `fallback` when toml++ recorded none.
 std::uint32_t line_of(const toml::node& node, std::uint32_t fallback);
 

@@ -10,20 +10,13 @@ namespace {
 
 constexpr int kBasisPointPlaces = 2;  // percent with two decimals
 
-std::string join(std::string_view a, std::string_view b) {
-    std::string out(a);
-    out += '.';
-    out += b;
-    return out;
-}
-
 core::Status read_overrides(const BookSource& source, const toml::node& node,
                             const std::string& path, std::uint32_t fallback, TenantTerms& terms) {
     auto table = read_table(source, node, path, fallback);
     if (!table) return table.error();
     const std::uint32_t line = line_of(node, fallback);
     for (auto&& [key, entry] : **table) {
-        const std::string workflow_path = join(path, key.str());
+        const std::string workflow_path = child_path(path, key.str());
         const std::uint32_t entry_line = line_of(entry, line);
         auto it = terms.workflows.find(key.str());
         if (it == terms.workflows.end()) {
@@ -76,7 +69,7 @@ core::Status read_credit(const BookSource& source, const toml::table& table,
 core::Result<TenantTerms> read_tenant(const BookSource& source, std::string_view name,
                                       const toml::table& table, std::uint32_t line,
                                       const PriceBook& book) {
-    const std::string path = join("tenants", name);
+    const std::string path = child_path("tenants", name);
     auto keys = check_keys(source, table,
                            {"discount_percent", "minimum", "postpaid", "credit_limit", "workflows"},
                            path, line);
@@ -113,7 +106,7 @@ core::Status read_tenants(const BookSource& source, const toml::node& node, std:
     if (!table) return table.error();
     const std::uint32_t line = line_of(node, fallback);
     for (auto&& [key, entry] : **table) {
-        const std::string path = join("tenants", key.str());
+        const std::string path = child_path("tenants", key.str());
         const std::uint32_t entry_line = line_of(entry, line);
         if (!valid_tenant_name(key.str())) {
             return book_error(source, entry_line,

@@ -20,13 +20,6 @@ constexpr int kMicroPlaces = 6;
 constexpr int kMilliPlaces = 3;
 constexpr std::int64_t kMicro = core::kMicroTokensPerToken;
 
-std::string join(std::string_view a, std::string_view b) {
-    std::string out(a);
-    out += '.';
-    out += b;
-    return out;
-}
-
 core::Result<std::vector<std::int64_t>> read_upscale_factors(const BookSource& source,
                                                              const toml::node& node,
                                                              const std::string& path) {
@@ -113,7 +106,7 @@ core::Status read_quality_levels(const BookSource& source, const toml::node& nod
             path + " must define 1 to " + std::to_string(kQualityLevelsMax) + " levels");
     }
     for (auto&& [key, entry] : **table) {
-        const std::string level_path = join(path, key.str());
+        const std::string level_path = child_path(path, key.str());
         const std::uint32_t level_line = line_of(entry, line);
         if (!valid_lower_name(key.str())) {
             return book_error(source, level_line,
@@ -189,7 +182,7 @@ core::Status check_per_tile(const BookSource& source, const toml::table& table,
 
 core::Result<WorkflowPrice> read_workflow(const BookSource& source, std::string_view name,
                                           const toml::table& table, std::uint32_t line) {
-    const std::string path = join("workflows", name);
+    const std::string path = child_path("workflows", name);
     auto keys = check_keys(source, table,
                            {"base", "per_megapixel", "per_output_megapixel", "upscale_surcharge",
                             "upscale_factors", "minimum", "model_input_size_range",
@@ -198,7 +191,7 @@ core::Result<WorkflowPrice> read_workflow(const BookSource& source, std::string_
     if (!keys) return keys.error();
     for (std::string_view required : {"base", "per_megapixel", "minimum"}) {
         if (!table.contains(required)) {
-            return book_error(source, line, join(path, required) + " is missing");
+            return book_error(source, line, child_path(path, required) + " is missing");
         }
     }
     WorkflowPrice price;
@@ -247,7 +240,7 @@ core::Status read_coefficient(const BookSource& source, const toml::node& node,
         {"upscale_surcharge", &WorkflowPrice::upscale_surcharge_micro, kUpscaleSurchargeTokensMax},
         {"per_tile", &WorkflowPrice::per_tile_micro, kPerTileTokensMax},
     };
-    const std::string key_path = join(path, key);
+    const std::string key_path = child_path(path, key);
     if (key == "minimum") {
         auto minimum = read_integer(source, node, key_path, 0, kMinimumTokensMax);
         if (!minimum) return minimum.error();
@@ -271,7 +264,7 @@ core::Status read_workflows(const BookSource& source, const toml::node& node,
     if (!table) return table.error();
     const std::uint32_t line = line_of(node, fallback);
     for (auto&& [key, entry] : **table) {
-        const std::string path = join("workflows", key.str());
+        const std::string path = child_path("workflows", key.str());
         const std::uint32_t entry_line = line_of(entry, line);
         if (!valid_lower_name(key.str())) {
             return book_error(source, entry_line, path + ": workflow names are 1-64 of [a-z0-9_]");

@@ -14,16 +14,13 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "core/floor_div.h"
 
 namespace tollgate::pricing {
 namespace {
 
-constexpr std::int64_t kSecondsPerDay = 86'400;
-
-std::int64_t floor_div(std::int64_t value, std::int64_t divisor) {
-    const std::int64_t quotient = value / divisor;
-    return (value % divisor != 0 && (value < 0) != (divisor < 0)) ? quotient - 1 : quotient;
-}
+using core::floor_div;
+using core::kSecondsPerDay;
 
 // The instant (ms) at which the zone's wall clock reads `date` at `second_of_day`.
 std::int64_t instant_ms(const core::TimeZone& zone, core::CivilDate date,

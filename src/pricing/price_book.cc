@@ -6,17 +6,13 @@
 #include "pricing/price_book.h"
 
 #include "core/assert.h"
+#include "core/floor_div.h"
 
 namespace tollgate::pricing {
 namespace {
 
-constexpr std::int64_t kSecondsPerDay = 86'400;
-
-// Floor division, so instants before 1970 land in the right second and day.
-std::int64_t floor_div(std::int64_t value, std::int64_t divisor) {
-    const std::int64_t quotient = value / divisor;
-    return (value % divisor != 0 && (value < 0) != (divisor < 0)) ? quotient - 1 : quotient;
-}
+using core::floor_div;
+using core::kSecondsPerDay;
 
 }  // namespace
 

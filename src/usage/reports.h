@@ -21,6 +21,7 @@
 namespace tollgate::usage {
 
 inline constexpr std::int64_t kMsPerHour = 3'600'000;
+inline constexpr std::int64_t kMsPerDay = 24 * kMsPerHour;
 // One report covers at most this span, and a source returns at most this
 // many rows for it (error "report_too_large" beyond).
 inline constexpr std::int64_t kReportSpanMsMax = 400LL * 24 * kMsPerHour;

@@ -14,7 +14,7 @@
 namespace tollgate::usage {
 namespace {
 
-core::Error invalid(const std::string& why) {
+core::Error invalid_record(const std::string& why) {
     return core::make_error("invalid_usage_record", "usage record: " + why);
 }
 
@@ -104,16 +104,16 @@ class FieldReader {
 }  // namespace
 
 core::Status check_usage_record(const UsageRecord& r) {
-    if (r.job_id.empty()) return invalid("no job id");
-    if (r.account_id.empty()) return invalid("no account id");
+    if (r.job_id.empty()) return invalid_record("no job id");
+    if (r.account_id.empty()) return invalid_record("no account id");
     if (r.outcome != "succeeded" && r.outcome != "failed") {
-        return invalid("outcome is neither succeeded nor failed");
+        return invalid_record("outcome is neither succeeded nor failed");
     }
     if (r.dedupe_kind != "" && r.dedupe_kind != "exact" && r.dedupe_kind != "near") {
-        return invalid("dedupe_kind is none of \"\", exact and near");
+        return invalid_record("dedupe_kind is none of \"\", exact and near");
     }
-    if (r.meter_wall_ms < -1) return invalid("meter_wall_ms is below -1");
-    if (r.meter_gpu_peak_bytes < -1) return invalid("meter_gpu_peak_bytes is below -1");
+    if (r.meter_wall_ms < -1) return invalid_record("meter_wall_ms is below -1");
+    if (r.meter_gpu_peak_bytes < -1) return invalid_record("meter_gpu_peak_bytes is below -1");
     return {};
 }
 
@@ -143,26 +143,26 @@ std::string encode_usage_record(const UsageRecord& r) {
     j["dedupe_distance"] = r.dedupe_distance;
     j["meter_wall_ms"] = r.meter_wall_ms;
     j["meter_gpu_peak_bytes"] = r.meter_gpu_peak_bytes;
-    // replace: an invalid UTF-8 byte becomes U+FFFD instead of an exception.
+    // replace: an invalid_record UTF-8 byte becomes U+FFFD instead of an exception.
     return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 core::Result<UsageRecord> decode_usage_record(std::string_view text) {
     if (text.size() > kUsageRecordBytesMax) {
-        return invalid(std::to_string(text.size()) + " bytes, more than " +
-                       std::to_string(kUsageRecordBytesMax));
+        return invalid_record(std::to_string(text.size()) + " bytes, more than " +
+                              std::to_string(kUsageRecordBytesMax));
     }
-    if (!shallow(text)) return invalid("nested deeper than " + std::to_string(kDepthMax));
+    if (!shallow(text)) return invalid_record("nested deeper than " + std::to_string(kDepthMax));
     const nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr,
                                                    /*allow_exceptions=*/false);
-    if (j.is_discarded()) return invalid("not valid JSON");
-    if (!j.is_object()) return invalid("not a JSON object");
+    if (j.is_discarded()) return invalid_record("not valid JSON");
+    if (!j.is_object()) return invalid_record("not a JSON object");
     FieldReader read(j);
     std::int64_t version = 0;
     read.integer("v", &version);
     if (read.problem().empty() && version != kUsageRecordVersion) {
-        return invalid("version " + std::to_string(version) + " is not " +
-                       std::to_string(kUsageRecordVersion));
+        return invalid_record("version " + std::to_string(version) + " is not " +
+                              std::to_string(kUsageRecordVersion));
     }
     UsageRecord r;
     read.text("job_id", &r.job_id);
@@ -189,7 +189,7 @@ core::Result<UsageRecord> decode_usage_record(std::string_view text) {
     // Records written before the meter fields lack them: not measured.
     read.added_integer("meter_wall_ms", &r.meter_wall_ms);
     read.added_integer("meter_gpu_peak_bytes", &r.meter_gpu_peak_bytes);
-    if (!read.problem().empty()) return invalid(read.problem());
+    if (!read.problem().empty()) return invalid_record(read.problem());
     if (core::Status s = check_usage_record(r); !s.ok()) return s.error();
     return r;
 }

@@ -21,13 +21,14 @@ namespace {
 
 using testing::names;
 
-constexpr std::int64_t kMiB = 1024 * 1024;
+constexpr std::int64_t kBytesPerMiB = 1024 * 1024;
 // DDColor_Colorize in nodes.json: 1024 MiB of weights, 600 MiB per megapixel.
-constexpr std::int64_t kDdcolorWeightsBytes = 1024 * kMiB;
+constexpr std::int64_t kDdcolorWeightsBytes = 1024 * kBytesPerMiB;
 
 std::int64_t ddcolor_peak_bytes(int width, int height) {
     const double megapixels = static_cast<double>(width) * height / 1e6;
-    return kDdcolorWeightsBytes + std::llround(static_cast<double>(600 * kMiB) * megapixels);
+    return kDdcolorWeightsBytes +
+           std::llround(static_cast<double>(600 * kBytesPerMiB) * megapixels);
 }
 
 // config/workflows/ddcolor_person_metered.api.json: LoadImage "1" ->

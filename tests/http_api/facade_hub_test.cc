@@ -81,7 +81,9 @@ TEST_F(FacadeHubTest, FailuresAndCancelsEndWithTheirOwnMessage) {
     EXPECT_EQ(std::count(types.begin(), types.end(), "execution_interrupted"), 1);
     EXPECT_EQ(std::count(types.begin(), types.end(), "executed"), 0);
     for (const auto& m : ws->sent) {
-        if (m["type"] == "execution_error") EXPECT_EQ(m["data"]["exception_message"], "oom");
+        if (m["type"] == "execution_error") {
+            EXPECT_EQ(m["data"]["exception_message"], "oom");
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "image/gray_thumbnail.h"
+#include "image/perceptual_hash_of.h"
 #include "jobs/dedupe.h"
 #include "support/photos.h"
 
@@ -24,15 +25,6 @@ DhashThumbnail rows_of(const std::array<std::uint8_t, kDhashColumns>& row) {
         }
     }
     return t;
-}
-
-std::uint64_t hash_of(const std::string& bytes) {
-    auto info = probe(bytes);
-    EXPECT_TRUE(info.ok()) << info.error().message;
-    if (!info.ok()) return 0;
-    auto hash = perceptual_hash(bytes, *info);
-    EXPECT_TRUE(hash.ok()) << hash.error().message;
-    return hash.ok() ? *hash : 0;
 }
 
 TEST(DhashTest, BrighterThanRightNeighbourSetsTheBit) {

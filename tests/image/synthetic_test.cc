@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "image/perceptual_hash.h"
+#include "image/perceptual_hash_of.h"
 #include "image/probe.h"
 
 namespace tollgate::image {
@@ -14,15 +15,6 @@ std::string photo(std::uint64_t seed, int width, int height, int quality = 85) {
     auto bytes = encode_synthetic_photo(seed, width, height, quality);
     EXPECT_TRUE(bytes.ok()) << bytes.error().message;
     return bytes.ok() ? *bytes : std::string();
-}
-
-std::uint64_t hash_of(const std::string& bytes) {
-    auto info = probe(bytes);
-    EXPECT_TRUE(info.ok()) << info.error().message;
-    if (!info.ok()) return 0;
-    auto hash = perceptual_hash(bytes, *info);
-    EXPECT_TRUE(hash.ok()) << hash.error().message;
-    return hash.ok() ? *hash : 0;
 }
 
 TEST(SyntheticPhotoTest, IsAJpegOfExactlyTheAskedSize) {

@@ -11,7 +11,6 @@
 namespace tollgate::jobs {
 namespace {
 
-constexpr std::int64_t kT = JobStoreTest::kT;
 using Ids = std::vector<std::string>;
 
 // ---------------------------------------------------------------------------

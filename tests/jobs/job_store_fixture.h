@@ -278,4 +278,7 @@ class JobStoreTest : public ::testing::TestWithParam<std::string> {
     int jobs_made_ = 0;
 };
 
+// The clock's start, for tests that name instants relative to it.
+inline constexpr std::int64_t kT = JobStoreTest::kT;
+
 }  // namespace tollgate::jobs

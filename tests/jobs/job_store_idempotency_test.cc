@@ -10,8 +10,6 @@
 namespace tollgate::jobs {
 namespace {
 
-constexpr std::int64_t kT = JobStoreTest::kT;
-
 class JobStoreIdempotencyTest : public JobStoreTest {
   protected:
     // A record of a new job of `account` (the job exists, as at admission).

@@ -15,7 +15,6 @@
 namespace tollgate::jobs {
 namespace {
 
-constexpr std::int64_t kT = JobStoreTest::kT;
 constexpr JobState kStates[] = {JobState::Admitted, JobState::Dispatched, JobState::Succeeded,
                                 JobState::Failed};
 

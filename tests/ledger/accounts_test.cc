@@ -8,8 +8,6 @@
 namespace tollgate::ledger {
 namespace {
 
-constexpr std::int64_t kT = LedgerTest::kStartMs;
-
 using AccountsTest = LedgerTest;
 
 TEST_P(AccountsTest, TenantCanBeSetReadAndCleared) {

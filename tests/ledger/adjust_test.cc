@@ -10,7 +10,6 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = LedgerTest::kStartMs;
 
 class AdjustTest : public LedgerTest {
   protected:

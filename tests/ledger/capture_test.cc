@@ -9,7 +9,6 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = LedgerTest::kStartMs;
 
 class CaptureTest : public LedgerTest {
   protected:

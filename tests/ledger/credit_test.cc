@@ -8,7 +8,6 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = LedgerTest::kStartMs;
 
 class CreditTest : public LedgerTest {
   protected:

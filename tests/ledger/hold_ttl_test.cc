@@ -12,7 +12,6 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = LedgerTest::kStartMs;
 
 ReserveTerms ttl(std::int64_t ttl_ms) {
     ReserveTerms terms;

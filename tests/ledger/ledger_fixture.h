@@ -205,4 +205,7 @@ class SqliteLedgerTest : public LedgerTest {
     std::string backend() const override { return "sqlite"; }
 };
 
+// The clock's start, for tests that name instants relative to it.
+inline constexpr std::int64_t kT = LedgerTest::kStartMs;
+
 }  // namespace tollgate::ledger

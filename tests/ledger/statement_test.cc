@@ -11,7 +11,6 @@ namespace tollgate::ledger {
 namespace {
 
 using core::Tokens;
-constexpr std::int64_t kT = LedgerTest::kStartMs;
 
 class StatementTest : public LedgerTest {
   protected:

@@ -17,7 +17,7 @@
 namespace tollgate::pricing {
 namespace {
 
-constexpr std::int64_t kMicro = core::kMicroTokensPerToken;
+constexpr std::int64_t kMicroPerToken = core::kMicroTokensPerToken;
 
 // A UTC book without windows; `big` has an override, a discount and its own
 // minimum below the workflow's.
@@ -156,10 +156,10 @@ TEST(QuoteTest, TenantOverrideDiscountAndOwnMinimum) {
     q = must_quote(book, r);
     EXPECT_EQ(q.tokens.value, 10);
     EXPECT_EQ(items_of(q), "base=10 per_megapixel=0.96 tenant_discount=-10.96 minimum=10");
-    EXPECT_EQ(book.find("person", "big")->base_micro, 4 * kMicro);
-    EXPECT_EQ(book.find("person", "plain")->base_micro, 10 * kMicro);
-    EXPECT_EQ(book.find("person", "unknown")->base_micro, 10 * kMicro);
-    EXPECT_EQ(book.find("person")->base_micro, 10 * kMicro);
+    EXPECT_EQ(book.find("person", "big")->base_micro, 4 * kMicroPerToken);
+    EXPECT_EQ(book.find("person", "plain")->base_micro, 10 * kMicroPerToken);
+    EXPECT_EQ(book.find("person", "unknown")->base_micro, 10 * kMicroPerToken);
+    EXPECT_EQ(book.find("person")->base_micro, 10 * kMicroPerToken);
     EXPECT_EQ(book.find("nope", "big"), nullptr);
 }
 
@@ -281,8 +281,8 @@ TEST(QuotePropertyTest, SumsMinimumAndMonotoneInPixels) {
                                 r.width = std::min<std::int64_t>(r.width + growth(rng), 10'000);
                                 r.height = std::min<std::int64_t>(r.height + growth(rng), 10'000);
                                 const Quote b = must_quote(book, r);
-                                ASSERT_EQ(items_sum(a), a.tokens.value * kMicro);
-                                ASSERT_EQ(items_sum(b), b.tokens.value * kMicro);
+                                ASSERT_EQ(items_sum(a), a.tokens.value * kMicroPerToken);
+                                ASSERT_EQ(items_sum(b), b.tokens.value * kMicroPerToken);
                                 ASSERT_GE(a.tokens.value, a.minimum_tokens());
                                 ASSERT_LE(a.tokens, b.tokens)
                                     << name << " " << r.width << "x" << r.height << " at " << time;
@@ -345,7 +345,7 @@ TEST(QuoteLimitTest, LargestPossibleQuoteFits) {
         r.upscale_factor_milli = kUpscaleFactorMilliMax;
         const Quote q = must_quote(book, r);
         EXPECT_LE(q.tokens.value, core::limits::kQuoteTokensMax);
-        EXPECT_EQ(items_sum(q), q.tokens.value * kMicro);
+        EXPECT_EQ(items_sum(q), q.tokens.value * kMicroPerToken);
     }
     QuoteRequest r;
     r.workflow = "max";

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "core/floor_div.h"
 #include "pricing/plans.h"
 
 namespace tollgate::http {
@@ -15,10 +16,7 @@ constexpr std::int64_t kDayS = 86'400;
 
 std::int64_t ceil_seconds(std::int64_t ms) { return std::max<std::int64_t>(1, (ms + 999) / 1000); }
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    std::int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
+using core::floor_div;
 
 }  // namespace
 

@@ -25,6 +25,7 @@
 
 #include "store/redis/redis_cluster.h"
 #include "store/redis/redis_connection.h"
+#include "store/redis/redis_text.h"
 
 namespace tollgate::store::redis {
 
@@ -38,10 +39,6 @@ constexpr int kPoolConnectionsMax = 1024;
 
 using Argv = std::vector<std::string_view>;
 
-core::Error unavailable(std::string message) {
-    return core::make_error("redis_unavailable", std::move(message));
-}
-
 core::Result<Reply> to_result(Answer answer) {
     switch (answer.kind) {
         case Answer::Kind::Replied:
@@ -49,7 +46,7 @@ core::Result<Reply> to_result(Answer answer) {
         case Answer::Kind::ErrorReply:
             return core::make_error("redis_error", std::move(answer.text));
         case Answer::Kind::NotSent:
-            return unavailable(std::move(answer.text));
+            return redis_unavailable(std::move(answer.text));
         case Answer::Kind::Failed:
             break;
     }
@@ -66,21 +63,22 @@ Answer failed(const core::Error& error) {
 
 core::Status check_options(const Options& options) {
     if (options.seeds.empty() || options.seeds.size() > kSeedsMax) {
-        return unavailable("options: 1 to " + std::to_string(kSeedsMax) + " seeds are needed");
+        return redis_unavailable("options: 1 to " + std::to_string(kSeedsMax) +
+                                 " seeds are needed");
     }
     for (const Endpoint& seed : options.seeds) {
         if (seed.host.empty() || seed.port < 1 || seed.port > 65535) {
-            return unavailable("options: a seed needs a host and a port in 1..65535");
+            return redis_unavailable("options: a seed needs a host and a port in 1..65535");
         }
     }
     if (options.connect_timeout_ms < 1 || options.connect_timeout_ms > kTimeoutMsMax ||
         options.command_timeout_ms < 1 || options.command_timeout_ms > kTimeoutMsMax) {
-        return unavailable("options: timeouts must be in 1.." + std::to_string(kTimeoutMsMax) +
-                           " ms");
+        return redis_unavailable("options: timeouts must be in 1.." +
+                                 std::to_string(kTimeoutMsMax) + " ms");
     }
     if (options.pool_connections_max < 1 || options.pool_connections_max > kPoolConnectionsMax) {
-        return unavailable("options: pool_connections_max must be in 1.." +
-                           std::to_string(kPoolConnectionsMax));
+        return redis_unavailable("options: pool_connections_max must be in 1.." +
+                                 std::to_string(kPoolConnectionsMax));
     }
     return {};
 }
@@ -135,8 +133,8 @@ core::Result<Pool*> Client::Impl::pool_for(const Endpoint& node) {
     auto it = pools.find(name);
     if (it != pools.end()) return it->second.get();
     if (pools.size() >= kNodesMax) {
-        return unavailable("more than " + std::to_string(kNodesMax) + " nodes: not opening " +
-                           name);
+        return redis_unavailable("more than " + std::to_string(kNodesMax) + " nodes: not opening " +
+                                 name);
     }
     it = pools.emplace(name, std::make_unique<Pool>(node, options)).first;
     return it->second.get();
@@ -192,9 +190,9 @@ core::Result<Reply> Client::Impl::execute(std::string_view key, const Argv& argv
         const auto redirect = parse_redirect(answer.text, node);
         if (!redirect) return to_result(std::move(answer));
         if (redirects == kRedirectsMax) {
-            return unavailable("more than " + std::to_string(kRedirectsMax) +
-                               " redirections for one command; the last, from " +
-                               endpoint_name(node) + ": " + answer.text);
+            return redis_unavailable("more than " + std::to_string(kRedirectsMax) +
+                                     " redirections for one command; the last, from " +
+                                     endpoint_name(node) + ": " + answer.text);
         }
         if (!redirect->ask) {
             note_moved(redirect->slot, redirect->node);
@@ -227,7 +225,7 @@ core::Status Client::Impl::load_map(const Endpoint* first) {
             failures += (failures.empty() ? "" : "; ") + loaded.error().message;
         }
     }
-    return unavailable("cannot load the cluster's slots: " + failures);
+    return redis_unavailable("cannot load the cluster's slots: " + failures);
 }
 
 std::uint64_t Client::Impl::reload_map(std::uint64_t seen_loads) {
@@ -278,7 +276,7 @@ core::Result<std::unique_ptr<Client>> Client::connect(const Options& options) {
                              : info.text);
         }
     }
-    return unavailable("no Redis seed answered: " + failures);
+    return redis_unavailable("no Redis seed answered: " + failures);
 }
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

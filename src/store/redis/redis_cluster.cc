@@ -5,6 +5,7 @@
 #include <array>
 
 #include "store/redis/redis_connection.h"
+#include "store/redis/redis_text.h"
 
 namespace tollgate::store::redis {
 
@@ -32,10 +33,6 @@ std::uint16_t crc16(std::string_view data) {
     return static_cast<std::uint16_t>(crc);
 }
 static_assert(kCrc16Table[1] == 0x1021);
-
-core::Error unavailable(std::string message) {
-    return core::make_error("redis_unavailable", std::move(message));
-}
 
 std::optional<int> parse_int(std::string_view digits, int max) {
     if (digits.empty() || digits.size() > 5) return std::nullopt;
@@ -95,7 +92,7 @@ bool same_node(const Endpoint& a, const Endpoint& b) {
 // CLUSTER SLOTS: [[start, end, [host, port, id, ...], replica...], ...].
 core::Result<SlotMap> parse_slots(const Reply& reply, const Endpoint& answered) {
     const auto malformed = [&] {
-        return unavailable("malformed CLUSTER SLOTS reply from " + endpoint_name(answered));
+        return redis_unavailable("malformed CLUSTER SLOTS reply from " + endpoint_name(answered));
     };
     if (reply.type != Reply::Type::Array) return malformed();
     SlotMap map;
@@ -126,7 +123,7 @@ core::Result<SlotMap> parse_slots(const Reply& reply, const Endpoint& answered) 
         }
     }
     if (map.masters.empty()) {
-        return unavailable("the cluster of " + endpoint_name(answered) + " serves no slot");
+        return redis_unavailable("the cluster of " + endpoint_name(answered) + " serves no slot");
     }
     return map;
 }

@@ -15,6 +15,16 @@
 
 namespace tollgate::store::redis {
 
+// The error for a Redis that cannot be reached or did not answer.
+inline core::Error redis_unavailable(std::string message) {
+    return core::make_error("redis_unavailable", std::move(message));
+}
+
+// The error for a reply whose shape does not fit the command `what`.
+inline core::Error unexpected_reply(const std::string& what) {
+    return core::make_error("redis_error", "unexpected reply to " + what);
+}
+
 // A whole decimal int64 ("-12"); nullopt for anything else, empty included.
 inline std::optional<std::int64_t> parse_int64(std::string_view text) {
     std::int64_t n = 0;

@@ -25,7 +25,7 @@ struct AddedColumn {
     const char* definition;
     const char* after;
 };
-constexpr AddedColumn kAddedColumns[] = {
+constexpr AddedColumn kClickHouseAddedColumns[] = {
     {"meter_wall_ms", "Int64 DEFAULT -1", "dedupe_distance"},
     {"meter_gpu_peak_bytes", "Int64 DEFAULT -1", "meter_wall_ms"},
 };
@@ -264,7 +264,7 @@ core::Result<std::set<std::string>> ClickHouseSink::column_names() {
 core::Status ClickHouseSink::add_missing_columns() {
     auto present = column_names();
     if (!present.ok()) return present.error();
-    for (const AddedColumn& column : kAddedColumns) {
+    for (const AddedColumn& column : kClickHouseAddedColumns) {
         if (present->count(column.name) != 0) continue;
         auto added = run(std::string("ALTER TABLE ") + kTable + " ADD COLUMN " + column.name + " " +
                              column.definition + " AFTER " + column.after,

@@ -11,7 +11,7 @@
 namespace tollgate::usage {
 namespace {
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kPostgresSchema = R"sql(
 CREATE TABLE IF NOT EXISTS tollgate_usage (
   job_id text PRIMARY KEY,
   account_id text NOT NULL,
@@ -42,10 +42,10 @@ CREATE INDEX IF NOT EXISTS tollgate_usage_by_account ON tollgate_usage (account_
 
 // Columns added after the table first shipped: a table an earlier version
 // created gains them, and its rows read the default, -1 (not measured). Runs
-// after kSchema, and again on its own when kSchema failed (see prepare()).
+// after kPostgresSchema, and again on its own when kPostgresSchema failed (see prepare()).
 // ADD COLUMN IF NOT EXISTS is PostgreSQL 9.6 and later; a constant default
 // adds the column without rewriting the table (11 and later).
-constexpr const char* kAddedColumns =
+constexpr const char* kPostgresAddedColumns =
     "ALTER TABLE tollgate_usage "
     "ADD COLUMN IF NOT EXISTS meter_wall_ms bigint NOT NULL DEFAULT -1, "
     "ADD COLUMN IF NOT EXISTS meter_gpu_peak_bytes bigint NOT NULL DEFAULT -1";
@@ -178,11 +178,11 @@ core::Status PostgresSink::prepare() {
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
         if (auto s = connect(); !s.ok()) return s;
     }
-    if (command(kSchema) && command(kAddedColumns)) return {};
+    if (command(kPostgresSchema) && command(kPostgresAddedColumns)) return {};
     // Two gateways creating the table at once: one of them gets a unique
     // violation on the catalog. The table exists either way; add what it
-    // lacks (kAddedColumns is idempotent) and check that every column is there.
-    (void)command(kAddedColumns);
+    // lacks (kPostgresAddedColumns is idempotent) and check that every column is there.
+    (void)command(kPostgresAddedColumns);
     const std::string check = std::string("SELECT ") + kColumns + " FROM tollgate_usage LIMIT 0";
     PGresult* res = PQexec(conn_, check.c_str());
     const bool exists = PQresultStatus(res) == PGRES_TUPLES_OK;

@@ -27,8 +27,6 @@ struct DayTotal {
     bool operator==(const DayTotal&) const = default;
 };
 
-inline constexpr std::int64_t kMsPerDay = 86'400'000;
-
 class RemoteSink {
   public:
     virtual ~RemoteSink() = default;

@@ -24,23 +24,28 @@
 namespace tollgate::usage {
 namespace {
 
-core::Error invalid(const std::string& why) { return core::make_error("invalid_input", why); }
+core::Error invalid_history(const std::string& why) {
+    return core::make_error("invalid_input", why);
+}
 
 core::Status validate(const HourlySeries& history) {
     const std::size_t n = history.values.size();
-    if (n > kForecastHistoryHoursMax) return invalid(std::to_string(n) + " hours is too many");
+    if (n > kForecastHistoryHoursMax)
+        return invalid_history(std::to_string(n) + " hours is too many");
     if (n < kForecastHistoryHoursMin) {
         return core::make_error("not_enough_data",
                                 std::to_string(n) + " hours of history; " + "two weeks are needed");
     }
     const std::int64_t last_start_hour = kUnixHourMax - static_cast<std::int64_t>(n) + 1;
     if (history.start_hour < 0 || history.start_hour > last_start_hour) {
-        return invalid("start hour " + std::to_string(history.start_hour) + " is out of range");
+        return invalid_history("start hour " + std::to_string(history.start_hour) +
+                               " is out of range");
     }
     for (std::size_t i = 0; i < n; ++i) {
         const double v = history.values[i];
         if (!(v >= 0 && v <= kForecastValueMax)) {
-            return invalid("hour " + std::to_string(i) + " is negative, too large or not finite");
+            return invalid_history("hour " + std::to_string(i) +
+                                   " is negative, too large or not finite");
         }
     }
     return {};
@@ -118,7 +123,8 @@ std::vector<double> predict(const ForecastModel& model, std::int64_t from_hour, 
 
 core::Result<Backtest> backtest(const HourlySeries& history, std::size_t holdout_hours) {
     if (holdout_hours == 0 || holdout_hours > kForecastHoursMax) {
-        return invalid("holdout of " + std::to_string(holdout_hours) + " hours is out of range");
+        return invalid_history("holdout of " + std::to_string(holdout_hours) +
+                               " hours is out of range");
     }
     if (history.values.size() < holdout_hours + kForecastHistoryHoursMin) {
         return core::make_error("not_enough_data",

@@ -13,11 +13,6 @@
 #include "core/assert.h"
 
 namespace tollgate::usage {
-namespace {
-
-constexpr std::int64_t kMsPerDay = 24 * kMsPerHour;
-
-}  // namespace
 
 core::Result<CalibrationPlan> plan_calibration(UsageReportSource& source,
                                                const pricing::PriceBook& book,

@@ -36,22 +36,26 @@ constexpr std::size_t kTermsMax = kFitColumnsMax + 1;
 using Terms = std::array<double, kTermsMax>;
 using Matrix = std::array<Terms, kTermsMax>;
 
-core::Error invalid(const std::string& why) { return core::make_error("invalid_input", why); }
+core::Error invalid_fit(const std::string& why) { return core::make_error("invalid_input", why); }
 core::Error singular(const std::string& why) { return core::make_error("singular", why); }
 
 bool in_range(double v) { return std::isfinite(v) && std::abs(v) <= kFitValueAbsMax; }
 
 core::Status validate(const FitInput& in) {
     const std::size_t rows = in.x.size();
-    if (rows > kFitRowsMax) return invalid(std::to_string(rows) + " rows is too many");
-    if (in.y.size() != rows) return invalid("x and y have different lengths");
+    if (rows > kFitRowsMax) return invalid_fit(std::to_string(rows) + " rows is too many");
+    if (in.y.size() != rows) return invalid_fit("x and y have different lengths");
     const std::size_t columns = rows == 0 ? 0 : in.x[0].size();
-    if (columns > kFitColumnsMax) return invalid(std::to_string(columns) + " columns is too many");
+    if (columns > kFitColumnsMax)
+        return invalid_fit(std::to_string(columns) + " columns is too many");
     for (std::size_t i = 0; i < rows; ++i) {
-        if (in.x[i].size() != columns) return invalid("row " + std::to_string(i) + " is ragged");
-        if (!in_range(in.y[i])) return invalid("y of row " + std::to_string(i) + " is not usable");
+        if (in.x[i].size() != columns)
+            return invalid_fit("row " + std::to_string(i) + " is ragged");
+        if (!in_range(in.y[i]))
+            return invalid_fit("y of row " + std::to_string(i) + " is not usable");
         for (double v : in.x[i]) {
-            if (!in_range(v)) return invalid("x of row " + std::to_string(i) + " is not usable");
+            if (!in_range(v))
+                return invalid_fit("x of row " + std::to_string(i) + " is not usable");
         }
     }
     if (rows < columns + 2) {

@@ -29,6 +29,7 @@ namespace {
 
 using store::redis::Reply;
 using store::redis::Script;
+using store::redis::unexpected_reply;
 
 // Entries per XRANGE: each holds one record and its job id.
 constexpr std::size_t kEntriesPerRead = 128;
@@ -91,9 +92,6 @@ void check_partition(int partition) {
     TOLLGATE_ASSERT(partition >= 0 && partition < store::redis::kRedisShards);
 }
 
-core::Error unexpected(const std::string& what) {
-    return core::make_error("redis_error", "unexpected reply to " + what);
-}
 // A seq stored as a decimal (nil: 0), or an error naming where it was.
 core::Result<std::int64_t> read_seq(const Reply& r, const std::string& where) {
     if (r.is_nil()) return std::int64_t{0};
@@ -109,7 +107,7 @@ core::Result<OutboxRow> read_entry(const Reply& entry, const std::string& stream
     if (entry.type != Reply::Type::Array || entry.elements.size() != 2 ||
         entry.elements[0].type != Reply::Type::String ||
         entry.elements[1].type != Reply::Type::Array) {
-        return unexpected("XRANGE " + stream);
+        return unexpected_reply("XRANGE " + stream);
     }
     const std::string& id = entry.elements[0].text;
     auto invalid = [&](const std::string& why) {
@@ -126,7 +124,7 @@ core::Result<OutboxRow> read_entry(const Reply& entry, const std::string& stream
     const std::string* text = nullptr;
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
         if (fields[i].type != Reply::Type::String || fields[i + 1].type != Reply::Type::String) {
-            return unexpected("XRANGE " + stream);
+            return unexpected_reply("XRANGE " + stream);
         }
         if (fields[i].text == "job") job_id = &fields[i + 1].text;
         if (fields[i].text == "r") text = &fields[i + 1].text;
@@ -163,12 +161,12 @@ core::Result<std::vector<OutboxRow>> RedisUsageOutbox::after(int partition, std:
                                                 "+", "COUNT", std::to_string(count)});
         if (!entries.ok()) return entries.error();
         if (entries->type != Reply::Type::Array || entries->elements.size() > count) {
-            return unexpected("XRANGE " + stream);
+            return unexpected_reply("XRANGE " + stream);
         }
         for (const Reply& entry : entries->elements) {
             auto row = read_entry(entry, stream);
             if (!row.ok()) return row.error();
-            if (row->seq <= from) return unexpected("XRANGE " + stream);  // out of order
+            if (row->seq <= from) return unexpected_reply("XRANGE " + stream);  // out of order
             from = row->seq;
             out.push_back(std::move(row).value());
         }
@@ -199,7 +197,7 @@ core::Status RedisUsageOutbox::advance(const std::string& sink, int partition, s
     if (!r.ok()) return r.error();
     if (r->type != Reply::Type::Array || r->elements.size() != 2 ||
         r->elements[0].type != Reply::Type::String || r->elements[1].type != Reply::Type::Integer) {
-        return unexpected("the advance script");
+        return unexpected_reply("the advance script");
     }
     if (r->elements[0].text == "invalid_cursor") {
         return core::make_error("invalid_cursor", "cursor " + std::to_string(seq) +
@@ -207,7 +205,7 @@ core::Status RedisUsageOutbox::advance(const std::string& sink, int partition, s
                                                       " is beyond the newest record (" +
                                                       std::to_string(r->elements[1].integer) + ")");
     }
-    if (r->elements[0].text != "ok") return unexpected("the advance script");
+    if (r->elements[0].text != "ok") return unexpected_reply("the advance script");
     return {};
 }
 
@@ -220,7 +218,7 @@ core::Result<std::int64_t> RedisUsageOutbox::pending(const std::string& sink) {
         auto r = client_.eval(pending_script(), {seq_key, cursors}, {sink});
         if (!r.ok()) return r.error();
         if (r->type != Reply::Type::Array || r->elements.size() != 2) {
-            return unexpected("the pending script");
+            return unexpected_reply("the pending script");
         }
         auto newest = read_seq(r->elements[0], seq_key);
         if (!newest.ok()) return newest.error();

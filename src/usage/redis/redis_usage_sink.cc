@@ -22,6 +22,7 @@ namespace tollgate::usage {
 namespace {
 
 using store::redis::Reply;
+using store::redis::unexpected_reply;
 
 // Values per HMGET: records are at most kUsageRecordBytesMax each.
 constexpr std::size_t kRecordsPerRead = 256;
@@ -33,10 +34,6 @@ const store::redis::Script& append_script() {
 return usage_append(ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]))
 )lua");
     return script;
-}
-
-core::Error unexpected(const std::string& what) {
-    return core::make_error("redis_error", "unexpected reply to " + what);
 }
 
 core::Error corrupt(const std::string& what) {
@@ -68,7 +65,7 @@ core::Status RedisUsageSink::write(const UsageRecord& r) {
     auto named = client_.command(index, {"SET", index, r.account_id, "NX", "GET"});
     if (!named.ok()) return named.error();
     if (!named->is_nil()) {
-        if (named->type != Reply::Type::String) return unexpected("SET NX GET");
+        if (named->type != Reply::Type::String) return unexpected_reply("SET NX GET");
         // The job is another account's: its record is kept, as a replay's is.
         if (named->text != r.account_id) return {};
     }
@@ -80,7 +77,7 @@ core::Status RedisUsageSink::write(const UsageRecord& r) {
     if (!appended.ok()) return appended.error();
     if (appended->type != Reply::Type::Integer ||
         (appended->integer != 0 && appended->integer != 1)) {
-        return unexpected("usage_append");
+        return unexpected_reply("usage_append");
     }
     return {};
 }
@@ -90,13 +87,13 @@ core::Result<std::optional<UsageRecord>> RedisUsageSink::find(const std::string&
     auto account = client_.command(index, {"GET", index});
     if (!account.ok()) return account.error();
     if (account->is_nil()) return std::optional<UsageRecord>();
-    if (account->type != Reply::Type::String) return unexpected("GET");
+    if (account->type != Reply::Type::String) return unexpected_reply("GET");
     const std::string key = store::redis::account_base(prefix_, account->text) + "usage";
     auto raw = client_.command(key, {"HGET", key, job_id});
     if (!raw.ok()) return raw.error();
     // Indexed, but its writer stopped before the script: nothing was written.
     if (raw->is_nil()) return std::optional<UsageRecord>();
-    if (raw->type != Reply::Type::String) return unexpected("HGET");
+    if (raw->type != Reply::Type::String) return unexpected_reply("HGET");
     auto record = decode_usage_record(raw->text);
     if (!record.ok()) return corrupt(key + " " + job_id + ": " + record.error().message);
     if (record->job_id != job_id || record->account_id != account->text) {
@@ -113,7 +110,7 @@ core::Result<std::vector<std::string>> RedisUsageSink::job_ids(const std::string
     auto ids = client_.command(key, {"ZRANGEBYSCORE", key, min_score, "+inf", "LIMIT", "0",
                                      std::to_string(scan_records_max_ + 1)});
     if (!ids.ok()) return ids.error();
-    if (ids->type != Reply::Type::Array) return unexpected("ZRANGEBYSCORE");
+    if (ids->type != Reply::Type::Array) return unexpected_reply("ZRANGEBYSCORE");
     if (ids->elements.size() > scan_records_max_) {
         return core::make_error("too_many_records", "account " + account_id + " has more than " +
                                                         std::to_string(scan_records_max_) +
@@ -122,7 +119,7 @@ core::Result<std::vector<std::string>> RedisUsageSink::job_ids(const std::string
     std::vector<std::string> out;
     out.reserve(ids->elements.size());
     for (Reply& id : ids->elements) {
-        if (id.type != Reply::Type::String) return unexpected("ZRANGEBYSCORE");
+        if (id.type != Reply::Type::String) return unexpected_reply("ZRANGEBYSCORE");
         out.push_back(std::move(id.text));
     }
     return out;
@@ -141,7 +138,7 @@ core::Result<std::vector<UsageRecord>> RedisUsageSink::for_account(const std::st
         auto values = client_.command(key, argv);
         if (!values.ok()) return values.error();
         if (values->type != Reply::Type::Array || values->elements.size() != end - at) {
-            return unexpected("HMGET");
+            return unexpected_reply("HMGET");
         }
         for (std::size_t i = 0; i < end - at; ++i) {
             const Reply& v = values->elements[i];
@@ -170,7 +167,7 @@ core::Result<std::int64_t> RedisUsageSink::execution_ms_since(const std::string&
         auto values = client_.command(key, argv);
         if (!values.ok()) return values.error();
         if (values->type != Reply::Type::Array || values->elements.size() != end - at) {
-            return unexpected("HMGET");
+            return unexpected_reply("HMGET");
         }
         for (std::size_t i = 0; i < end - at; ++i) {
             const Reply& v = values->elements[i];

@@ -9,7 +9,7 @@
 namespace tollgate::usage {
 namespace {
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kOutboxSchema = R"sql(
 CREATE TABLE IF NOT EXISTS usage_export_cursors (
   sink TEXT PRIMARY KEY,
   last_seq INTEGER NOT NULL CHECK (last_seq >= 0)
@@ -26,7 +26,7 @@ void check_partition(int partition) { TOLLGATE_ASSERT(partition == 0); }
 }  // namespace
 
 core::Result<std::unique_ptr<SqliteUsageOutbox>> SqliteUsageOutbox::open(store::Database& db) {
-    core::Status s = db.exec(kSchema);
+    core::Status s = db.exec(kOutboxSchema);
     if (!s.ok()) return s.error();
     return std::unique_ptr<SqliteUsageOutbox>(new SqliteUsageOutbox(db));
 }

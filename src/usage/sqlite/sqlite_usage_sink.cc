@@ -8,7 +8,7 @@
 namespace tollgate::usage {
 namespace {
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kRecordsSchema = R"sql(
 CREATE TABLE IF NOT EXISTS usage_records (
   job_id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL,
@@ -39,7 +39,7 @@ CREATE INDEX IF NOT EXISTS usage_by_account ON usage_records(account_id, finishe
 
 // Columns added after the first release, with their definitions: a file
 // written before them gains them on open (ALTER TABLE ADD COLUMN).
-constexpr store::AddedColumn kAddedColumns[] = {
+constexpr store::AddedColumn kRecordsAddedColumns[] = {
     {"vram_peak_bytes", "INTEGER NOT NULL DEFAULT 0"},
     {"attempts", "INTEGER NOT NULL DEFAULT 1"},
     {"dedupe_kind", "TEXT NOT NULL DEFAULT '' CHECK (dedupe_kind IN ('', 'exact', 'near'))"},
@@ -60,9 +60,9 @@ constexpr const char* kDedupeIndex =
 }  // namespace
 
 core::Result<std::unique_ptr<SqliteUsageSink>> SqliteUsageSink::open(store::Database& db) {
-    core::Status s = db.exec(kSchema);
+    core::Status s = db.exec(kRecordsSchema);
     if (!s.ok()) return s.error();
-    s = store::add_missing_columns(db, "usage_records", kAddedColumns);
+    s = store::add_missing_columns(db, "usage_records", kRecordsAddedColumns);
     if (!s.ok()) return s.error();
     s = db.exec(kDedupeIndex);
     if (!s.ok()) return s.error();
