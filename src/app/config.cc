@@ -14,6 +14,7 @@
 #include "dispatch/health_monitor.h"
 #include "dispatch/scheduler.h"
 #include "dispatch/worker_pools.h"
+#include "http/api/access_cache.h"
 #include "store/redis/redis_client.h"
 #include "store/redis/redis_keys.h"
 #include "usage/export/outbox.h"
@@ -135,6 +136,11 @@ core::Status parse_server(const toml::table& root, const std::string& source,
         return s;
     if (!(s = read_int(*server, "store_lease_ms", 1'000, 600'000, source, "server",
                        &c.store_lease_ms))
+             .ok()) {
+        return s;
+    }
+    if (!(s = read_int(*server, "access_cache_ms", 0, http::kAccessCacheTtlMsMax, source, "server",
+                       &c.access_cache_ms))
              .ok()) {
         return s;
     }

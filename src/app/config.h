@@ -54,6 +54,9 @@ struct Config {
     std::string assets_dir;
     // Serve the customer web app at / (its files in <assets_dir>/customer).
     bool customer_page = true;
+    // How long API keys and accounts' tenants and subscriptions read by
+    // requests are reused (http/api/access_cache.h); 0 = read every time.
+    std::int64_t access_cache_ms = 1'000;
     std::int64_t body_bytes_max = 32ll * 1024 * 1024;
     int threads = 2;
     int concurrent_jobs_max = 32;

@@ -9,7 +9,8 @@ const std::vector<ConfigTable>& config_tables() {
     static const std::vector<ConfigTable> tables = {
         {"server",
          {"listen", "data_dir", "store", "store_prefix", "store_lease_ms", "admin_token",
-          "body_bytes_max", "threads", "assets_dir", "customer_page", "log_format"}},
+          "body_bytes_max", "threads", "assets_dir", "customer_page", "log_format",
+          "access_cache_ms"}},
         {"dispatch",
          {"concurrent_jobs_max", "account_jobs_max", "job_timeout_ms", "tenant_jobs_max",
           "worker_jobs_max", "retries_max", "retry_execution_errors", "health_interval_ms"}},

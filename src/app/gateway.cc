@@ -343,7 +343,8 @@ core::Result<std::unique_ptr<Gateway>> Gateway::start(Config config) {
         [config_ptr](const pricing::PriceBook& book) {
             return check_book_against_workflows(book, *config_ptr);
         });
-    p->plans = std::make_unique<http::PlanService>(*p->ledger, *p->jobs, *p->usage, clock);
+    p->plans = std::make_unique<http::PlanService>(*p->ledger, *p->jobs, *p->usage, clock,
+                                                   c.access_cache_ms);
 
     http::JobServiceDeps deps;
     deps.books = p->books.get();

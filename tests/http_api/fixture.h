@@ -135,7 +135,7 @@ class GatewayFixture : public ::testing::Test {
         books_ = std::make_unique<PriceBookSource>(
             std::make_shared<const pricing::PriceBook>(std::move(book).value()),
             [this]() { return pricing::parse_price_book(book_text_, "book.toml"); }, nullptr);
-        plans_ = std::make_unique<PlanService>(*ledger_, *jobs_, *usage_, clock_);
+        plans_ = std::make_unique<PlanService>(*ledger_, *jobs_, *usage_, clock_, access_cache_ms_);
         routes_.emplace(
             "person",
             WorkflowRoute{dispatch::WorkflowTemplate::from_json_text(kTestGraph, "g").value()});
@@ -322,6 +322,9 @@ class GatewayFixture : public ::testing::Test {
     // 2026-11-28 12:00 UTC: outside the peak window.
     core::ManualClock clock_{utc_ms(2026, 11, 28, 12, 0)};
     std::string book_text_ = kTestBook;
+    // [server] access_cache_ms: 0, so a test may change the ledger behind the
+    // Api's back; access_cache_test.cc sets it.
+    std::int64_t access_cache_ms_ = 0;
     std::unique_ptr<store::Database> db_;
     std::unique_ptr<ledger::SqliteLedger> ledger_;
     std::unique_ptr<jobs::SqliteJobStore> jobs_;

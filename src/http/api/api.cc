@@ -215,7 +215,14 @@ Response Api::route(const Request& request) {
     if (request.path == "/metrics") return get_metrics(request);
     if (!seg.empty() && seg[0] == "dashboard") return dashboard(request);
     if (request.path == "/" || request.path.rfind("/app/", 0) == 0) return customer_page(request);
-    if (!seg.empty() && seg[0] == "admin") return admin(request);
+    if (!seg.empty() && seg[0] == "admin") {
+        Response response = admin(request);
+        // Whatever it changed (keys, tenants, plans) applies to the next request.
+        if (request.method != "GET" && request.method != "HEAD") {
+            service_.plans().access().forget_all();
+        }
+        return response;
+    }
     if (facade_ && facade::FacadeApi::serves(request.path)) return facade_->handle(request);
     if (seg.empty() || seg[0] != "v1") return no_route();
     // A signed result link is its own credential: no API key.

@@ -6,7 +6,9 @@
 // account, never by secret. Rate limits come from [rate_limits], or from the
 // plans of the account's active subscriptions when the book gives any plan
 // limits of its own; the subscription read is skipped otherwise, so a gateway
-// without limits pays nothing for them.
+// without limits pays nothing for them. Both reads go through the
+// AccessCache ([server] access_cache_ms), so a steady caller takes no store
+// lock for them.
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -64,7 +66,7 @@ std::variant<Caller, Response> Api::authenticate(const Request& request) {
     if (secret.empty()) {
         return error_response("unauthorized", "send 'Authorization: Bearer <api key>'");
     }
-    auto key = ledger_.find_api_key(secret);
+    auto key = service_.plans().access().find_api_key(secret);
     if (!key.ok()) return error_response(key.error());
     if (!key->has_value()) {
         spdlog::debug("auth: unknown API key on {} {} from {}", request.method, log_path(request),
@@ -93,7 +95,7 @@ core::Result<AccountLimits> Api::limits_for(const std::string& account_id) {
     pricing::RateLimits limits = options_.rate_limits;
     auto book = service_.books().current();
     if (book->any_plan_rate_limits()) {
-        auto subs = ledger_.subscriptions(account_id);
+        auto subs = service_.plans().access().subscriptions(account_id);
         if (!subs.ok()) return subs.error();
         std::vector<const pricing::Plan*> plans;
         for (const ledger::Subscription& sub : *subs) {

@@ -266,7 +266,8 @@ core::Result<PricedImage> JobService::price(const std::string& account_id,
                                             const JobRequest& request,
                                             std::string_view bytes) const {
     auto book = deps_.books->current();
-    auto terms = deps_.plans->terms(account_id, *book);
+    // A quote moves no money: the account's terms may be a moment old.
+    auto terms = deps_.plans->terms(account_id, *book, TermsRead::Recent);
     if (!terms.ok()) return terms.error();
     return price_under(std::move(book), terms->tenant, request, bytes);
 }

@@ -47,8 +47,12 @@ std::pair<std::int64_t, std::int64_t> local_day(const core::TimeZone& zone, std:
 }
 
 PlanService::PlanService(ledger::Ledger& ledger, jobs::JobStore& jobs, usage::UsageSink& usage,
-                         const core::Clock& clock)
-    : ledger_(ledger), jobs_(jobs), usage_(usage), clock_(clock) {}
+                         const core::Clock& clock, std::int64_t access_cache_ms)
+    : ledger_(ledger),
+      jobs_(jobs),
+      usage_(usage),
+      clock_(clock),
+      access_(ledger, clock, access_cache_ms) {}
 
 core::Result<ledger::Subscription> PlanService::subscribe(const std::string& account_id,
                                                           const pricing::PriceBook& book,
@@ -134,9 +138,10 @@ core::Result<int> PlanService::renew_all(const pricing::PriceBook& book) {
 }
 
 core::Result<AccountTerms> PlanService::terms(const std::string& account_id,
-                                              const pricing::PriceBook& book) {
+                                              const pricing::PriceBook& book, TermsRead read) {
     AccountTerms terms;
-    auto account = ledger_.account(account_id);
+    const bool recent = read == TermsRead::Recent;
+    auto account = recent ? access_.account(account_id) : ledger_.account(account_id);
     if (!account.ok()) return account.error();
     if (account->has_value() && !(*account)->tenant.empty()) {
         const pricing::TenantTerms* tenant = book.find_tenant((*account)->tenant);
@@ -148,7 +153,7 @@ core::Result<AccountTerms> PlanService::terms(const std::string& account_id,
             if (tenant->postpaid) terms.reserve.credit_limit_tokens = tenant->credit_limit_tokens;
         }
     }
-    auto subs = ledger_.subscriptions(account_id);
+    auto subs = recent ? access_.subscriptions(account_id) : ledger_.subscriptions(account_id);
     if (!subs.ok()) return subs.error();
     for (const ledger::Subscription& sub : *subs) {
         if (sub.cancelled_ms) continue;

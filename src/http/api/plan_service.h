@@ -18,6 +18,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "http/api/access_cache.h"
 #include "jobs/job_store.h"
 #include "ledger/ledger.h"
 #include "pricing/price_book.h"
@@ -34,6 +35,11 @@ struct AccountTerms {
     // An active subscription's plan buys dispatch priority.
     bool high_priority = false;
 };
+
+// How fresh the account's tenant and subscriptions must be: Exact reads the
+// store (a job's reservation, which moves money); Recent may answer from the
+// AccessCache, up to its ttl_ms old (a quote, rate limits).
+enum class TermsRead { Exact, Recent };
 
 enum class FairUseVerdict { Allow, Deprioritize, Reject };
 
@@ -61,8 +67,9 @@ std::pair<std::int64_t, std::int64_t> local_day(const core::TimeZone& zone, std:
 
 class PlanService {
   public:
+    // access_cache_ms: how long access() reuses what it read (0: never).
     PlanService(ledger::Ledger& ledger, jobs::JobStore& jobs, usage::UsageSink& usage,
-                const core::Clock& clock);
+                const core::Clock& clock, std::int64_t access_cache_ms = 0);
 
     // Subscribes (idempotently) and adds the current period's grant.
     core::Result<ledger::Subscription> subscribe(const std::string& account_id,
@@ -75,7 +82,12 @@ class PlanService {
     // The same for every account with an active subscription (the sweeper).
     core::Result<int> renew_all(const pricing::PriceBook& book);
 
-    core::Result<AccountTerms> terms(const std::string& account_id, const pricing::PriceBook& book);
+    core::Result<AccountTerms> terms(const std::string& account_id, const pricing::PriceBook& book,
+                                     TermsRead read = TermsRead::Exact);
+
+    // The API keys, tenants and subscriptions that requests read before
+    // their work (the Api authenticates through it).
+    AccessCache& access() { return access_; }
 
     core::Result<FairUseDecision> check_fair_use(const std::string& account_id,
                                                  const pricing::PriceBook& book,
@@ -88,6 +100,7 @@ class PlanService {
     jobs::JobStore& jobs_;
     usage::UsageSink& usage_;
     const core::Clock& clock_;
+    AccessCache access_;
 };
 
 }  // namespace tollgate::http
