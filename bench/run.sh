@@ -19,7 +19,9 @@
 #
 # Each part prints its own detail on stderr first. Settings (environment):
 # SECTIONS (all of the above), QUOTE_SECONDS (10), JOBS_RATE (20),
-# LEDGER_SECONDS (5), BENCH_DIR (temporary data; on the disk under test, not a
+# LEDGER_SECONDS (5), ACCESS_CACHE_MS (the gateway's [server] access_cache_ms;
+# default its own, 1000; 0 shows a quote that reads its key and terms from
+# the store), BENCH_DIR (temporary data; on the disk under test, not a
 # tmpfs). Exits 1 when a part fails to run; a target missed is reported, not
 # an error.
 set -euo pipefail
@@ -78,6 +80,7 @@ EOF
   cat >"$dir/tollgate.toml" <<EOF
 [server]
 admin_token = "$ADMIN_TOKEN"
+${ACCESS_CACHE_MS:+access_cache_ms = $ACCESS_CACHE_MS}
 [pricing]
 book = "pricing.toml"
 [workflows.person]
