@@ -177,6 +177,16 @@ TEST_F(CachedApiTest, AKeyRevokedThroughTheAdminApiIsRefusedAtOnce) {
     EXPECT_EQ(quote(secret).status, 401);
 }
 
+TEST_F(CachedApiTest, ARefusedAdminRequestForgetsNothing) {
+    const std::string k = key();
+    EXPECT_EQ(quote(k).status, 200);
+    const std::int64_t hits = plans_->access().hits();
+    Response refused = call("POST", "/admin/accounts", R"({"name":"x"})", "wrong-token");
+    ASSERT_EQ(refused.status, 401) << refused.body;
+    EXPECT_EQ(quote(k).status, 200);
+    EXPECT_GT(plans_->access().hits(), hits);
+}
+
 TEST_F(CachedApiTest, ATenantSetThroughTheAdminApiPricesTheNextQuote) {
     const std::string k = key();
     EXPECT_EQ(quoted_tokens(k), 10);

@@ -55,24 +55,25 @@ core::Result<std::optional<ledger::ApiKeyInfo>> AccessCache::find_api_key(
     return key;
 }
 
+template <class Value, class Read>
+core::Result<Value> AccessCache::read_through(Map<Value>& map, const std::string& key, Read read) {
+    const std::int64_t now_ms = clock_.now_ms();
+    if (auto cached = fresh(map, key, now_ms)) return std::move(*cached);
+    const std::uint64_t before = generation();
+    core::Result<Value> value = read();
+    if (value.ok()) remember(map, key, *value, now_ms, before);
+    return value;
+}
+
 core::Result<std::optional<ledger::AccountInfo>> AccessCache::account(
     const std::string& account_id) {
-    const std::int64_t now_ms = clock_.now_ms();
-    if (auto cached = fresh(accounts_, account_id, now_ms)) return std::move(*cached);
-    const std::uint64_t before = generation();
-    auto account = ledger_.account(account_id);
-    if (account.ok()) remember(accounts_, account_id, *account, now_ms, before);
-    return account;
+    return read_through(accounts_, account_id, [&] { return ledger_.account(account_id); });
 }
 
 core::Result<std::vector<ledger::Subscription>> AccessCache::subscriptions(
     const std::string& account_id) {
-    const std::int64_t now_ms = clock_.now_ms();
-    if (auto cached = fresh(subscriptions_, account_id, now_ms)) return std::move(*cached);
-    const std::uint64_t before = generation();
-    auto subs = ledger_.subscriptions(account_id);
-    if (subs.ok()) remember(subscriptions_, account_id, *subs, now_ms, before);
-    return subs;
+    return read_through(subscriptions_, account_id,
+                        [&] { return ledger_.subscriptions(account_id); });
 }
 
 void AccessCache::forget_all() {

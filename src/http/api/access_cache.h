@@ -74,6 +74,9 @@ class AccessCache {
     template <class Value>
     void remember(Map<Value>& map, const std::string& key, Value value, std::int64_t read_ms,
                   std::uint64_t generation);
+    // The fresh value under `key`, or read() (remembered when it succeeds).
+    template <class Value, class Read>
+    core::Result<Value> read_through(Map<Value>& map, const std::string& key, Read read);
     std::uint64_t generation() const;
 
     ledger::Ledger& ledger_;

@@ -217,8 +217,10 @@ Response Api::route(const Request& request) {
     if (request.path == "/" || request.path.rfind("/app/", 0) == 0) return customer_page(request);
     if (!seg.empty() && seg[0] == "admin") {
         Response response = admin(request);
-        // Whatever it changed (keys, tenants, plans) applies to the next request.
-        if (request.method != "GET" && request.method != "HEAD") {
+        // Whatever it changed (keys, tenants, plans) applies to the next
+        // request. A refused one changed nothing: a stream of bad admin
+        // tokens must not empty the cache.
+        if (request.method != "GET" && request.method != "HEAD" && response.status < 400) {
             service_.plans().access().forget_all();
         }
         return response;

@@ -12,11 +12,11 @@ namespace tollgate::http {
 namespace {
 
 constexpr std::int64_t kMinuteMs = 60'000;
-constexpr std::int64_t kDayS = 86'400;
 
 std::int64_t ceil_seconds(std::int64_t ms) { return std::max<std::int64_t>(1, (ms + 999) / 1000); }
 
 using core::floor_div;
+using core::kSecondsPerDay;
 
 }  // namespace
 
@@ -42,8 +42,9 @@ FairUseDecision decide_fair_use(const pricing::FairUse& rules, const FairUseCoun
 
 std::pair<std::int64_t, std::int64_t> local_day(const core::TimeZone& zone, std::int64_t at_ms) {
     const std::int64_t local_s = zone.to_local_s(floor_div(at_ms, 1000));
-    const std::int64_t day_start_local = floor_div(local_s, kDayS) * kDayS;
-    return {zone.to_unix_s(day_start_local) * 1000, zone.to_unix_s(day_start_local + kDayS) * 1000};
+    const std::int64_t day_start_local = floor_div(local_s, kSecondsPerDay) * kSecondsPerDay;
+    return {zone.to_unix_s(day_start_local) * 1000,
+            zone.to_unix_s(day_start_local + kSecondsPerDay) * 1000};
 }
 
 PlanService::PlanService(ledger::Ledger& ledger, jobs::JobStore& jobs, usage::UsageSink& usage,
