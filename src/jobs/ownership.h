@@ -38,6 +38,18 @@ class JobOwnership {
     virtual core::Result<std::string> try_lock(const std::string& name, std::int64_t ttl_ms) = 0;
     // Frees the lock if `token` still holds it (best effort: the TTL frees it otherwise).
     virtual void unlock(const std::string& name, const std::string& token) = 0;
+
+    // The unfinished jobs of a tenant across instances (tenant_jobs_max).
+    // Takes a slot for `job_id` unless `limit` slots are taken already: true
+    // when it holds one now (taking it twice is one slot). A slot lasts until
+    // release_tenant_slot() or ttl_ms at most (the job's timeout and its
+    // hold's grace: no job stays unfinished longer), so an instance that dies
+    // leaks none for long.
+    virtual core::Result<bool> take_tenant_slot(const std::string& tenant,
+                                                const std::string& job_id, int limit,
+                                                std::int64_t ttl_ms) = 0;
+    // Frees the job's slot, if it has one (best effort: the TTL frees it otherwise).
+    virtual void release_tenant_slot(const std::string& tenant, const std::string& job_id) = 0;
 };
 
 }  // namespace tollgate::jobs

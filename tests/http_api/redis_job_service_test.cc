@@ -95,6 +95,7 @@ class RedisJobServiceTest : public ::testing::Test {
         deps.results_dir = dir_.file("results");
         std::filesystem::create_directories(deps.results_dir);
         deps.account_jobs_max = account_jobs_max_;
+        deps.tenant_jobs_max = tenant_jobs_max_;
         deps.result_url_secret = "secret";
         deps.dedupe.policy = dedupe_policy_;
         deps.dedupe.near_policy = jobs::NearDedupePolicy::Allow;
@@ -155,6 +156,7 @@ class RedisJobServiceTest : public ::testing::Test {
     std::string prefix_ = ::tollgate::testing::unique_redis_prefix("s");
     std::int64_t lease_ms_ = 10'000;
     int account_jobs_max_ = 0;
+    int tenant_jobs_max_ = 0;
     jobs::DedupePolicy dedupe_policy_ = jobs::DedupePolicy::Allow;
     std::unique_ptr<PriceBookSource> books_;
     std::map<std::string, WorkflowRoute> routes_;
@@ -249,6 +251,63 @@ TEST_F(RedisJobServiceTest, TheUnfinishedLimitHoldsAcrossInstances) {
     EXPECT_EQ(submit(*a_)->outcome, SubmitOutcome::TooManyJobs);
     EXPECT_EQ(submit(*b_)->outcome, SubmitOutcome::TooManyJobs);
     EXPECT_EQ(balance().held.value, 2 * submit(*a_)->priced.quote.tokens.value);
+}
+
+TEST_F(RedisJobServiceTest, TheTenantLimitHoldsAcrossInstances) {
+    tenant_jobs_max_ = 2;
+    a_->dispatcher->stop();
+    a_ = start("instance-a");
+    b_ = start("instance-b");
+    const std::string other = a_->ledger->create_account("other").value();
+    for (const std::string& id : {account_, other}) {
+        ASSERT_TRUE(a_->ledger->grant(id, core::Tokens(1000), "t").ok());
+        ASSERT_TRUE(a_->ledger->set_tenant(id, "acme").value());
+    }
+    auto submit_as = [&](Instance& in, const std::string& account) {
+        return in.service->submit(account, {"person", "", "", ""}, png(800, 600), "");
+    };
+    block();
+    auto first = submit_as(*a_, account_);
+    ASSERT_EQ(first->outcome, SubmitOutcome::Accepted);
+    ASSERT_EQ(submit_as(*b_, other)->outcome, SubmitOutcome::Accepted);
+    // Each instance follows one job, and neither admits a third.
+    auto refused = submit_as(*a_, other);
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(refused->outcome, SubmitOutcome::TenantBusy);
+    EXPECT_EQ(submit_as(*b_, account_)->outcome, SubmitOutcome::TenantBusy);
+    // Nothing was held for the refusals.
+    const std::int64_t price = first->priced.quote.tokens.value;
+    EXPECT_EQ(balance().held.value + a_->ledger->balance(other)->held.value, 2 * price);
+    // Settled jobs free their slots for either instance.
+    release();
+    for (Instance* in : {a_.get(), b_.get()}) {
+        for (int i = 0; i < 2000 && in->service->jobs_in_flight() > 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        ASSERT_EQ(in->service->jobs_in_flight(), 0);
+    }
+    block();
+    EXPECT_EQ(submit_as(*b_, account_)->outcome, SubmitOutcome::Accepted);
+    EXPECT_EQ(submit_as(*b_, other)->outcome, SubmitOutcome::Accepted);
+    EXPECT_EQ(submit_as(*a_, other)->outcome, SubmitOutcome::TenantBusy);
+    release();
+}
+
+TEST_F(RedisJobServiceTest, AStoppedInstancesTenantSlotsAreFreedByTheTakeover) {
+    tenant_jobs_max_ = 1;
+    lease_ms_ = 1'000;
+    a_->dispatcher->stop();
+    a_ = start("instance-a");
+    ASSERT_TRUE(a_->ledger->grant(account_, core::Tokens(100), "t").ok());
+    ASSERT_TRUE(a_->ledger->set_tenant(account_, "acme").value());
+    block();
+    ASSERT_EQ(submit(*a_)->outcome, SubmitOutcome::Accepted);
+    a_->ownership->stop_renewing();  // as if A died with its job unfinished
+    b_ = start("instance-b");
+    EXPECT_EQ(submit(*b_)->outcome, SubmitOutcome::TenantBusy);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1'300));
+    EXPECT_EQ(b_->service->recover_unfinished().value(), 1);  // failed and voided
+    EXPECT_EQ(submit(*b_)->outcome, SubmitOutcome::Accepted);
+    release();
 }
 
 TEST_F(RedisJobServiceTest, TwoInstancesAdmitExactlyWhatTheBalanceCovers) {

@@ -15,7 +15,8 @@
 //
 // Every job this process follows is tracked from before its admission until
 // it settles, with the flag that cancels it; the tracked jobs of a tenant are
-// what tenant_jobs_max counts. A cancel sets the flag and lets the job's own
+// what tenant_jobs_max counts (on a shared store, with a slot per job in the
+// store, so that every instance's jobs count). A cancel sets the flag and lets the job's own
 // thread settle it (the dispatcher's, or the caller's when it was still
 // queued), so a job still settles exactly once.
 #include "http/api/job_service.h"
@@ -94,19 +95,36 @@ std::string stored_result_path(const std::filesystem::path& data_dir,
 
 }  // namespace
 
-bool JobService::track(const std::string& job_id, const std::string& tenant) {
-    std::lock_guard lock(inflight_mu_);
-    // inflight_ holds at most the dispatcher's threads and queue (plus jobs
-    // being admitted), so counting it is cheap and keeps no second tally.
-    if (deps_.tenant_jobs_max > 0 && !tenant.empty()) {
-        const auto of_tenant =
-            std::count_if(inflight_.begin(), inflight_.end(),
-                          [&](const auto& e) { return e.second.tenant == tenant; });
-        if (of_tenant >= deps_.tenant_jobs_max) return false;
+core::Result<bool> JobService::track(const std::string& job_id, const std::string& tenant) {
+    const bool limited = deps_.tenant_jobs_max > 0 && !tenant.empty();
+    {
+        std::lock_guard lock(inflight_mu_);
+        // inflight_ holds at most the dispatcher's threads and queue (plus jobs
+        // being admitted), so counting it is cheap and keeps no second tally.
+        if (limited) {
+            const auto of_tenant =
+                std::count_if(inflight_.begin(), inflight_.end(),
+                              [&](const auto& e) { return e.second.tenant == tenant; });
+            if (of_tenant >= deps_.tenant_jobs_max) return false;
+        }
+        const bool fresh = inflight_.emplace(job_id, Inflight{tenant}).second;
+        TOLLGATE_ASSERT(fresh);
     }
+    if (!limited || deps_.ownership == nullptr) return true;
+    // Other instances' jobs count too. Outside the lock: it is a round trip.
+    auto took = deps_.ownership->take_tenant_slot(tenant, job_id, deps_.tenant_jobs_max,
+                                                  deps_.job_timeout_ms + kHoldGraceMs);
+    if (!took.ok() || !*took) {
+        std::lock_guard lock(inflight_mu_);
+        inflight_.erase(job_id);
+    }
+    return took;
+}
+
+void JobService::adopt(const std::string& job_id, const std::string& tenant) {
+    std::lock_guard lock(inflight_mu_);
     const bool fresh = inflight_.emplace(job_id, Inflight{tenant}).second;
     TOLLGATE_ASSERT(fresh);
-    return true;
 }
 
 std::int64_t JobService::jobs_in_flight() {
@@ -115,13 +133,23 @@ std::int64_t JobService::jobs_in_flight() {
 }
 
 void JobService::untrack(const std::string& job_id) {
+    // Settled or refused: no instance needs to follow it any more. Its slot
+    // goes first, so that once it is untracked every instance sees it gone.
+    if (deps_.ownership != nullptr) {
+        std::string tenant;
+        {
+            std::lock_guard lock(inflight_mu_);
+            if (auto it = inflight_.find(job_id); it != inflight_.end()) tenant = it->second.tenant;
+        }
+        deps_.ownership->release(job_id);
+        if (deps_.tenant_jobs_max > 0 && !tenant.empty())
+            deps_.ownership->release_tenant_slot(tenant, job_id);
+    }
     {
         std::lock_guard lock(inflight_mu_);
         inflight_.erase(job_id);
     }
     inflight_cv_.notify_all();
-    // Settled or refused: no instance needs to follow it any more.
-    if (deps_.ownership != nullptr) deps_.ownership->release(job_id);
 }
 
 std::shared_ptr<std::atomic<bool>> JobService::cancel_flag(const std::string& job_id) {
@@ -347,7 +375,9 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
 
     jobs::Job job = new_job(account_id, terms->tenant, request, result.priced, bytes, webhook_url);
 
-    if (!track(job.id, terms->tenant)) {
+    auto tracked_now = track(job.id, terms->tenant);
+    if (!tracked_now.ok()) return tracked_now.error();
+    if (!*tracked_now) {
         result.outcome = SubmitOutcome::TenantBusy;
         return result;
     }
@@ -770,7 +800,7 @@ core::Result<int> JobService::recover_unfinished() {
             spec.workflow = &route->second.workflow;
             spec.timeout_ms = static_cast<int>(left_ms);
             spec.resume_prompt_id = job.prompt_id;
-            track(job.id, "");
+            adopt(job.id, job.tenant);
             if (dispatch(job, std::move(spec), dispatch::Priority::Normal)) {
                 spdlog::info("job {}: re-attached to prompt {} on {}", job.id, job.prompt_id,
                              job.worker);
@@ -780,7 +810,11 @@ core::Result<int> JobService::recover_unfinished() {
         }
         core::Status s = fail_job(job, "interrupted by a gateway restart", nullptr);
         if (!s.ok()) return s.error();
-        if (deps_.ownership != nullptr) deps_.ownership->release(job.id);
+        if (deps_.ownership != nullptr) {
+            deps_.ownership->release(job.id);
+            if (deps_.tenant_jobs_max > 0 && !job.tenant.empty())
+                deps_.ownership->release_tenant_slot(job.tenant, job.id);
+        }
     }
     return recovered;
 }

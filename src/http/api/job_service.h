@@ -97,7 +97,8 @@ struct JobServiceDeps {
     // account cannot fill the dispatch queue for everyone.
     int account_jobs_max = 0;
     // Unfinished jobs of all the accounts of one tenant at once (0: no limit),
-    // counted by this process, so that one tenant cannot starve the others.
+    // counted across instances on a shared store, so that one tenant cannot
+    // starve the others.
     int tenant_jobs_max = 0;
     // How long cancel() waits for a running job to wind down.
     int cancel_wait_ms = kCancelWaitMs;
@@ -331,8 +332,12 @@ class JobService {
         std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
     };
     // Registers `job_id`; false (nothing registered) when `tenant` already has
-    // tenant_jobs_max jobs in flight.
-    bool track(const std::string& job_id, const std::string& tenant);
+    // tenant_jobs_max unfinished jobs: in this process, and with a shared
+    // store on every instance (a slot per job, JobOwnership::take_tenant_slot).
+    core::Result<bool> track(const std::string& job_id, const std::string& tenant);
+    // Registers a recovered job, which keeps the tenant slot it had: no limit applies.
+    void adopt(const std::string& job_id, const std::string& tenant);
+    // The job settled or was refused: unregisters it and frees its slot.
     void untrack(const std::string& job_id);
     std::shared_ptr<std::atomic<bool>> cancel_flag(const std::string& job_id);
     // Queues a dispatch of `job` under its tracked cancel flag.

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/assert.h"
+#include "core/floor_div.h"
 
 namespace tollgate::jobs {
 
@@ -134,6 +135,38 @@ return 0
     const std::string lock = prefix_ + "lock:" + name;
     auto r = client_.eval(script, {lock}, {token});
     if (!r.ok()) spdlog::warn("cannot free lock {}: {}", name, r.error().message);
+}
+
+core::Result<bool> RedisOwnership::take_tenant_slot(const std::string& tenant,
+                                                    const std::string& job_id, int limit,
+                                                    std::int64_t ttl_ms) {
+    TOLLGATE_ASSERT(!tenant.empty() && !job_id.empty() && limit > 0);
+    TOLLGATE_ASSERT(ttl_ms > 0 && ttl_ms <= core::kSecondsPerDay * 1000);
+    // Slots run out by Redis's clock, so instances' clocks need not agree.
+    // Returns 1 when the job holds a slot now, 0 when `limit` are taken.
+    static const store::redis::Script script(R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local job, limit, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], job) then return 1 end
+if redis.call('ZCARD', KEYS[1]) >= limit then return 0 end
+redis.call('ZADD', KEYS[1], now + ttl, job)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+)lua");
+    auto r = client_.eval(script, {tenant_key(tenant)},
+                          {job_id, std::to_string(limit), std::to_string(ttl_ms)});
+    if (!r.ok()) return r.error();
+    TOLLGATE_ASSERT(r->type == store::redis::Reply::Type::Integer);
+    return r->integer == 1;
+}
+
+void RedisOwnership::release_tenant_slot(const std::string& tenant, const std::string& job_id) {
+    TOLLGATE_ASSERT(!tenant.empty() && !job_id.empty());
+    const std::string slots = tenant_key(tenant);
+    auto r = client_.command(slots, {"ZREM", slots, job_id});
+    if (!r.ok()) spdlog::warn("job {}: cannot free its tenant slot: {}", job_id, r.error().message);
 }
 
 }  // namespace tollgate::jobs

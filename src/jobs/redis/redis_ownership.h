@@ -5,6 +5,8 @@
 //   P{leases}:follows:<id>   set: the job ids the instance follows
 //   Plock:<name>             string with a TTL: who holds a short lock
 //                            (try_lock), "<instance>:<n>"
+//   Ptenant-jobs:<tenant>    sorted set: the tenant's unfinished job ids,
+//                            scored by when each slot runs out (Redis time)
 // A heartbeat thread renews this instance's lease every lease_ms / 3.
 #pragma once
 
@@ -44,11 +46,17 @@ class RedisOwnership final : public JobOwnership {
     core::Result<std::vector<std::string>> take_orphans(std::size_t limit) override;
     core::Result<std::string> try_lock(const std::string& name, std::int64_t ttl_ms) override;
     void unlock(const std::string& name, const std::string& token) override;
+    core::Result<bool> take_tenant_slot(const std::string& tenant, const std::string& job_id,
+                                        int limit, std::int64_t ttl_ms) override;
+    void release_tenant_slot(const std::string& tenant, const std::string& job_id) override;
 
   private:
     RedisOwnership(store::redis::Client& client, std::string prefix, std::string instance_id,
                    std::int64_t lease_ms);
     std::string key(const std::string& name) const { return prefix_ + "{leases}:" + name; }
+    std::string tenant_key(const std::string& tenant) const {
+        return prefix_ + "tenant-jobs:" + tenant;
+    }
     core::Status renew();
     void heartbeat();
 
