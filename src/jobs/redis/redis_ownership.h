@@ -5,7 +5,7 @@
 //   P{leases}:follows:<id>   set: the job ids the instance follows
 //   Plock:<name>             string with a TTL: who holds a short lock
 //                            (try_lock), "<instance>:<n>"
-//   Ptenant-jobs:<tenant>    sorted set: the tenant's unfinished job ids,
+//   Ptenant-slots:<tenant>    sorted set: the tenant's unfinished job ids,
 //                            scored by when each slot runs out (Redis time)
 // A heartbeat thread renews this instance's lease every lease_ms / 3.
 #pragma once
@@ -55,7 +55,7 @@ class RedisOwnership final : public JobOwnership {
                    std::int64_t lease_ms);
     std::string key(const std::string& name) const { return prefix_ + "{leases}:" + name; }
     std::string tenant_key(const std::string& tenant) const {
-        return prefix_ + "tenant-jobs:" + tenant;
+        return prefix_ + "tenant-slots:" + tenant;
     }
     core::Status renew();
     void heartbeat();

@@ -95,13 +95,6 @@ core::Result<AdmitDone> RedisSettlement::admit(const AdmitStep& step) {
     TOLLGATE_ASSERT(job.state == JobState::Admitted && job.tokens > 0 && !job.dedupe_reused);
     // Also the hold's index: both are the job id's owner.
     if (core::Status s = jobs_.index_new_job(job); !s.ok()) return s.error();
-    if (step.hold_ttl_ms > 0) {
-        const std::string expiring = ledger::redis_holds_expiring_key(prefix_);
-        auto added = client_.command(
-            expiring,
-            {"ZADD", expiring, "NX", std::to_string(step.now_ms + step.hold_ttl_ms), job.id});
-        if (!added.ok()) return added.error();
-    }
     Job stored = job;
     stored.state = JobState::Dispatched;  // dispatched in the same step, as on SQLite
     const std::vector<std::string> fields = job_fields(stored);
@@ -195,11 +188,6 @@ core::Result<EndOutcome> RedisSettlement::end(const EndStep& step) {
     if (outcome == "job_not_open") return EndOutcome::JobNotOpen;
     if (outcome == "hold_not_open") return EndOutcome::HoldNotOpen;
     TOLLGATE_ASSERT(outcome == "ended");
-    if (step.has_hold) {
-        // Best effort, as RedisLedger does: a left-over entry is skipped when read.
-        const std::string expiring = ledger::redis_holds_expiring_key(prefix_);
-        (void)client_.command(expiring, {"ZREM", expiring, job.id});
-    }
     return EndOutcome::Ended;
 }
 

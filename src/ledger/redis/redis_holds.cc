@@ -4,10 +4,11 @@
 // A hold's account is found through the index P owner:<key>, set (NX) before
 // the reserve script runs: a key already indexed to another account is
 // refused as reused without touching that account. A hold with a TTL enters
-// P holds_expiring before its script too, and leaves it after it settles; an
-// entry whose hold is not open (a crash between the two steps, or a refused
-// reserve) is skipped and removed by expired_open_holds().
+// its shard's holds_expiring in the script that opens it and leaves it in the
+// one that ends it, so a reserve is two round trips and a capture or void
+// two; expired_open_holds() reads the shards one after the other.
 #include <algorithm>
+#include <optional>
 #include <tuple>
 
 #include "ledger/redis/redis_ledger.h"
@@ -50,12 +51,6 @@ core::Result<ReserveResult> RedisLedger::reserve(const std::string& account_id, 
             return b.error();
         }
         return ReserveResult{ReserveOutcome::KeyReusedWithDifferentRequest, b->available()};
-    }
-    if (terms.ttl_ms > 0) {
-        const std::string expiring = redis_holds_expiring_key(prefix_);
-        auto added = client_.command(
-            expiring, {"ZADD", expiring, "NX", std::to_string(now_ms + terms.ttl_ms), key});
-        if (!added.ok()) return added.error();
     }
     const std::string memo =
         terms.memo.substr(0, static_cast<std::size_t>(core::limits::kReasonBytesMax));
@@ -129,9 +124,7 @@ core::Result<SettleOutcome> RedisLedger::capture(const std::string& key,
             "capture of " + std::to_string(tokens.value_or(core::Tokens(0)).value) +
                 " tokens exceeds the hold of " + std::to_string(integer(*r, 1)));
     }
-    auto outcome = settle_outcome(word(*r));
-    if (outcome.ok() && *outcome == SettleOutcome::Settled) forget_expiring(key);
-    return outcome;
+    return settle_outcome(word(*r));
 }
 
 core::Result<SettleOutcome> RedisLedger::void_hold(const std::string& key,
@@ -141,15 +134,7 @@ core::Result<SettleOutcome> RedisLedger::void_hold(const std::string& key,
     if (!account->has_value()) return SettleOutcome::UnknownHold;
     auto r = run(redis_lua::void_hold(), **account, {key, reason, std::to_string(clock_.now_ms())});
     if (!r.ok()) return script_error(r.error());
-    auto outcome = settle_outcome(word(*r));
-    if (outcome.ok() && *outcome == SettleOutcome::Settled) forget_expiring(key);
-    return outcome;
-}
-
-void RedisLedger::forget_expiring(const std::string& key) {
-    // Best effort: an entry left behind is skipped and removed when read.
-    const std::string expiring = redis_holds_expiring_key(prefix_);
-    (void)client_.command(expiring, {"ZREM", expiring, key});
+    return settle_outcome(word(*r));
 }
 
 core::Result<std::vector<Hold>> RedisLedger::expired_open_holds(std::int64_t now_ms,
@@ -157,41 +142,48 @@ core::Result<std::vector<Hold>> RedisLedger::expired_open_holds(std::int64_t now
     const std::size_t page_max = std::min(limit, kExpiredHoldsPageMax);
     std::vector<Hold> out;
     if (page_max == 0) return out;
-    const std::string expiring = redis_holds_expiring_key(prefix_);
-    // Read in score order; stale entries are dropped as they are met. Holds
-    // sharing the last score are all read, then the page is cut after
-    // ordering like SQLite's (expires_ms, created_ms, key).
-    std::int64_t offset = 0;
     constexpr std::int64_t kChunk = 256;
-    // At most this many index entries are read per call, stale ones included.
+    // At most this many index entries are read per shard, stale ones included.
     constexpr std::int64_t kScannedMax = 8 * static_cast<std::int64_t>(kExpiredHoldsPageMax);
-    while (offset < kScannedMax) {
-        auto page = client_.command(
-            expiring, {"ZRANGE", expiring, "-inf", std::to_string(now_ms), "BYSCORE", "LIMIT",
-                       std::to_string(offset), std::to_string(kChunk)});
-        if (!page.ok()) return page.error();
-        if (page->elements.empty()) break;
-        bool past_boundary = false;
-        for (const store::redis::Reply& member : page->elements) {
-            ++offset;
-            auto hold = find_hold(member.text);
-            if (!hold.ok()) return hold.error();
-            bool live = hold->has_value() && (*hold)->state == HoldState::Open &&
-                        (*hold)->expires_ms.has_value() && *(*hold)->expires_ms <= now_ms;
-            if (!live) {
-                if (!hold->has_value() || (*hold)->state != HoldState::Open) {
-                    (void)client_.command(expiring, {"ZREM", expiring, member.text});
-                    --offset;
+    // Each shard's first page_max expired holds (and every hold sharing the
+    // last one's score) hold the whole store's first page_max: they are
+    // gathered, then ordered like SQLite's (expires_ms, created_ms, key) and cut.
+    for (int shard = 0; shard < store::redis::kRedisShards; ++shard) {
+        const std::string expiring = redis_holds_expiring_key(prefix_, shard);
+        std::size_t taken = 0;
+        std::optional<std::int64_t> last_expires_ms;
+        std::int64_t offset = 0;
+        while (offset < kScannedMax) {
+            auto page = client_.command(
+                expiring, {"ZRANGE", expiring, "-inf", std::to_string(now_ms), "BYSCORE", "LIMIT",
+                           std::to_string(offset), std::to_string(kChunk)});
+            if (!page.ok()) return page.error();
+            if (page->elements.empty()) break;
+            bool past_boundary = false;
+            for (const store::redis::Reply& member : page->elements) {
+                ++offset;
+                auto hold = find_hold(member.text);
+                if (!hold.ok()) return hold.error();
+                const bool live = hold->has_value() && (*hold)->state == HoldState::Open &&
+                                  (*hold)->expires_ms.has_value() && *(*hold)->expires_ms <= now_ms;
+                if (!live) {
+                    // Only a hold that is gone or ended leaves a stale entry.
+                    if (!hold->has_value() || (*hold)->state != HoldState::Open) {
+                        (void)client_.command(expiring, {"ZREM", expiring, member.text});
+                        --offset;
+                    }
+                    continue;
                 }
-                continue;
+                if (taken >= page_max && *(*hold)->expires_ms != *last_expires_ms) {
+                    past_boundary = true;
+                    break;
+                }
+                last_expires_ms = (*hold)->expires_ms;
+                ++taken;
+                out.push_back(std::move(**hold));
             }
-            if (out.size() >= page_max && *(*hold)->expires_ms != *out.back().expires_ms) {
-                past_boundary = true;
-                break;
-            }
-            out.push_back(std::move(**hold));
+            if (past_boundary || static_cast<std::int64_t>(page->elements.size()) < kChunk) break;
         }
-        if (past_boundary || static_cast<std::int64_t>(page->elements.size()) < kChunk) break;
     }
     std::sort(out.begin(), out.end(), [](const Hold& a, const Hold& b) {
         return std::tie(*a.expires_ms, a.created_ms, a.key) <

@@ -21,12 +21,15 @@ std::string RedisLedger::account_base(const std::string& account_id) const {
 std::vector<std::string> redis_account_keys(const std::string& prefix,
                                             const std::string& account_id) {
     const std::string base = store::redis::account_base(prefix, account_id);
-    return {base + "acct",    base + "grants",  base + "live", base + "gkeys", base + "holds",
-            base + "entries", base + "adjkeys", base + "subs", base + "keys"};
+    return {base + "acct",    base + "grants",
+            base + "live",    base + "gkeys",
+            base + "holds",   base + "entries",
+            base + "adjkeys", base + "subs",
+            base + "keys",    redis_holds_expiring_key(prefix, store::redis::shard_of(account_id))};
 }
 
-std::string redis_holds_expiring_key(const std::string& prefix) {
-    return prefix + "holds_expiring";
+std::string redis_holds_expiring_key(const std::string& prefix, int shard) {
+    return store::redis::shard_base(prefix, shard) + "holds_expiring";
 }
 
 std::vector<std::string> RedisLedger::account_keys(const std::string& account_id) const {

@@ -26,6 +26,10 @@
 //   P{sN}:a:adjkeys  hash: adjustment idempotency key -> entry id
 //   P{sN}:a:subs     hash: plan -> subscription record
 //   P{sN}:a:keys     hash: API key id -> key record (scopes, times, SHA-256)
+//   P{sN}:holds_expiring  sorted set: the shard's open holds with a TTL, by
+//                    TTL end (expired_open_holds reads every shard's); the
+//                    reserve that opens a hold adds it, the script that
+//                    ends it removes it
 // Ids (grants, entries) count per account, from 1. The first brace pair of
 // a key is the prefix's shard tag (a prefix holds no brace), so whatever an
 // account id holds, its keys stay in its shard's slot.
@@ -40,7 +44,6 @@
 //                    shared with the job, usage record and webhook of that
 //                    id: store::redis::owner_key)
 //   Papikey:<sha>    string: "<account>\t<key id>" of an API key's secret
-//   Pholds_expiring  sorted set: hold keys by TTL end (expired_open_holds)
 //   Pgrants_due      sorted set: "<account>\t<grant id>" by expiry (expire_due)
 //   Psubs            sorted set (by name): "<account>\t<plan>" ever subscribed
 // The tab separators order and split correctly because ids hold no bytes at
@@ -76,12 +79,12 @@ static_assert(kUnlimitedCreditTokens * 2 < kRedisExactTokensMax);
 
 // Key names other Redis backends need when their scripts move an account's
 // money in the same step as their own records (jobs/redis): the account's
-// keys in the order every ledger script takes them, and the sorted set of
-// holds with a TTL. A hold's account is its key's owner
+// keys in the order every ledger script takes them, its shard's sorted set of
+// holds with a TTL last. A hold's account is its key's owner
 // (store::redis::owner_key).
 std::vector<std::string> redis_account_keys(const std::string& prefix,
                                             const std::string& account_id);
-std::string redis_holds_expiring_key(const std::string& prefix);
+std::string redis_holds_expiring_key(const std::string& prefix, int shard);
 
 class RedisLedger final : public Ledger {
   public:
@@ -162,15 +165,13 @@ class RedisLedger final : public Ledger {
     // "P{sN}:a:" for account a of shard N: the start of every key of the account.
     std::string account_base(const std::string& account_id) const;
     // The account's keys in the order every script takes them: acct, grants,
-    // live, gkeys, holds, entries, adjkeys, subs, keys.
+    // live, gkeys, holds, entries, adjkeys, subs, keys, and its shard's
+    // holds_expiring.
     std::vector<std::string> account_keys(const std::string& account_id) const;
     // A key of the cross-account indexes: prefix + name.
     std::string global_key(const std::string& name) const { return prefix_ + name; }
     // The account holding hold `key`, from its index; nullopt when none.
     core::Result<std::optional<std::string>> hold_account(const std::string& key);
-    // Drops a settled hold from P holds_expiring (best effort: a left-over
-    // entry is removed when read).
-    void forget_expiring(const std::string& key);
     // Runs one of the ledger's scripts on the account's keys.
     core::Result<store::redis::Reply> run(const store::redis::Script& script,
                                           const std::string& account_id,

@@ -24,6 +24,7 @@ namespace tollgate::ledger::redis_lua {
 const char* books_prelude() {
     return R"lua(
 local ACCT, GRANTS, LIVE, GKEYS, HOLDS, ENTRIES, ADJKEYS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local EXPIRING = KEYS[10]
 
 local function fail(what) error('ledger invariant: ' .. what) end
 local function check(cond, what) if not cond then fail(what) end end
@@ -224,6 +225,7 @@ local function end_hold(key, h, charge, reason, now)
   h.captured = charge
   h.settled = now
   redis.call('HSET', HOLDS, key, cmsgpack.pack(h))
+  if h.expires ~= nil then redis.call('ZREM', EXPIRING, key) end
   if charge > 0 then add_entry('capture', charge, key, reason, nil, now)
   else add_entry('void', h.tokens, key, reason, nil, now) end
   -- Tokens returned to a grant that expired while they were held expire now.
@@ -266,6 +268,7 @@ local function ledger_reserve(tokens, key, now, limit, ttl, memo)
   local h = {tokens = tokens, state = 'open', created = now, captured = 0, refunded = 0, slices = slices}
   if ttl > 0 then h.expires = now + ttl end
   redis.call('HSET', HOLDS, key, cmsgpack.pack(h))
+  if ttl > 0 then redis.call('ZADD', EXPIRING, d(h.expires), key) end
   bump('held', tokens)
   redis.call('HSET', ACCT, 'credit_limit', d(stored_limit))
   add_entry('hold', tokens, key, memo, nil, now)
