@@ -44,11 +44,11 @@ cmake --build "$BUILD" --target tollgate comfysim bench_upload bench_ledger benc
 WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}" tollgate-bench.XXXXXX)
 ROWS="$WORK/rows.tsv"
 : >"$ROWS"
-PIDS=()
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 cleanup() {
   set +e
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  stop_servers
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -56,10 +56,6 @@ trap cleanup EXIT
 # One row of the table: name, tollgate, reference, ratio, target, verdict.
 row() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # Starts `tollgate serve` on an existing data directory and waits for its
@@ -87,24 +83,10 @@ book = "pricing.toml"
 template = "$TEMPLATE"
 workers = ["http://127.0.0.1:9"]
 EOF
-  "$BUILD/tollgate" serve --config "$dir/tollgate.toml" --listen 127.0.0.1:0 \
-    --data-dir "$dir/data" >"$dir/server.out" 2>"$dir/server.log" &
-  GATEWAY_PID=$!
-  PIDS+=("$GATEWAY_PID")
-  for _ in $(seq 600); do
-    GATEWAY=$(sed -n 's/^tollgate listening on \(.*\)$/\1/p' "$dir/server.out")
-    [ -n "$GATEWAY" ] && return 0
-    kill -0 "$GATEWAY_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "the gateway in $dir did not start; its log:" >&2
-  cat "$dir/server.log" >&2
-  exit 1
-}
-
-stop_pid() {  # pid
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
+  start_server "$dir" "tollgate listening on" 60000 "$BUILD/tollgate" serve \
+    --config "$dir/tollgate.toml" --listen 127.0.0.1:0 --data-dir "$dir/data"
+  GATEWAY=$ADDRESS
+  GATEWAY_PID=$SERVER_PID
 }
 
 # A funded account's API key on GATEWAY.
@@ -150,7 +132,7 @@ section_quote() {
   echo "== quote: tollgate against nginx" >&2
   local dir="$WORK/quote" port
   mkdir -p "$dir/nginx" "$dir/gateway"
-  port=$(free_port)
+  port=$(free_ports 1)
   cat >"$dir/nginx/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
@@ -170,18 +152,21 @@ http {
   }
 }
 EOF
-  nginx -c "$dir/nginx/nginx.conf" -p "$dir/nginx" &
-  local nginx_pid=$!
-  PIDS+=("$nginx_pid")
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+  spawn nginx -c "$dir/nginx/nginx.conf" -p "$dir/nginx"
+  local nginx_pid=$SERVER_PID
+  wait_until 10000 "$nginx_pid" http_answers "http://127.0.0.1:$port/" || {
+    echo "nginx did not start; its log:" >&2
+    cat "$dir/nginx/error.log" >&2
+    exit 1
+  }
   start_gateway "$dir/gateway"
   local key
   key=$(api_key)
   local nginx_figures tollgate_figures
   nginx_figures=$(wrk_post "127.0.0.1:$port" / none "$QUOTE_SECONDS")
   tollgate_figures=$(wrk_post "$GATEWAY" "/v1/quote?workflow=person" "$key" "$QUOTE_SECONDS")
-  stop_pid "$GATEWAY_PID"
-  stop_pid "$nginx_pid"
+  stop "$GATEWAY_PID"
+  stop "$nginx_pid"
   read -r n_rate n_p99 <<<"$nginx_figures"
   read -r t_rate t_p99 <<<"$tollgate_figures"
   row "POST /v1/quote req/s (nginx return 200)" "$t_rate" "$n_rate" \
@@ -260,7 +245,7 @@ section_memory() {
   sleep 2
   local idle_rss
   read -r idle_rss _ <<<"$(rss_mb "$GATEWAY_PID")"
-  stop_pid "$GATEWAY_PID"
+  stop "$GATEWAY_PID"
   "$BUILD/bench/bench_ledger" --backend sqlite --data-dir "$full/preload" --seconds 0 \
     --preload-accounts 1000000 --preload-entries 1000000 >&2
   for f in "$full/preload"/ledger.db*; do mv "$f" "$full/data/tollgate.db${f##*ledger.db}"; done
@@ -270,7 +255,7 @@ section_memory() {
   wrk_post "$GATEWAY" "/v1/quote?workflow=person" "$key" 5 >/dev/null
   local full_rss full_peak
   read -r full_rss full_peak <<<"$(rss_mb "$GATEWAY_PID")"
-  stop_pid "$GATEWAY_PID"
+  stop "$GATEWAY_PID"
   row "RSS MB, idle" "$idle_rss" "" "" "<= 64" "$(at_most "$idle_rss" 64)"
   row "RSS MB, 1 M accounts, after 5 s of quotes (peak $full_peak)" "$full_rss" "" "" "<= 64" \
     "$(at_most "$full_peak" 64)"

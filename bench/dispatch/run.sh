@@ -46,62 +46,15 @@ cmake --build "$BUILD" --target tollgate comfysim bench_dispatch -j "${BUILD_JOB
 BENCH="$BUILD/bench/bench_dispatch"
 
 WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}" tollgate-bench-dispatch.XXXXXX)
-PIDS=()
-
-# Stops servers with SIGTERM, and with SIGKILL those still running 5 s later
-# (an overloaded gateway drains its dispatch queue first; its data is thrown
-# away anyway).
-stop() {  # pid...
-  local pid
-  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
-  for _ in $(seq 50); do
-    local running=0
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && running=1; done
-    [ "$running" -eq 0 ] && break
-    sleep 0.1
-  done
-  for pid in "$@"; do
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 cleanup() {
   set +e
-  stop "${PIDS[@]}"
+  stop_servers
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# Starts a server in the background whose stdout says "<banner> HOST:PORT"
-# once it listens on the port it picked; sets ADDRESS to that HOST:PORT.
-# (Not called in $(...): the server must stay this shell's child for cleanup.)
-ADDRESS=""
-start_server() {  # dir banner command...
-  local dir=$1 banner=$2
-  shift 2
-  "$@" >"$dir/server.out" 2>"$dir/server.log" &
-  PIDS+=("$!")
-  for _ in $(seq 300); do
-    ADDRESS=$(sed -n "s/^$banner \(.*\)$/\1/p" "$dir/server.out")
-    [ -n "$ADDRESS" ] && return 0
-    kill -0 "${PIDS[-1]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$dir: the server did not start; its log:" >&2
-  cat "$dir/server.log" >&2
-  exit 1
-}
-
-# The zero-cost model: every node's time is cost x (0 + 0 x MP) = 0 s, no
-# model cold start, and no output cache, so every prompt really runs its three
-# nodes (load, colorize, save) in both modes.
-start_worker() {  # dir
-  mkdir -p "$1"
-  start_server "$1" "comfysim listening on" "$BUILD/comfysim" \
-    --listen 127.0.0.1:0 --data-dir "$1/data" \
-    --cost-base-s 0 --cost-per-mp-s 0 --cold-start-s 0 --no-cache
-}
 
 start_gateway() {  # dir worker-address
   mkdir -p "$1"
@@ -134,36 +87,16 @@ book = "pricing.toml"
 template = "$TEMPLATE"
 workers = ["http://$2"]
 EOF
-  start_server "$1" "tollgate listening on" "$BUILD/tollgate" serve \
+  start_server "$1" "tollgate listening on" 30000 "$BUILD/tollgate" serve \
     --config "$1/tollgate.toml" --listen 127.0.0.1:0 --data-dir "$1/data"
 }
 
-# A grayscale gradient PNG, written without an image library, unless IMAGE names one.
+# A grayscale gradient PNG, unless IMAGE names one.
 if [ -n "${IMAGE:-}" ]; then
   cp "$IMAGE" "$WORK/image.png"
 else
-python3 - "$WORK/image.png" "$IMAGE_SIDE" <<'EOF'
-import struct, sys, zlib
-path, side = sys.argv[1], int(sys.argv[2])
-raw = bytearray()
-for y in range(side):
-    raw.append(0)
-    raw.extend(((x + y) * 255 // (2 * side)) & 0xFF for x in range(side))
-def chunk(kind, data):
-    body = kind + data
-    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
-png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
-       + chunk(b"IDAT", zlib.compress(bytes(raw), 6)) + chunk(b"IEND", b""))
-open(path, "wb").write(png)
-EOF
+  write_png "$WORK/image.png" "$IMAGE_SIDE"
 fi
-
-# Cores, load and the disk's fdatasync latency: the gateway commits to SQLite
-# and fsyncs every result, so its figures depend on them.
-conditions() {  # when
-  python3 "$ROOT/bench/conditions.py" "$WORK" "$1" >>"$WORK/conditions.txt"
-  tail -n 1 "$WORK/conditions.txt" >&2
-}
 
 # CPU time (user + system) a process has used so far, in clock ticks.
 cpu_ticks() {  # pid
@@ -204,11 +137,11 @@ bench() {  # rate mode watched, then bench_dispatch's arguments
 run_rate() {  # rate
   local dir="$WORK/rate-$1"
   start_worker "$dir/worker-direct"
-  local direct=$ADDRESS direct_pid=${PIDS[-1]}
+  local direct=$ADDRESS direct_pid=$SERVER_PID
   start_worker "$dir/worker-gateway"
-  local worker=$ADDRESS worker_pid=${PIDS[-1]}
+  local worker=$ADDRESS worker_pid=$SERVER_PID
   start_gateway "$dir/gateway" "$worker"
-  local gateway=$ADDRESS gateway_pid=${PIDS[-1]}
+  local gateway=$ADDRESS gateway_pid=$SERVER_PID
 
   bench "$1" direct "worker=$direct_pid" --target "$direct" --workflow-template "$TEMPLATE"
   # A worker that fell behind still has a queue: stop it before the next mode.

@@ -35,60 +35,15 @@ BENCH="$ROOT/build-bench/bench/bench_ledger"
 WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}" tollgate-bench-ledger.XXXXXX)
 RESULTS="$WORK/results.txt"
 : >"$RESULTS"
-REDIS_PIDFILES=()
-PG_DATA=""
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then
-  as_pg=(runuser -u postgres --)
-fi
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 cleanup() {
   set +e
-  for f in "${REDIS_PIDFILES[@]}"; do
-    [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
-  done
-  if [ -n "$PG_DATA" ]; then
-    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1
-  fi
+  stop_servers
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# Three free loopback ports, held open together so they differ.
-read -r PORT_ALWAYS PORT_EVERYSEC PORT_PG < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])')
-
-start_redis() {  # name port fsync-policy
-  local dir="$WORK/$1"
-  mkdir -p "$dir"
-  redis-server --port "$2" --bind 127.0.0.1 --dir "$dir" --appendonly yes \
-    --appendfsync "$3" --save '' --daemonize yes --pidfile "$dir/redis.pid" \
-    --logfile "$dir/redis.log"
-  REDIS_PIDFILES+=("$dir/redis.pid")
-  for _ in $(seq 100); do
-    redis-cli -h 127.0.0.1 -p "$2" ping >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "redis on port $2 did not start" >&2
-  exit 1
-}
-
-start_postgres() {
-  local dir="$WORK/postgres"
-  mkdir -p "$dir"
-  # The server runs as postgres when we are root: it needs to reach its dir.
-  [ ${#as_pg[@]} -gt 0 ] && chmod 755 "$WORK" && chown postgres: "$dir"
-  "${as_pg[@]}" "$PG_BIN/initdb" -D "$dir/data" -U bench --auth=trust -E UTF8 \
-    --locale=C.UTF-8 >/dev/null
-  PG_DATA="$dir/data"
-  "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$dir/server.log" -w \
-    -o "-p $PORT_PG -k $dir -c listen_addresses=127.0.0.1 -c synchronous_commit=on -c fsync=on" \
-    start >/dev/null
-}
 
 bench() {  # label, then bench_ledger's arguments
   local label=$1
@@ -102,16 +57,13 @@ bench() {  # label, then bench_ledger's arguments
     "$WORK/$label.out" >>"$RESULTS"
 }
 
-# Cores, load and the disk's fdatasync latency, which bound every figure here.
-conditions() {  # when
-  python3 "$ROOT/bench/conditions.py" "$WORK" "$1" >>"$WORK/conditions.txt"
-  tail -n 1 "$WORK/conditions.txt" >&2
-}
-
 conditions start
-start_redis redis-always "$PORT_ALWAYS" always
-start_redis redis-everysec "$PORT_EVERYSEC" everysec
-start_postgres
+start_redis "$WORK/redis-always" always
+PORT_ALWAYS=$REDIS_PORT
+start_redis "$WORK/redis-everysec" everysec
+PORT_EVERYSEC=$REDIS_PORT
+PORT_PG=$(free_ports 1)
+start_postgres "$WORK/postgres" "$PORT_PG" -c synchronous_commit=on -c fsync=on
 
 mkdir -p "$WORK/floor" "$WORK/sqlite-1" "$WORK/sqlite-2" "$WORK/sqlite-preload"
 bench floor --backend floor --accounts "$ACCOUNTS" --data-dir "$WORK/floor"

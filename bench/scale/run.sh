@@ -98,38 +98,15 @@ fi
 WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}" tollgate-bench-scale.XXXXXX)
 RESULTS="$WORK/results.txt"
 : >"$RESULTS"
-PIDS=()        # servers started here, stopped by cleanup
 WATCHER=""     # the compiler watcher of the run under way
-PG_DATA=""
 PG_BIN=""
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then
-  as_pg=(runuser -u postgres --)
-fi
-
-# Stops processes with SIGTERM, and with SIGKILL those still running 5 s later.
-stop() {  # pid...
-  local pid
-  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
-  for _ in $(seq 50); do
-    local running=0
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && running=1; done
-    [ "$running" -eq 0 ] && break
-    sleep 0.1
-  done
-  for pid in "$@"; do
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 cleanup() {
   set +e
   [ -n "$WATCHER" ] && kill "$WATCHER" 2>/dev/null
-  [ ${#PIDS[@]} -gt 0 ] && stop "${PIDS[@]}"
-  if [ -n "$PG_DATA" ]; then
-    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1
-  fi
+  stop_servers
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -154,12 +131,6 @@ fi
 BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt")
 
 # ---- Conditions and quiet -------------------------------------------------------
-
-# Cores, load and the disk's fdatasync latency, which bound every figure here.
-conditions() {  # when
-  python3 "$ROOT/bench/conditions.py" "$WORK" "$1" >>"$WORK/conditions.txt"
-  tail -n 1 "$WORK/conditions.txt" >&2
-}
 
 compiling() {
   local name
@@ -262,64 +233,10 @@ retrying() {  # function args...
   done
 }
 
-# Free loopback ports, held open together so they differ.
-free_ports() {  # count
-  python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])' "$1"
-}
-
-# Starts redis-server in the foreground of a background job, durable as the
-# gateway requires; sets REDIS_PORT and REDIS_PID.
-start_redis() {  # dir
-  mkdir -p "$1"
-  REDIS_PORT=$(free_ports 1)
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$1" --appendonly yes \
-    --appendfsync always --maxmemory-policy noeviction --save '' \
-    --auto-aof-rewrite-percentage 0 --daemonize no --logfile "$1/redis.log" &
-  REDIS_PID=$!
-  PIDS+=("$REDIS_PID")
-  for _ in $(seq 100); do
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "redis-server in $1 did not start; its log:" >&2
-  cat "$1/redis.log" >&2
-  exit 1
-}
-
-# Starts a server in the background whose stdout says "<banner> HOST:PORT"
-# once it listens on the port it picked; sets ADDRESS and SERVER_PID.
-# (Not called in $(...): the server must stay this shell's child.)
-start_server() {  # dir banner command...
-  local dir=$1 banner=$2
-  shift 2
-  "$@" >"$dir/server.out" 2>"$dir/server.log" &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  ADDRESS=""
-  for _ in $(seq 300); do
-    ADDRESS=$(sed -n "s/^$banner \(.*\)$/\1/p" "$dir/server.out")
-    [ -n "$ADDRESS" ] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$dir: the server did not start; its log:" >&2
-  cat "$dir/server.log" >&2
-  exit 1
-}
-
-forget_pids() {  # pid...: stopped already
-  local keep=() p q gone
-  for p in "${PIDS[@]}"; do
-    gone=0
-    for q in "$@"; do [ "$p" = "$q" ] && gone=1; done
-    [ "$gone" -eq 0 ] && keep+=("$p")
-  done
-  PIDS=("${keep[@]}")
+# Redis as the gateway requires it: appendfsync always, noeviction, and no
+# AOF rewrite during a run; sets REDIS_PORT and REDIS_PID.
+start_gateway_redis() {  # dir
+  start_redis "$1" always --maxmemory-policy noeviction --auto-aof-rewrite-percentage 0
 }
 
 # ---- Part 1: reserve+capture through the real ledgers --------------------------
@@ -405,7 +322,7 @@ reserve_redis() {  # round port instances
 
 part_reserve() {
   local round
-  start_redis "$WORK/reserve-redis"
+  start_gateway_redis "$WORK/reserve-redis"
   local port=$REDIS_PORT
   for round in $(seq "$ROUNDS"); do
     retrying reserve_sqlite "$round"
@@ -415,36 +332,9 @@ part_reserve() {
   done
   echo "AOF $(du -h "$WORK/reserve-redis"/appendonlydir 2>/dev/null | tail -n 1 | cut -f1)" >&2
   stop "$REDIS_PID"
-  forget_pids "$REDIS_PID"
 }
 
 # ---- Part 2: jobs per second through one or two gateways -----------------------
-
-write_png() {  # path side: a grayscale gradient, written without an image library
-  python3 - "$1" "$2" <<'PY'
-import struct, sys, zlib
-path, side = sys.argv[1], int(sys.argv[2])
-raw = bytearray()
-for y in range(side):
-    raw.append(0)
-    raw.extend(((x + y) * 255 // (2 * side)) & 0xFF for x in range(side))
-def chunk(kind, data):
-    body = kind + data
-    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
-png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
-       + chunk(b"IDAT", zlib.compress(bytes(raw), 6)) + chunk(b"IEND", b""))
-open(path, "wb").write(png)
-PY
-}
-
-# The zero-cost model, as bench/dispatch uses it: no node waits, no cold
-# start, no cache, so every prompt runs its three nodes on the image.
-start_worker() {  # dir
-  mkdir -p "$1"
-  start_server "$1" "comfysim listening on" "$BUILD/comfysim" \
-    --listen 127.0.0.1:0 --data-dir "$1/data" \
-    --cost-base-s 0 --cost-per-mp-s 0 --cold-start-s 0 --no-cache
-}
 
 write_gateway_config() {  # dir store-url-or-empty results-dir workers...
   local dir=$1 store=$2 results=$3
@@ -502,7 +392,7 @@ jobs_run() {  # label round store(sqlite|redis) instances
   done
   local url=""
   if [ "$store" = redis ]; then
-    start_redis "$dir/redis"
+    start_gateway_redis "$dir/redis"
     url="redis://127.0.0.1:$REDIS_PORT"
     started+=("$REDIS_PID")
     watch+=",redis=$REDIS_PID"
@@ -511,7 +401,7 @@ jobs_run() {  # label round store(sqlite|redis) instances
   for i in $(seq "$instances"); do
     mkdir -p "$dir/gateway-$i"
     write_gateway_config "$dir/gateway-$i" "$url" "$dir/results" "${workers[@]}"
-    start_server "$dir/gateway-$i" "tollgate listening on" "$BUILD/tollgate" serve \
+    start_server "$dir/gateway-$i" "tollgate listening on" 30000 "$BUILD/tollgate" serve \
       --config "$dir/gateway-$i/tollgate.toml" --listen 127.0.0.1:0 \
       --data-dir "$dir/gateway-$i/data"
     targets+=(--target "$ADDRESS")
@@ -538,7 +428,6 @@ jobs_run() {  # label round store(sqlite|redis) instances
   echo "${result/RESULT /RESULT part=jobs label=$label round=$round store=$store } captured=$captured exit=$status$DISTURBED" \
     >>"$RESULTS"
   stop "${started[@]}"
-  forget_pids "${started[@]}"
   rm -rf "$dir"
 }
 
@@ -555,47 +444,15 @@ part_jobs() {
 # ---- Part 3: the usage exporter into PostgreSQL and ClickHouse --------------------
 
 CH_DIR=""
-start_postgres() {  # port
-  local dir="$WORK/postgres"
-  mkdir -p "$dir"
-  [ ${#as_pg[@]} -gt 0 ] && chmod 755 "$WORK" && chown postgres: "$dir"
-  "${as_pg[@]}" "$PG_BIN/initdb" -D "$dir/data" -U bench --auth=trust -E UTF8 \
-    --locale=C.UTF-8 >/dev/null
-  PG_DATA="$dir/data"
-  "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$dir/server.log" -w \
-    -o "-p $1 -k $dir -c listen_addresses=127.0.0.1" start >/dev/null
-}
-
 start_clickhouse() {  # http-port tcp-port
   local dir="$WORK/clickhouse"
   mkdir -p "$dir"
   CH_DIR=$dir
-  cat >"$dir/config.xml" <<XML
-<yandex>
-  <logger><level>warning</level><console>1</console></logger>
-  <http_port>$1</http_port><tcp_port>$2</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
-  <path>$dir/data/</path><tmp_path>$dir/tmp/</tmp_path>
-  <user_files_path>$dir/user_files/</user_files_path>
-  <format_schema_path>$dir/format_schemas/</format_schema_path>
-  <users_config>$dir/users.xml</users_config>
-  <default_profile>default</default_profile><default_database>default</default_database>
-  <mark_cache_size>5368709120</mark_cache_size>
-</yandex>
-XML
-  cat >"$dir/users.xml" <<XML
-<yandex><profiles><default></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
-  <profile>default</profile><quota>default</quota></default></users>
-  <quotas><default></default></quotas></yandex>
-XML
-  /usr/sbin/clickhouse-server --config-file="$dir/config.xml" >"$dir/server.log" 2>&1 &
-  CH_PID=$!
-  PIDS+=("$CH_PID")
-  for _ in $(seq 300); do
-    curl -s -m 1 "http://127.0.0.1:$1/ping" 2>/dev/null | grep -q Ok && return 0
-    sleep 0.1
-  done
+  sed -e "s|@HTTP_PORT@|$1|g" -e "s|@TCP_PORT@|$2|g" -e "s|@DIR@|$dir|g" \
+    "$ROOT/tests/support/clickhouse-server.xml" >"$dir/config.xml"
+  spawn /usr/sbin/clickhouse-server --config-file="$dir/config.xml" >"$dir/server.log" 2>&1
+  CH_PID=$SERVER_PID
+  wait_until 30000 "$CH_PID" http_answers "http://127.0.0.1:$1/ping" && return 0
   echo "clickhouse-server did not start; see $dir/server.log" >&2
   exit 1
 }
@@ -630,16 +487,14 @@ part_export() {
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   local port_pg port_ch port_ch_tcp b
   read -r port_pg port_ch port_ch_tcp < <(free_ports 3)
-  start_postgres "$port_pg"
+  start_postgres "$WORK/postgres" "$port_pg"
   start_clickhouse "$port_ch" "$port_ch_tcp"
   for b in $BATCHES; do
     retrying export_postgres "$port_pg" "$b"
     retrying export_clickhouse "$port_ch" "$b"
   done
-  "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
-  PG_DATA=""
+  stop_postgres
   stop "$CH_PID"
-  forget_pids "$CH_PID"
 }
 
 # ---- Run --------------------------------------------------------------------------

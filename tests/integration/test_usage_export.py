@@ -8,9 +8,10 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from harness import TOLLGATE_BIN, GatewayCase, closed_port, portrait
+from harness import SOURCE_DIR, TOLLGATE_BIN, GatewayCase, closed_port, portrait
 
 CLICKHOUSE_BIN = "/usr/sbin/clickhouse-server"
+CONFIG_TEMPLATE = os.path.join(SOURCE_DIR, "tests", "support", "clickhouse-server.xml")
 
 
 class ClickHouse:
@@ -20,24 +21,13 @@ class ClickHouse:
         self.dir = tempfile.mkdtemp(prefix="tollgate-ch-")
         self.http_port = closed_port()
         tcp_port = closed_port()
+        with open(CONFIG_TEMPLATE) as f:
+            config = f.read()
+        for name, value in [("HTTP_PORT", self.http_port), ("TCP_PORT", tcp_port),
+                            ("DIR", self.dir)]:
+            config = config.replace("@%s@" % name, str(value))
         with open(os.path.join(self.dir, "config.xml"), "w") as f:
-            f.write("""<yandex>
-  <logger><level>warning</level><console>1</console></logger>
-  <http_port>%d</http_port><tcp_port>%d</tcp_port><listen_host>127.0.0.1</listen_host>
-  <path>%s/data/</path><tmp_path>%s/tmp/</tmp_path>
-  <user_files_path>%s/user_files/</user_files_path>
-  <format_schema_path>%s/format_schemas/</format_schema_path>
-  <users_config>%s/users.xml</users_config>
-  <default_profile>default</default_profile><default_database>default</default_database>
-  <mark_cache_size>5368709120</mark_cache_size>
-</yandex>
-""" % ((self.http_port, tcp_port) + (self.dir,) * 5))
-        with open(os.path.join(self.dir, "users.xml"), "w") as f:
-            f.write("""<yandex><profiles><default></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
-  <profile>default</profile><quota>default</quota></default></users>
-  <quotas><default></default></quotas></yandex>
-""")
+            f.write(config)
         self.proc = None
         self.start()
 

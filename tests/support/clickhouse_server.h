@@ -1,8 +1,10 @@
 // A real ClickHouse server (Debian's clickhouse-server) for one test process:
-// its own config and data in a temporary directory, HTTP and native ports
-// free on 127.0.0.1, the default user limited to loopback. Stopped (SIGTERM,
-// then SIGKILL) and removed when the object goes away, and sent SIGTERM by
-// the kernel if the test process dies first.
+// its own config, filled in from tests/support/clickhouse-server.xml (its path
+// is TOLLGATE_CLICKHOUSE_CONFIG, set by tests/CMakeLists.txt), and data in a
+// temporary directory, HTTP and native ports free on 127.0.0.1, the default
+// user limited to loopback. Stopped (SIGTERM, then SIGKILL) and removed when
+// the object goes away, and sent SIGTERM by the kernel if the test process
+// dies first.
 #pragma once
 
 #include <signal.h>
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -34,7 +37,10 @@ class ClickHouseServer {
         auto server = std::unique_ptr<ClickHouseServer>(new ClickHouseServer());
         server->http_port_ = free_port();
         server->tcp_port_ = free_port();
-        server->write_config();
+        if (!server->write_config()) {
+            *error = std::string("cannot read ") + TOLLGATE_CLICKHOUSE_CONFIG;
+            return nullptr;
+        }
         if (!server->start_server()) {
             *error = "clickhouse-server did not answer on port " +
                      std::to_string(server->http_port_) + ", see " + server->dir_.file("log");
@@ -95,32 +101,26 @@ class ClickHouseServer {
   private:
     ClickHouseServer() = default;
 
-    void write_config() {
-        const std::string d = dir_.path().string();
-        std::ofstream(dir_.file("config.xml"))
-            << "<yandex>\n"
-            << "  <logger><level>warning</level><console>1</console></logger>\n"
-            << "  <http_port>" << http_port_ << "</http_port>\n"
-            << "  <tcp_port>" << tcp_port_ << "</tcp_port>\n"
-            << "  <listen_host>127.0.0.1</listen_host>\n"
-            << "  <path>" << d << "/data/</path>\n"
-            << "  <tmp_path>" << d << "/tmp/</tmp_path>\n"
-            << "  <user_files_path>" << d << "/user_files/</user_files_path>\n"
-            << "  <format_schema_path>" << d << "/format_schemas/</format_schema_path>\n"
-            << "  <users_config>" << d << "/users.xml</users_config>\n"
-            << "  <default_profile>default</default_profile>\n"
-            << "  <default_database>default</default_database>\n"
-            << "  <mark_cache_size>5368709120</mark_cache_size>\n"
-            << "</yandex>\n";
-        std::ofstream(dir_.file("users.xml"))
-            << "<yandex>\n"
-            << "  <profiles><default></default></profiles>\n"
-            << "  <users><default><password></password>\n"
-            << "    <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>\n"
-            << "    <profile>default</profile><quota>default</quota>\n"
-            << "  </default></users>\n"
-            << "  <quotas><default></default></quotas>\n"
-            << "</yandex>\n";
+    // The template with this server's ports and directory in place of
+    // @HTTP_PORT@, @TCP_PORT@ and @DIR@; false when it cannot be read.
+    bool write_config() {
+        std::ifstream in(TOLLGATE_CLICKHOUSE_CONFIG);
+        if (!in) return false;
+        std::ostringstream text;
+        text << in.rdbuf();
+        std::string config = text.str();
+        replace_all(config, "@HTTP_PORT@", std::to_string(http_port_));
+        replace_all(config, "@TCP_PORT@", std::to_string(tcp_port_));
+        replace_all(config, "@DIR@", dir_.path().string());
+        std::ofstream(dir_.file("config.xml")) << config;
+        return true;
+    }
+
+    static void replace_all(std::string& text, const std::string& from, const std::string& to) {
+        for (auto at = text.find(from); at != std::string::npos;
+             at = text.find(from, at + to.size())) {
+            text.replace(at, from.size(), to);
+        }
     }
 
     // GET /ping answers "Ok." once the server is ready.
