@@ -77,6 +77,7 @@ EOF
 [server]
 admin_token = "$ADMIN_TOKEN"
 ${ACCESS_CACHE_MS:+access_cache_ms = $ACCESS_CACHE_MS}
+${SERVER_THREADS:+threads = $SERVER_THREADS}
 [pricing]
 book = "pricing.toml"
 [workflows.person]

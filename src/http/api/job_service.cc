@@ -237,9 +237,11 @@ core::Result<PricedImage> JobService::price_under(std::shared_ptr<const pricing:
     q.height = info->height;
     auto quote = pricing::quote(*book, q);
     if (!quote.ok()) return quote.error();
-    spdlog::info("quote {} {}x{} under book {}{}{}: {}", request.workflow, q.width, q.height,
-                 book->version, tenant.empty() ? "" : " for tenant ", tenant,
-                 items_summary(*quote));
+    // Debug only: the answer itemises the price, a job's record keeps it, and
+    // a line per quote costs a locked, flushed write on every request.
+    spdlog::debug("quote {} {}x{} under book {}{}{}: {}", request.workflow, q.width, q.height,
+                  book->version, tenant.empty() ? "" : " for tenant ", tenant,
+                  items_summary(*quote));
     // No digests: a quote needs none, and submit() computes them (0.2 ms for
     // a 100 KB photo, a quarter of a quote's own work).
     return PricedImage{*info, {}, std::move(book), *quote};
@@ -532,6 +534,9 @@ core::Result<SubmitResult> JobService::submit(const std::string& account_id,
     };
 
     job.state = jobs::JobState::Dispatched;
+    spdlog::info("job {} admitted: {} {}x{} under book {}: {}", job.id, job.workflow,
+                 result.priced.info.width, result.priced.info.height, job.book_version,
+                 items_summary(result.priced.quote));
     const dispatch::Priority priority = result.deprioritized   ? dispatch::Priority::Low
                                         : terms->high_priority ? dispatch::Priority::High
                                                                : dispatch::Priority::Normal;
