@@ -58,6 +58,7 @@ struct Options {
     int accounts = 8;
     std::int64_t tokens_per_account = 1'000'000;
     int poll_interval_us = 1'000;
+    std::string follow = "poll";  // gateway: poll or events
     std::size_t connections_max = 256;
 };
 
@@ -282,6 +283,7 @@ int run(const Options& o) {
         g.accounts = o.accounts;
         g.tokens_per_account = o.tokens_per_account;
         g.poll_interval_us = o.poll_interval_us;
+        g.follow_events = o.follow == "events";
         g.connections_max = o.connections_max;
         mode = make_gateway_mode(io, std::move(g));
     }
@@ -339,6 +341,10 @@ int main(int argc, char** argv) {
     app.add_option("--tokens-per-account", o.tokens_per_account,
                    "gateway: the grant each account gets")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000'000'000}));
+    app.add_option("--follow", o.follow,
+                   "gateway: how the client learns a job ended: poll (GET /v1/jobs/{id} every "
+                   "--poll-us) or events (its event stream)")
+        ->check(CLI::IsMember({"poll", "events"}));
     app.add_option("--poll-us", o.poll_interval_us,
                    "gateway: microseconds between two GET /v1/jobs/{id} of one job")
         ->check(CLI::Range(10, 10'000'000));

@@ -3,10 +3,16 @@
 // setup() creates the run's accounts through the admin API, funds each with
 // a grant large enough that no job is refused for balance, and mints one API
 // key per account; jobs take the keys in turn. Tollgate has no long poll, so
-// a job is followed by GET /v1/jobs/{id} every poll interval (the first one
-// interval after the 202): on average about half an interval of every
-// measured latency is the client's polling, not the gateway's work.
+// a job is followed either by GET /v1/jobs/{id} every poll interval (the
+// first one interval after the 202: on average about half an interval of
+// every measured latency is the client's polling, not the gateway's work), or
+// on its event stream, GET /v1/jobs/{id}/events, on a connection of its own:
+// the gateway pushes the final state as the worker's WebSocket does in the
+// direct mode.
+#include <array>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/field.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -62,6 +68,10 @@ class GatewayMode final : public Mode {
     void admin(const std::string& target, const Json& body, Answer answer);
     void add_account(int index, SetupDone done);
     void poll(const std::shared_ptr<GatewayJob>& job);
+    void follow(const std::shared_ptr<GatewayJob>& job);
+    // The job's final state, from a poll's answer or a state event: true when
+    // the job ended (then the result is fetched, or the job ends in error).
+    bool ended(const std::shared_ptr<GatewayJob>& job, const Json& body);
     void fetch_result(const std::shared_ptr<GatewayJob>& job);
     static void end(const std::shared_ptr<GatewayJob>& job, std::string error);
 
@@ -136,7 +146,11 @@ void GatewayMode::run_job(std::int64_t index, JobDone done) {
             return end(job, "submit: no job_id in the answer");
         }
         job->job_id = body["job_id"].get<std::string>();
-        poll(job);
+        if (options_.follow_events) {
+            follow(job);
+        } else {
+            poll(job);
+        }
     });
 }
 
@@ -150,15 +164,88 @@ void GatewayMode::poll(const std::shared_ptr<GatewayJob>& job) {
         pool_.send(std::move(request), [this, job](beast::error_code ec, HttpResponse r) {
             if (ec || r.result_int() != 200) return end(job, "poll: " + describe(ec, r));
             const Json body = Json::parse(r.body(), nullptr, /*allow_exceptions=*/false);
-            const std::string state = body.is_object() ? body.value("state", "") : "";
-            if (state != "succeeded" && state != "failed") return poll(job);
-            job->report.phases[kWait] = now_us() - job->accepted_us;
-            const std::int64_t created_ms = body.value("created_ms", std::int64_t{0});
-            const std::int64_t finished_ms = body.value("finished_ms", std::int64_t{0});
-            job->report.phases[kCreatedToFinished] = (finished_ms - created_ms) * 1000;
-            if (state == "failed") return end(job, "failed: " + body.value("failure_reason", ""));
-            fetch_result(job);
+            if (!ended(job, body)) poll(job);
         });
+    });
+}
+
+bool GatewayMode::ended(const std::shared_ptr<GatewayJob>& job, const Json& body) {
+    const std::string state = body.is_object() ? body.value("state", "") : "";
+    if (state != "succeeded" && state != "failed") return false;
+    job->report.phases[kWait] = now_us() - job->accepted_us;
+    const std::int64_t created_ms = body.value("created_ms", std::int64_t{0});
+    const std::int64_t finished_ms = body.value("finished_ms", std::int64_t{0});
+    job->report.phases[kCreatedToFinished] = (finished_ms - created_ms) * 1000;
+    if (state == "failed") {
+        end(job, "failed: " + body.value("failure_reason", ""));
+    } else {
+        fetch_result(job);
+    }
+    return true;
+}
+
+// One job's event stream on a connection of its own, read until a state
+// event carries the final state. The gateway's first event is the job's
+// current state, so a job that ended before the stream opened still ends it.
+// Each event arrives whole ("event: state\ndata: {...}\n\n", written at
+// once), so the raw bytes are scanned for state events whatever the
+// transfer encoding around them.
+struct EventStream {
+    explicit EventStream(asio::io_context& io) : socket(io) {}
+    asio::ip::tcp::socket socket;
+    std::string request;
+    std::string bytes;
+    std::size_t scanned = 0;
+    std::array<char, 16 * 1024> chunk{};
+};
+
+void GatewayMode::follow(const std::shared_ptr<GatewayJob>& job) {
+    auto stream = std::make_shared<EventStream>(io_);
+    stream->request = "GET /v1/jobs/" + job->job_id +
+                      "/events HTTP/1.1\r\nHost: " + options_.gateway.address().to_string() + ":" +
+                      std::to_string(options_.gateway.port()) + "\r\nAuthorization: Bearer " +
+                      job->key + "\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n";
+    ++polls_;  // one request per job, counted like a poll
+    stream->socket.async_connect(options_.gateway, [this, job, stream](beast::error_code ec) {
+        if (ec) return end(job, "events: " + ec.message());
+        stream->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+        asio::async_write(
+            stream->socket, asio::buffer(stream->request),
+            [this, job, stream](beast::error_code ec, std::size_t) {
+                if (ec) return end(job, "events: " + ec.message());
+                auto read = std::make_shared<std::function<void()>>();
+                *read = [this, job, stream, read]() {
+                    stream->socket.async_read_some(
+                        asio::buffer(stream->chunk),
+                        [this, job, stream, read](beast::error_code ec, std::size_t n) {
+                            stream->bytes.append(stream->chunk.data(), n);
+                            static constexpr std::string_view kState = "event: state\ndata: ";
+                            for (;;) {
+                                const auto at = stream->bytes.find(kState, stream->scanned);
+                                if (at == std::string::npos) break;
+                                const auto from = at + kState.size();
+                                const auto line_end = stream->bytes.find('\n', from);
+                                if (line_end == std::string::npos) break;
+                                stream->scanned = line_end;
+                                const Json body =
+                                    Json::parse(stream->bytes.substr(from, line_end - from),
+                                                nullptr, /*allow_exceptions=*/false);
+                                if (ended(job, body)) {
+                                    beast::error_code ignored;
+                                    stream->socket.close(ignored);
+                                    *read = nullptr;  // breaks the handler's cycle
+                                    return;
+                                }
+                            }
+                            if (ec) {
+                                *read = nullptr;
+                                return end(job, "events: the stream ended: " + ec.message());
+                            }
+                            (*read)();
+                        });
+                };
+                (*read)();
+            });
     });
 }
 

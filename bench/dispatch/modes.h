@@ -65,6 +65,10 @@ struct GatewayOptions {
     int accounts = 8;
     std::int64_t tokens_per_account = 1'000'000;
     int poll_interval_us = 1'000;
+    // Follow each job on its event stream (GET /v1/jobs/{id}/events, the
+    // push a client that waits would use, as the direct mode's WebSocket)
+    // rather than by polling GET /v1/jobs/{id} every poll_interval_us.
+    bool follow_events = false;
     std::size_t connections_max = 256;
 };
 

@@ -14,8 +14,10 @@
 # two lower ones, where a quiet 2-core machine can keep up and the difference
 # shows the gateway's own work rather than its queue), RUN_SECONDS (10, per mode),
 # WARMUP_SECONDS (1), DRAIN_SECONDS (5: how long jobs still in flight at the
-# end may take before they count as errors), POLL_US (1000: the gateway
-# client's interval between two GET /v1/jobs/{id}), IMAGE_SIDE (64: the PNG's
+# end may take before they count as errors), FOLLOW (events: the gateway
+# client follows each job on its event stream, as the direct mode follows the
+# worker's WebSocket; poll: it sends GET /v1/jobs/{id} every POLL_US), POLL_US
+# (1000), IMAGE_SIDE (64: the PNG's
 # width and height), IMAGE (a PNG or JPEG file to send instead),
 # CONCURRENT_JOBS (64: [dispatch] concurrent_jobs_max),
 # WORKER_JOBS ([dispatch] worker_jobs_max; default: the gateway's own, 2),
@@ -32,6 +34,7 @@ RUN_SECONDS=${RUN_SECONDS:-10}
 WARMUP_SECONDS=${WARMUP_SECONDS:-1}
 DRAIN_SECONDS=${DRAIN_SECONDS:-5}
 POLL_US=${POLL_US:-1000}
+FOLLOW=${FOLLOW:-events}
 IMAGE_SIDE=${IMAGE_SIDE:-64}
 CONCURRENT_JOBS=${CONCURRENT_JOBS:-64}
 SERVER_THREADS=${SERVER_THREADS:-}
@@ -147,7 +150,8 @@ run_rate() {  # rate
   # A worker that fell behind still has a queue: stop it before the next mode.
   stop "$direct_pid"
   bench "$1" gateway "gateway=$gateway_pid,worker=$worker_pid" --target "$gateway" \
-    --admin-token "$ADMIN_TOKEN" --workflow person --accounts "$ACCOUNTS" --poll-us "$POLL_US"
+    --admin-token "$ADMIN_TOKEN" --workflow person --accounts "$ACCOUNTS" --poll-us "$POLL_US" \
+    --follow "$FOLLOW"
   # The jobs the gateway itself settled (its log has a line for each capture),
   # whether or not the client saw them finish in time.
   local captured
@@ -163,7 +167,8 @@ conditions end
 IMAGE_NAME="${IMAGE_SIDE}x${IMAGE_SIDE} PNG"
 [ -n "${IMAGE:-}" ] && IMAGE_NAME=$(basename "$IMAGE")
 python3 - "$WORK/results.txt" "$WORK/conditions.txt" "$RUN_SECONDS" "$IMAGE_NAME" \
-  "$POLL_US" "$(getconf CLK_TCK)" "$SERVER_THREADS" "${ROWS_FILE:-}" <<'EOF'
+  "$([ "$FOLLOW" = events ] && echo "following each job's events" ||
+    echo "polling every $POLL_US us")" "$(getconf CLK_TCK)" "$SERVER_THREADS" "${ROWS_FILE:-}" <<'EOF'
 import sys
 
 rows = {}
@@ -179,7 +184,7 @@ cols = ["p50", "p90", "p99", "max"]
 
 threads = sys.argv[7] or "default"
 print(f"\nDispatch: {seconds} s per mode and rate, zero-cost comfysim, {side}, "
-      f"gateway client polling every {poll} us, gateway HTTP threads {threads}")
+      f"gateway client {poll}, gateway HTTP threads {threads}")
 print(open(sys.argv[2]).read())
 
 def verdict(ok):
