@@ -19,12 +19,15 @@
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace tollgate::http {
 namespace {
@@ -268,6 +271,66 @@ TEST(ServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
     ASSERT_TRUE(second);
     EXPECT_EQ(second->body, "/two");
     EXPECT_EQ(calls.load(), 2);
+}
+
+TEST(ServerTest, BodiesOnOneConnectionArriveWholeWhateverCameBefore) {
+    // A thread reuses the last body's buffer: a short body after a long one,
+    // and a request without one, must see only their own bytes.
+    ServerOptions options;
+    options.threads = 1;
+    auto server = start_server(options, [](const Request& req) {
+        return text(std::to_string(req.body.size()) + ":" + req.body.substr(0, 3) + ":" +
+                    (req.body.empty() ? "" : req.body.substr(req.body.size() - 3)));
+    });
+    auto post = [](const std::string& body) {
+        return "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+               "\r\n\r\n" + body;
+    };
+    const std::string long_body = "abc" + std::string(200'000, 'x') + "xyz";
+    RawClient client(server->port());
+    for (const auto& [request, expected] : std::vector<std::pair<std::string, std::string>>{
+             {post(long_body), "200006:abc:xyz"},
+             {post("hello"), "5:hel:llo"},
+             {get("/g"), "0::"},
+             {post(std::string(100'000, 'q') + "end"), "100003:qqq:end"},
+             {post(long_body), "200006:abc:xyz"}}) {
+        ASSERT_TRUE(client.send_all(request));
+        const auto reply = client.read_reply();
+        ASSERT_TRUE(reply);
+        EXPECT_EQ(reply->body, expected);
+    }
+}
+
+TEST(ServerTest, ConnectionsAreDealtToTheThreadsInTurn) {
+    // Each thread keeps the connections it was dealt: a connection's handler
+    // always runs on one thread, and the threads take connections in turn.
+    ServerOptions options;
+    options.threads = 3;
+    std::mutex mu;
+    std::map<std::string, std::thread::id> thread_of;
+    auto server = start_server(options, [&](const Request& req) {
+        std::lock_guard lock(mu);
+        thread_of[req.path] = std::this_thread::get_id();
+        return text("ok");
+    });
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int c = 0; c < 4; ++c) {
+        clients.push_back(std::make_unique<RawClient>(server->port()));
+        for (int r = 0; r < 2; ++r) {
+            ASSERT_TRUE(
+                clients.back()->send_all(get("/c" + std::to_string(c) + "r" + std::to_string(r))));
+            ASSERT_TRUE(clients.back()->read_reply());
+        }
+    }
+    std::lock_guard lock(mu);
+    for (int c = 0; c < 4; ++c) {
+        const std::string id = "/c" + std::to_string(c);
+        EXPECT_EQ(thread_of[id + "r0"], thread_of[id + "r1"]) << id;
+    }
+    EXPECT_NE(thread_of["/c0r0"], thread_of["/c1r0"]);
+    EXPECT_NE(thread_of["/c1r0"], thread_of["/c2r0"]);
+    EXPECT_NE(thread_of["/c0r0"], thread_of["/c2r0"]);
+    EXPECT_EQ(thread_of["/c3r0"], thread_of["/c0r0"]);
 }
 
 TEST(ServerTest, ConnectionCloseIsHonoured) {

@@ -23,7 +23,7 @@
 // and hard-closes every registered connection on its strand. Their pending
 // operations then complete with errors, WebSocket sessions run on_close, and
 // each session leaves the registry. stop() waits (bounded) for the registry
-// to empty, then stops the io_context and joins the threads.
+// to empty, then stops the io_contexts and joins the threads.
 //
 // Rejected: one io_context shared by all the threads (every completion may
 // wake another thread to run it) and buffer_body streaming uploads (bodies
