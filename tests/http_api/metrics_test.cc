@@ -65,6 +65,9 @@ TEST_F(MetricsTest, CountsRequestsJobsAndTokensAsTheLedgerMovesThem) {
     wait_final(failed->job_id);
     EXPECT_EQ(call("GET", "/v1/jobs/" + first, "", k).status, 200);
     EXPECT_EQ(call("GET", "/v1/jobs/job_nope", "", k).status, 404);
+    // A job is final in the store a moment before its thread stops following it.
+    for (int i = 0; i < 2000 && service_->jobs_in_flight() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
     text = scrape();
     const ledger::Balance b = ledger_->balance(account_).value();

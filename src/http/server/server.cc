@@ -1075,10 +1075,12 @@ class ServerImpl final : public Server {
     }
 
     std::shared_ptr<Shared> shared_;
-    // The contexts are declared before everything that uses their executors.
-    // concurrency hint 1: each is run by one thread (posts from others stay safe).
-    asio::io_context ioc_{1};
+    // The contexts are declared before everything that uses their executors,
+    // and the other threads' before ioc_: the accept pending on ioc_ holds a
+    // socket of the context it was dealt to, which must outlive it.
+    // Concurrency hint 1: each is run by one thread (posts from others stay safe).
     std::vector<std::unique_ptr<asio::io_context>> extra_contexts_;
+    asio::io_context ioc_{1};
     std::vector<asio::io_context*> contexts_;  // ioc_, then extra_contexts_
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
     std::size_t next_context_ = 0;
