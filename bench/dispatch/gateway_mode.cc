@@ -30,6 +30,8 @@ using Json = nlohmann::json;
 
 enum Phase { kSubmit, kWait, kResult, kCreatedToFinished, kPhases };
 
+struct EventStream;
+
 struct GatewayJob {
     explicit GatewayJob(asio::io_context& io) : timer(io) {}
     Mode::JobDone done;
@@ -69,6 +71,8 @@ class GatewayMode final : public Mode {
     void add_account(int index, SetupDone done);
     void poll(const std::shared_ptr<GatewayJob>& job);
     void follow(const std::shared_ptr<GatewayJob>& job);
+    void read_events(const std::shared_ptr<GatewayJob>& job,
+                     const std::shared_ptr<EventStream>& stream);
     // The job's final state, from a poll's answer or a state event: true when
     // the job ended (then the result is fetched, or the job ends in error).
     bool ended(const std::shared_ptr<GatewayJob>& job, const Json& body);
@@ -209,44 +213,38 @@ void GatewayMode::follow(const std::shared_ptr<GatewayJob>& job) {
     stream->socket.async_connect(options_.gateway, [this, job, stream](beast::error_code ec) {
         if (ec) return end(job, "events: " + ec.message());
         stream->socket.set_option(asio::ip::tcp::no_delay(true), ec);
-        asio::async_write(
-            stream->socket, asio::buffer(stream->request),
-            [this, job, stream](beast::error_code ec, std::size_t) {
-                if (ec) return end(job, "events: " + ec.message());
-                auto read = std::make_shared<std::function<void()>>();
-                *read = [this, job, stream, read]() {
-                    stream->socket.async_read_some(
-                        asio::buffer(stream->chunk),
-                        [this, job, stream, read](beast::error_code ec, std::size_t n) {
-                            stream->bytes.append(stream->chunk.data(), n);
-                            static constexpr std::string_view kState = "event: state\ndata: ";
-                            for (;;) {
-                                const auto at = stream->bytes.find(kState, stream->scanned);
-                                if (at == std::string::npos) break;
-                                const auto from = at + kState.size();
-                                const auto line_end = stream->bytes.find('\n', from);
-                                if (line_end == std::string::npos) break;
-                                stream->scanned = line_end;
-                                const Json body =
-                                    Json::parse(stream->bytes.substr(from, line_end - from),
-                                                nullptr, /*allow_exceptions=*/false);
-                                if (ended(job, body)) {
-                                    beast::error_code ignored;
-                                    stream->socket.close(ignored);
-                                    *read = nullptr;  // breaks the handler's cycle
-                                    return;
-                                }
-                            }
-                            if (ec) {
-                                *read = nullptr;
-                                return end(job, "events: the stream ended: " + ec.message());
-                            }
-                            (*read)();
-                        });
-                };
-                (*read)();
-            });
+        asio::async_write(stream->socket, asio::buffer(stream->request),
+                          [this, job, stream](beast::error_code ec, std::size_t) {
+                              if (ec) return end(job, "events: " + ec.message());
+                              read_events(job, stream);
+                          });
     });
+}
+
+void GatewayMode::read_events(const std::shared_ptr<GatewayJob>& job,
+                              const std::shared_ptr<EventStream>& stream) {
+    stream->socket.async_read_some(
+        asio::buffer(stream->chunk), [this, job, stream](beast::error_code ec, std::size_t n) {
+            stream->bytes.append(stream->chunk.data(), n);
+            static constexpr std::string_view kState = "event: state\ndata: ";
+            for (;;) {
+                const auto at = stream->bytes.find(kState, stream->scanned);
+                if (at == std::string::npos) break;
+                const auto from = at + kState.size();
+                const auto line_end = stream->bytes.find('\n', from);
+                if (line_end == std::string::npos) break;
+                stream->scanned = line_end;
+                const Json body = Json::parse(stream->bytes.substr(from, line_end - from), nullptr,
+                                              /*allow_exceptions=*/false);
+                if (ended(job, body)) {
+                    beast::error_code ignored;
+                    stream->socket.close(ignored);
+                    return;
+                }
+            }
+            if (ec) return end(job, "events: the stream ended: " + ec.message());
+            read_events(job, stream);
+        });
 }
 
 void GatewayMode::fetch_result(const std::shared_ptr<GatewayJob>& job) {

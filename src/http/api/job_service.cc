@@ -133,23 +133,28 @@ std::int64_t JobService::jobs_in_flight() {
 }
 
 void JobService::untrack(const std::string& job_id) {
-    // Settled or refused: no instance needs to follow it any more. Its slot
-    // goes first, so that once it is untracked every instance sees it gone.
+    // Its slot goes first, so that once it is untracked every instance sees it gone.
     if (deps_.ownership != nullptr) {
         std::string tenant;
         {
             std::lock_guard lock(inflight_mu_);
             if (auto it = inflight_.find(job_id); it != inflight_.end()) tenant = it->second.tenant;
         }
-        deps_.ownership->release(job_id);
-        if (deps_.tenant_jobs_max > 0 && !tenant.empty())
-            deps_.ownership->release_tenant_slot(tenant, job_id);
+        release_shared(job_id, tenant);
     }
     {
         std::lock_guard lock(inflight_mu_);
         inflight_.erase(job_id);
     }
     inflight_cv_.notify_all();
+}
+
+void JobService::release_shared(const std::string& job_id, const std::string& tenant) {
+    // Settled or refused: no instance needs to follow it any more.
+    TOLLGATE_ASSERT(deps_.ownership != nullptr);
+    deps_.ownership->release(job_id);
+    if (deps_.tenant_jobs_max > 0 && !tenant.empty())
+        deps_.ownership->release_tenant_slot(tenant, job_id);
 }
 
 std::shared_ptr<std::atomic<bool>> JobService::cancel_flag(const std::string& job_id) {
@@ -815,11 +820,7 @@ core::Result<int> JobService::recover_unfinished() {
         }
         core::Status s = fail_job(job, "interrupted by a gateway restart", nullptr);
         if (!s.ok()) return s.error();
-        if (deps_.ownership != nullptr) {
-            deps_.ownership->release(job.id);
-            if (deps_.tenant_jobs_max > 0 && !job.tenant.empty())
-                deps_.ownership->release_tenant_slot(job.tenant, job.id);
-        }
+        if (deps_.ownership != nullptr) release_shared(job.id, job.tenant);
     }
     return recovered;
 }

@@ -339,6 +339,8 @@ class JobService {
     void adopt(const std::string& job_id, const std::string& tenant);
     // The job settled or was refused: unregisters it and frees its slot.
     void untrack(const std::string& job_id);
+    // On a shared store: gives up following the job and frees its tenant slot.
+    void release_shared(const std::string& job_id, const std::string& tenant);
     std::shared_ptr<std::atomic<bool>> cancel_flag(const std::string& job_id);
     // Queues a dispatch of `job` under its tracked cancel flag.
     bool dispatch(const jobs::Job& job, dispatch::JobSpec spec, dispatch::Priority priority);
